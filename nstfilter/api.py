@@ -1,0 +1,149 @@
+"""The filter API: ``stylize()`` for callers that hold images in memory.
+
+Front-ends (CLI, watcher, batch, editor plug-ins) all come through :func:`run_filter`, so
+the plugin hooks fire the same way whoever asks: preprocess, the registered filter,
+postprocess, progress events.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from PIL import Image
+
+from .engine.optimize import Progress
+from .errors import UsageError
+from .imageio import LoadedImage, fit_longest, load_image, normalize
+from .params import StyleParams
+from .plugins import collect, get_plugin_manager
+
+log = logging.getLogger(__name__)
+
+ImageLike = Image.Image | LoadedImage | str | Path
+StyleSpec = ImageLike | tuple[ImageLike, float]
+
+
+@dataclass
+class StylizeResult:
+    """The styled image (alpha re-attached when the content had one) and its metrics."""
+
+    image: Image.Image
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def as_loaded(image: ImageLike, max_pixels: int | None = None) -> LoadedImage:
+    """Accept a path, a PIL image or an already loaded image."""
+    if isinstance(image, LoadedImage):
+        return image
+    if isinstance(image, Image.Image):
+        return normalize(image)
+    return load_image(image, max_pixels=max_pixels)
+
+
+def _style_list(styles: Sequence[StyleSpec] | StyleSpec) -> list[tuple[LoadedImage, float]]:
+    if isinstance(styles, (str, Path, Image.Image, LoadedImage)):
+        styles = [styles]
+    out = []
+    for spec in styles:
+        image, weight = spec if isinstance(spec, tuple) else (spec, 1.0)
+        if weight < 0:
+            raise UsageError(f"style weight must be >= 0, got {weight}")
+        out.append((as_loaded(image), float(weight)))
+    return out
+
+
+def _chain(hook: Any, image: Image.Image, **kwargs: Any) -> Image.Image:
+    """Call a chaining hook implementation by implementation, feeding each the last image."""
+    for impl in reversed(hook.get_hookimpls()):  # pluggy calls last-registered first
+        result = impl.function(image=image, **kwargs)
+        if result is not None:
+            image = result
+    return image
+
+
+def run_filter(
+    content: ImageLike,
+    styles: Sequence[StyleSpec] | StyleSpec,
+    params: StyleParams,
+    *,
+    callback: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    plugin_manager: pluggy.PluginManager | None = None,
+) -> StylizeResult:
+    """Style ``content`` with ``styles`` under ``params`` through the plugin pipeline."""
+    pm = plugin_manager or get_plugin_manager()
+    start = time.perf_counter()
+    loaded = as_loaded(content)
+    style_images = _style_list(styles)
+    filters = dict(collect(pm.hook.nstfilter_register_filters))
+    try:
+        chosen = filters[params.filter]
+    except KeyError:
+        raise UsageError(
+            f"unknown filter {params.filter!r}; registered: {', '.join(sorted(filters))}"
+        ) from None
+    original = fit_longest(loaded.rgb, params.size)
+    image = _chain(pm.hook.nstfilter_preprocess, original, params=params)
+
+    def progress(event: Progress) -> None:
+        pm.hook.nstfilter_progress(event=event)
+        if callback is not None:
+            callback(event)
+
+    output = chosen.apply(
+        image, [(s.rgb, w) for s, w in style_images], params, progress, should_stop
+    )
+    result = _chain(pm.hook.nstfilter_postprocess, output.image, original=original, params=params)
+    if loaded.alpha is not None:
+        result = result.convert("RGB")
+        result.putalpha(loaded.alpha.resize(result.size, Image.Resampling.LANCZOS))
+    metrics = {
+        "filter": params.filter,
+        **output.metrics,
+        "seconds": round(time.perf_counter() - start, 3),
+        "size": list(result.size),
+    }
+    return StylizeResult(result, metrics)
+
+
+def stylize(
+    content: ImageLike,
+    styles: Sequence[StyleSpec] | StyleSpec | None = None,
+    *,
+    preset: str | None = None,
+    params: StyleParams | None = None,
+    callback: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    plugin_manager: pluggy.PluginManager | None = None,
+    **overrides: Any,
+) -> Image.Image:
+    """Style an image and return it as a PIL image.
+
+    ``styles`` are paths or PIL images, optionally ``(image, weight)`` pairs; a ``preset``
+    supplies both styles and settings, and ``styles``/``params``/``overrides`` win over it.
+    """
+    base = params or StyleParams()
+    if preset is not None:
+        from .presets import load_preset
+
+        resolved = load_preset(preset)
+        base = params or resolved.params
+        if styles is None:
+            styles = [(path, weight) for path, weight in resolved.styles]
+    if styles is None:
+        raise UsageError("no style image given (pass styles= or preset=)")
+    final = base.replace(**overrides) if overrides else base
+    return run_filter(
+        content,
+        styles,
+        final,
+        callback=callback,
+        should_stop=should_stop,
+        plugin_manager=plugin_manager,
+    ).image

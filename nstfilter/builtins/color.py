@@ -1,0 +1,41 @@
+"""Colour preservation and strength, as ``nstfilter_postprocess`` plugins.
+
+Colour preservation is the luminance-only transfer of Gatys et al. ("Preserving colour in
+neural artistic style transfer", 2016): keep the stylised image's luma (Y) and take the
+chroma (Cb, Cr) from the photo. Strength blends the result with the photo.
+"""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from ..hookspecs import hookimpl
+from ..params import StyleParams
+
+
+def preserve_color(result: Image.Image, original: Image.Image) -> Image.Image:
+    """The result's luminance with the original's colours."""
+    original = original.convert("RGB").resize(result.size, Image.Resampling.LANCZOS)
+    y, _, _ = result.convert("YCbCr").split()
+    _, cb, cr = original.convert("YCbCr").split()
+    return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
+
+
+def blend_strength(result: Image.Image, original: Image.Image, strength: float) -> Image.Image:
+    """``strength`` 1 is the full result, 0 the untouched photo."""
+    if strength >= 1.0:
+        return result
+    original = original.convert("RGB").resize(result.size, Image.Resampling.LANCZOS)
+    return Image.blend(original, result.convert("RGB"), strength)
+
+
+@hookimpl(trylast=True)
+def nstfilter_postprocess(
+    image: Image.Image, original: Image.Image, params: StyleParams
+) -> Image.Image | None:
+    """Colour first, then strength: blending two differently coloured images muddies."""
+    if params.preserve_color:
+        image = preserve_color(image, original)
+    if params.strength < 1.0:
+        image = blend_strength(image, original, params.strength)
+    return image

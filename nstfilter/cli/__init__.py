@@ -1,0 +1,108 @@
+"""The ``nstfilter`` command line.
+
+Each subcommand lives in its own module; this one only builds the group, configures
+logging (the only place that does) and turns :class:`~nstfilter.errors.NstError` into a
+one-line message and the error's exit code, never a traceback for a user mistake.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+
+import click
+
+from ..errors import NstError
+
+# Quiet TensorFlow's C++ start-up chatter before anything imports it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+log = logging.getLogger("nstfilter")
+
+#: (module, attribute) of each subcommand; a module that fails to import is reported.
+SUBCOMMANDS = [
+    ("nstfilter.cli.apply", "apply"),
+    ("nstfilter.cli.weights", "weights"),
+    ("nstfilter.cli.presets", "presets"),
+    ("nstfilter.cli.plugins", "plugins"),
+    ("nstfilter.cli.watch", "watch"),
+    ("nstfilter.cli.batch", "batch"),
+    ("nstfilter.cli.editors", "install_gimp_plugin"),
+]
+
+
+def error_line(error: BaseException) -> str:
+    return f"nstfilter: error: {error}"
+
+
+class NstGroup(click.Group):
+    """A click group that maps nstfilter errors to one line and a distinct exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except NstError as error:
+            click.echo(error_line(error), err=True)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("nstfilter: interrupted", err=True)
+            ctx.exit(130)
+
+
+def configure_logging(verbose: int, quiet: int) -> None:
+    """Plain ``nstfilter: message`` lines on stderr; -v adds debug, -q keeps warnings."""
+    level = logging.INFO - 10 * verbose + 10 * quiet
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("nstfilter: %(message)s"))
+    root = logging.getLogger("nstfilter")
+    root.handlers[:] = [handler]
+    root.setLevel(max(logging.DEBUG, min(level, logging.ERROR)))
+    root.propagate = False
+
+
+@click.group(cls=NstGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nstfilter")
+@click.option("-v", "--verbose", count=True, help="More log output (repeatable).")
+@click.option("-q", "--quiet", count=True, help="Less log output (repeatable).")
+@click.option(
+    "--plugins-dir",
+    type=click.Path(file_okay=False),
+    multiple=True,
+    help="Load *.py plugins from this folder (also $NSTFILTER_PLUGINS_DIR).",
+)
+@click.pass_context
+def main(ctx: click.Context, verbose: int, quiet: int, plugins_dir: tuple[str, ...]) -> None:
+    """Neural style transfer as an image filter."""
+    configure_logging(verbose, quiet)
+    ctx.ensure_object(dict)
+    ctx.obj["quiet"] = quiet
+    if plugins_dir:
+        from ..plugins import build_plugin_manager, set_plugin_manager
+
+        set_plugin_manager(build_plugin_manager(plugins_dir))
+
+
+def _add_subcommands() -> None:
+    for module_name, attribute in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue  # not written yet
+            raise
+        main.add_command(getattr(module, attribute))
+
+
+def _add_plugin_commands() -> None:
+    from ..plugins import get_plugin_manager
+
+    try:
+        get_plugin_manager().hook.nstfilter_register_commands(cli=main)
+    except Exception as exc:  # noqa: BLE001 - a plugin's command must not break the CLI
+        click.echo(f"nstfilter: warning: a plugin failed to add commands: {exc}", err=True)
+
+
+_add_subcommands()
+_add_plugin_commands()

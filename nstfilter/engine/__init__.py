@@ -1,0 +1,57 @@
+"""The style-transfer engine: TensorFlow only, no files, no printing.
+
+Front-ends hand it arrays in [0, 1] and receive arrays back; progress leaves through a
+callback carrying :class:`Progress`.
+"""
+
+from .backbones import Backbone, BackboneRegistry, default_registry, extractor
+from .losses import (
+    clip_0_1,
+    compute_content_cost,
+    compute_layer_style_cost,
+    compute_style_cost,
+    gram_matrix,
+    style_content_loss,
+    total_cost,
+    total_variation_loss,
+)
+from .model import StyleContentModel
+from .optimize import (
+    EngineResult,
+    LossTerms,
+    Progress,
+    Stylizer,
+    resolve_weights,
+    scale_sizes,
+    stylize_tensor,
+)
+
+
+def train_step(stylizer: Stylizer, image, m, v, t, targets, adam):
+    """The tutorial's ``train_step`` name, bound to a :class:`Stylizer` (see its method)."""
+    return stylizer.train_step(image, m, v, t, targets, adam)
+
+
+__all__ = [
+    "Backbone",
+    "BackboneRegistry",
+    "EngineResult",
+    "LossTerms",
+    "Progress",
+    "StyleContentModel",
+    "Stylizer",
+    "clip_0_1",
+    "compute_content_cost",
+    "compute_layer_style_cost",
+    "compute_style_cost",
+    "default_registry",
+    "extractor",
+    "gram_matrix",
+    "resolve_weights",
+    "scale_sizes",
+    "style_content_loss",
+    "stylize_tensor",
+    "total_cost",
+    "total_variation_loss",
+    "train_step",
+]

@@ -1,0 +1,56 @@
+"""``StyleContentModel``: images in [0, 1] to content activations and style Gram matrices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import tensorflow as tf
+
+from .backbones import CAFFE_BGR_MEAN, Backbone, extractor
+from .losses import gram_matrix
+
+
+def preprocess(image: tf.Tensor) -> tf.Tensor:
+    """[0, 1] RGB to the Caffe convention VGG weights expect: 0..255 BGR minus the mean.
+
+    Done inside the graph so the gradient reaches the pixels the optimiser changes.
+    """
+    bgr = tf.reverse(image * 255.0, axis=[-1])
+    return bgr - tf.constant(CAFFE_BGR_MEAN, dtype=image.dtype)
+
+
+class StyleContentModel(tf.keras.models.Model):
+    """Returns ``{'content': {layer: activations}, 'style': {layer: Gram matrix}}``.
+
+    The name and output structure are the TF tutorial's; the backbone is pluggable and
+    truncated after the deepest requested layer.
+    """
+
+    def __init__(
+        self,
+        style_layers: Sequence[str],
+        content_layers: Sequence[str],
+        backbone: Backbone,
+    ) -> None:
+        super().__init__()
+        self.style_layers = tuple(style_layers)
+        self.content_layers = tuple(content_layers)
+        self.backbone = backbone
+        wanted = tuple(dict.fromkeys(self.style_layers + self.content_layers))
+        self._wanted = wanted
+        self.vgg = extractor(backbone, wanted)
+        self.vgg.trainable = False
+
+    def features(self, inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Raw activations of every requested layer for images in [0, 1]."""
+        outputs = self.vgg(preprocess(inputs))
+        if not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]
+        return dict(zip(self._wanted, outputs))
+
+    def call(self, inputs: tf.Tensor) -> dict[str, dict[str, tf.Tensor]]:
+        feats = self.features(inputs)
+        return {
+            "content": {name: feats[name] for name in self.content_layers},
+            "style": {name: gram_matrix(feats[name]) for name in self.style_layers},
+        }

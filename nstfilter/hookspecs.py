@@ -1,0 +1,107 @@
+"""The hooks nstfilter calls; plugins implement them with ``@nstfilter.hookimpl``.
+
+Every hook is named ``nstfilter_*``. Registration hooks receive a ``register`` callback
+rather than returning lists, so a plugin can register any number of things, or none,
+without the manager having to flatten results (the habit of ``llm``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    import click
+    from PIL import Image
+
+    from .engine.backbones import Backbone
+    from .engine.optimize import Progress
+    from .params import StyleParams
+
+PROJECT = "nstfilter"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def nstfilter_register_filters(register: Callable[[str, Any], None]) -> None:
+    """Register image filters by name: ``register("neural-style", filter_object)``.
+
+    Fires once when the plugin manager is built. A filter object has
+    ``apply(content, styles, params, progress) -> FilterOutput`` (see ``nstfilter.filters``).
+    The built-in ``neural-style`` filter is registered this way; a plugin may add e.g. a
+    colour-transfer-only filter. Not ``firstresult``: every plugin is called.
+    """
+
+
+@hookspec
+def nstfilter_register_presets(register: Callable[[str | Any], None]) -> None:
+    """Register preset directories (or single preset files) to search for presets.
+
+    Fires when presets are listed or resolved. ``register(path)`` adds a folder of
+    ``*.toml`` presets, searched after the user directory and ``NSTFILTER_PRESET_PATH`` and
+    before the bundled presets. Not ``firstresult``.
+    """
+
+
+@hookspec
+def nstfilter_register_backbones(register: Callable[[Backbone], None]) -> None:
+    """Register feature networks: ``register(Backbone(...))``.
+
+    Fires once when the backbone registry is first needed. The built-in ``vgg19`` and
+    ``vgg16-hed`` backbones are registered this way. Not ``firstresult``.
+    """
+
+
+@hookspec
+def nstfilter_preprocess(image: Image.Image, params: StyleParams) -> Image.Image | None:
+    """Change the content image before the filter runs; return a new image or ``None``.
+
+    Fires once per job, after the content is loaded and resized, before the filter. Results
+    chain: each plugin receives the previous plugin's output. Not ``firstresult``.
+    """
+
+
+@hookspec
+def nstfilter_postprocess(
+    image: Image.Image, original: Image.Image, params: StyleParams
+) -> Image.Image | None:
+    """Change the filter's result; ``original`` is the (resized) content image.
+
+    Fires once per job, after the filter, before saving. Results chain like
+    ``nstfilter_preprocess``. Colour preservation and strength are built-ins written as this
+    hook. Not ``firstresult``.
+    """
+
+
+@hookspec
+def nstfilter_progress(event: Progress) -> None:
+    """Receive one event per optimisation step (step, scale, loss terms, seconds).
+
+    Fires in the thread running the job, so implementations must be quick. Raise
+    ``nstfilter.errors.Cancelled`` to stop the run. The CLI's progress bar is a plugin on
+    this hook. Not ``firstresult``.
+    """
+
+
+@hookspec
+def nstfilter_job_done(job: dict[str, Any], result: dict[str, Any]) -> None:
+    """A watcher or batch job finished: ``job`` names input, preset and output;
+    ``result`` holds seconds and the final losses. The JSON-lines job log is a built-in
+    plugin on this hook. Not ``firstresult``.
+    """
+
+
+@hookspec
+def nstfilter_job_failed(job: dict[str, Any], error: str) -> None:
+    """A watcher or batch job failed with the one-line ``error``. Not ``firstresult``."""
+
+
+@hookspec
+def nstfilter_register_commands(cli: click.Group) -> None:
+    """Add subcommands to the ``nstfilter`` command line: ``cli.add_command(...)``.
+
+    Fires once when the CLI starts, before arguments are parsed. Not ``firstresult``.
+    """

@@ -1,0 +1,240 @@
+"""Every conversion between files, PIL images and arrays lives here.
+
+Photos arrive in every shape a camera or editor can produce (EXIF rotation, CMYK, 16-bit,
+palette, alpha, greyscale, embedded ICC profiles). They are normalised to 8-bit sRGB plus an
+optional alpha plane on the way in, and written back atomically on the way out, so the
+engine only ever sees (H, W, 3) float arrays in [0, 1].
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from .errors import (
+    ImageError,
+    ImageTooLargeError,
+    ImageTooSmallError,
+    InputNotFoundError,
+    OutputError,
+    UsageError,
+)
+
+#: Default decompression-bomb guard: 100 megapixels (a 12,000 x 8,000 photo fits).
+DEFAULT_MAX_PIXELS = 100_000_000
+MAX_PIXELS_ENV = "NSTFILTER_MAX_PIXELS"
+#: Below this side length the network sees no structure at all.
+MIN_SIDE = 8
+
+FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
+
+
+def max_pixels_default() -> int:
+    """The pixel limit: ``$NSTFILTER_MAX_PIXELS`` or :data:`DEFAULT_MAX_PIXELS`."""
+    value = os.environ.get(MAX_PIXELS_ENV)
+    if not value:
+        return DEFAULT_MAX_PIXELS
+    try:
+        return int(float(value))
+    except ValueError:
+        raise UsageError(f"{MAX_PIXELS_ENV} must be a number, got {value!r}") from None
+
+
+@dataclass
+class LoadedImage:
+    """An image normalised for the engine: 8-bit sRGB pixels plus optional alpha."""
+
+    rgb: Image.Image  # mode "RGB"
+    alpha: Image.Image | None  # mode "L", same size, or None when fully opaque
+    source_mode: str
+    path: str | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.rgb.size
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """16-bit and float greyscale to 8-bit "L", scaling by the actual range of the mode."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        arr = np.asarray(image, dtype=np.uint16).astype(np.float32) / 257.0
+    elif image.mode == "I":
+        arr = np.asarray(image, dtype=np.int64).astype(np.float32)
+        arr = arr / 257.0 if arr.max(initial=0) > 255 else arr
+    else:  # "F"
+        arr = np.asarray(image, dtype=np.float32)
+        arr = arr * 255.0 if arr.max(initial=0) <= 1.0 else arr
+    return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L")
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """Convert through the embedded ICC profile (if any) to sRGB, else plainly to RGB."""
+    icc = image.info.get("icc_profile")
+    if icc:
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            dst = ImageCms.createProfile("sRGB")
+            return ImageCms.profileToProfile(image, src, dst, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a broken profile is not worth refusing the photo for
+    return image.convert("RGB")
+
+
+def normalize(image: Image.Image, path: str | None = None) -> LoadedImage:
+    """Any PIL image to :class:`LoadedImage` (rotation applied, sRGB, alpha split off)."""
+    source_mode = image.mode
+    image = ImageOps.exif_transpose(image) or image
+    alpha = None
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        alpha = image.getchannel("A")
+        image = image.convert("RGB" if image.mode in ("RGBA", "RGBa", "PA") else "L")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        image = _to_8bit(image)
+    if image.mode == "1":
+        image = image.convert("L")
+    rgb = _to_srgb(image) if image.mode != "RGB" or image.info.get("icc_profile") else image
+    if alpha is not None and alpha.getextrema() == (255, 255):
+        alpha = None
+    return LoadedImage(rgb=rgb, alpha=alpha, source_mode=source_mode, path=path)
+
+
+def load_image(path: str | Path, *, max_pixels: int | None = None) -> LoadedImage:
+    """Open, validate and normalise an image file; errors name the file and the problem."""
+    path = Path(path)
+    limit = max_pixels_default() if max_pixels is None else max_pixels
+    if not path.exists():
+        raise InputNotFoundError("no such file", path=path)
+    if path.is_dir():
+        raise ImageError("is a folder, not an image", path=path)
+    if path.stat().st_size == 0:
+        raise ImageError("empty file (0 bytes)", path=path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                width, height = opened.size
+                if width * height > limit:
+                    raise ImageTooLargeError(
+                        f"{width}x{height} = {width * height:,} pixels exceeds the limit of "
+                        f"{limit:,} (set {MAX_PIXELS_ENV} to raise it)",
+                        path=path,
+                    )
+                opened.load()
+                image = opened.copy()
+                image.info = dict(opened.info)
+    except (ImageTooLargeError, InputNotFoundError):
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLargeError(f"decompression bomb refused: {exc}", path=path) from None
+    except UnidentifiedImageError:
+        raise ImageError("not an image file (unrecognised format)", path=path) from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"corrupt or truncated image: {exc}", path=path) from None
+    if min(image.size) < MIN_SIDE:
+        raise ImageTooSmallError(
+            f"image is {image.size[0]}x{image.size[1]} pixels; at least {MIN_SIDE} pixels "
+            "per side are needed",
+            path=path,
+        )
+    return normalize(image, str(path))
+
+
+def fit_longest(image: Image.Image, longest: int) -> Image.Image:
+    """Resize so the longest side is ``longest``, keeping the aspect ratio (Lanczos)."""
+    width, height = image.size
+    factor = longest / max(width, height)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
+
+
+def to_array(image: Image.Image) -> np.ndarray:
+    """RGB PIL image to (H, W, 3) float32 in [0, 1]."""
+    return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def from_array(array: np.ndarray) -> Image.Image:
+    """(H, W, 3) floats in [0, 1] to an 8-bit RGB image (clipped and rounded, never negated)."""
+    pixels = np.clip(np.rint(np.asarray(array, dtype=np.float32) * 255.0), 0, 255)
+    return Image.fromarray(pixels.astype(np.uint8), "RGB")
+
+
+def format_for(path: str | Path) -> str:
+    """The PIL format name for a path's extension; unknown extensions are an error."""
+    suffix = Path(path).suffix.lower()
+    try:
+        return FORMATS[suffix]
+    except KeyError:
+        raise UsageError(
+            f"unsupported output extension {suffix or '(none)'!r}; use one of "
+            f"{', '.join(sorted(FORMATS))}",
+            path=path,
+        ) from None
+
+
+def encode_image(image: Image.Image, fmt: str, *, quality: int = 92) -> bytes:
+    """Encode to bytes in ``fmt`` (alpha dropped for JPEG, which cannot hold it)."""
+    if fmt == "JPEG" and image.mode != "RGB":
+        image = image.convert("RGB")
+    options: dict[str, object] = {}
+    if fmt in ("JPEG", "WEBP"):
+        options["quality"] = quality
+    if fmt == "JPEG":
+        options["subsampling"] = 0 if quality >= 90 else 2
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def write_atomic(data: bytes, path: str | Path) -> Path:
+    """Write ``data`` to ``path`` through a temp file + fsync + ``os.replace``.
+
+    A reader (or a crash) never sees a half-written output.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", path=path) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"cannot write: {exc.strerror or exc}", path=path) from None
+    return path
+
+
+def save_image(
+    image: Image.Image,
+    path: str | Path,
+    *,
+    quality: int = 92,
+    alpha: Image.Image | None = None,
+) -> Path:
+    """Save atomically in the format named by the extension, re-attaching ``alpha``."""
+    fmt = format_for(path)
+    if alpha is not None and fmt != "JPEG":
+        image = image.convert("RGB")
+        image.putalpha(alpha.resize(image.size, Image.Resampling.LANCZOS))
+    return write_atomic(encode_image(image, fmt, quality=quality), path)
