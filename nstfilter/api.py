@@ -17,8 +17,8 @@ from typing import Any
 import pluggy
 from PIL import Image
 
-from .engine.optimize import Progress
 from .errors import UsageError
+from .events import Progress
 from .imageio import LoadedImage, fit_longest, load_image, normalize
 from .params import StyleParams
 from .plugins import collect, get_plugin_manager

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
     from .engine.backbones import Backbone
-    from .engine.optimize import Progress
+    from .events import Progress
     from .params import StyleParams
 
 PROJECT = "nstfilter"

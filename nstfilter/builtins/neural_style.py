@@ -1,19 +1,30 @@
-"""Registers the engine as the ``neural-style`` filter.
+"""The engine as the built-in ``neural-style`` filter.
 
-The filter is built on first use so that listing plugins or presets never pays for
-importing TensorFlow.
+TensorFlow is imported on first use, so listing plugins or presets never pays for it.
+Compiled objectives are cached per (backbone, layers), which is what makes a watcher or a
+batch worker fast after its first image.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+from PIL import Image
+
+from ..filters import FilterOutput, ProgressSink
 from ..hookspecs import hookimpl
+from ..imageio import fit_longest, from_array, to_array
+from ..params import StyleParams
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine.backbones import BackboneRegistry
-    from ..filters import NeuralStyleFilter
+    from ..engine.backbones import Backbone, BackboneRegistry
+    from ..engine.optimize import Stylizer
+
+log = logging.getLogger(__name__)
 
 
 def backbone_registry() -> BackboneRegistry:
@@ -27,21 +38,71 @@ def backbone_registry() -> BackboneRegistry:
     return registry
 
 
-@functools.lru_cache(maxsize=1)
-def neural_style_filter() -> NeuralStyleFilter:
-    """The process-wide engine filter (its compiled graphs are cached inside)."""
-    from ..filters import NeuralStyleFilter
+@functools.lru_cache(maxsize=16)
+def _stylizer(backbone: Backbone, content_layers: tuple[str, ...], style_layers: tuple[str, ...]):
+    from ..engine.optimize import Stylizer
 
-    return NeuralStyleFilter(backbone_registry)
+    return Stylizer(backbone, content_layers, style_layers)
 
 
-class LazyNeuralStyleFilter:
-    """Forwards to :func:`neural_style_filter`, importing TensorFlow only when used."""
+class NeuralStyleFilter:
+    """Gatys et al.'s optimisation, through the TensorFlow engine."""
 
-    def apply(self, *args: Any, **kwargs: Any) -> Any:
-        return neural_style_filter().apply(*args, **kwargs)
+    def __init__(self, backbones: Callable[[], BackboneRegistry] = backbone_registry) -> None:
+        self._backbones = backbones
+        self._lock = threading.Lock()
+
+    @functools.cached_property
+    def registry(self) -> BackboneRegistry:
+        return self._backbones()
+
+    def stylizer(self, params: StyleParams) -> Stylizer:
+        """A compiled objective for the params' backbone and layers, cached per process."""
+        backbone = self.registry.get(params.backbone)
+        with self._lock:
+            return _stylizer(backbone, tuple(params.content_layers), tuple(params.style_layers))
+
+    def apply(
+        self,
+        content: Image.Image,
+        styles: Sequence[tuple[Image.Image, float]],
+        params: StyleParams,
+        progress: ProgressSink,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> FilterOutput:
+        from ..engine.optimize import stylize_tensor
+
+        stylizer = self.stylizer(params)
+        log.info("backbone: %s", stylizer.backbone.name)
+        longest = max(content.size)
+        style_arrays = [
+            (to_array(fit_longest(img, max(16, round(longest * params.style_scale)))), w)
+            for img, w in styles
+        ]
+        result = stylize_tensor(
+            stylizer,
+            to_array(content),
+            style_arrays,
+            params,
+            callback=progress,
+            should_stop=should_stop,
+        )
+        metrics = {
+            "backbone": result.backbone,
+            "iterations": result.iterations,
+            "engine_seconds": round(result.seconds, 3),
+            "scales": [list(s) for s in result.sizes],
+            "content_weight": result.content_weight,
+            "style_weight": result.style_weight,
+            "initial": vars(result.initial),
+            "final": vars(result.final),
+        }
+        return FilterOutput(from_array(result.image), metrics)
+
+
+NEURAL_STYLE = NeuralStyleFilter()
 
 
 @hookimpl
 def nstfilter_register_filters(register) -> None:
-    register("neural-style", LazyNeuralStyleFilter())
+    register("neural-style", NEURAL_STYLE)

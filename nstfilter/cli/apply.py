@@ -11,6 +11,7 @@ import click
 from ..errors import OutputError, UsageError
 from ..imageio import FORMATS, format_for, load_image, save_image, write_atomic
 from ..params import BACKBONES_BUILTIN, INITS, OPTIMIZERS, StyleParams
+from ..schedules import QUALITY_MODES, apply_quality
 from .progress import MODES, ProgressPlugin
 
 log = logging.getLogger("nstfilter.apply")
@@ -82,6 +83,11 @@ def resolve_style(spec: str) -> Path:
 @click.option("-o", "--output", help="Output file (one input) or folder (several inputs).")
 @click.option("-s", "--style", "styles", multiple=True, help="Style image IMG[:WEIGHT].")
 @click.option("-p", "--preset", help="A preset name (see 'nstfilter presets list').")
+@click.option(
+    "--quality",
+    type=click.Choice(list(QUALITY_MODES)),
+    help="Schedule preset: preview (fast), standard, high. Explicit options win.",
+)
 @click.option("--size", type=int, help="Longest side of the result in pixels.")
 @click.option("--iterations", type=int, help="Optimiser steps at the final scale.")
 @click.option("--scales", type=int, help="Coarse-to-fine levels (1 = single scale).")
@@ -101,13 +107,14 @@ def resolve_style(spec: str) -> Path:
 @click.option("--max-pixels", type=int, help="Refuse inputs larger than this many pixels.")
 @click.option("--metrics", type=click.Path(dir_okay=False), help="Write run metrics as JSON.")
 @click.option("--progress", "progress_mode", type=click.Choice(MODES), default="auto")
-def apply(contents, output, styles, preset, progress_mode, metrics, max_pixels, **options):
+def apply(contents, output, styles, preset, quality, progress_mode, metrics, max_pixels, **options):
     """Style CONTENT image(s) with --style image(s) or a --preset."""
     from ..api import run_filter
 
     base = StyleParams()
     style_specs: list[tuple[Path, float]] = []
-    quality = options.pop("jpeg_quality") or 92
+    jpeg_quality = options.pop("jpeg_quality")
+    file_quality = jpeg_quality or 92
     out_ext = None
     tag = "styled"
     if preset:
@@ -116,7 +123,7 @@ def apply(contents, output, styles, preset, progress_mode, metrics, max_pixels, 
         resolved = load_preset(preset)
         base, tag = resolved.params, resolved.name
         style_specs = list(resolved.styles)
-        quality = options.get("jpeg_quality") or resolved.quality
+        file_quality = jpeg_quality or resolved.quality
         out_ext = f".{resolved.output_format}" if resolved.output_format else None
     if styles:
         style_specs = [(resolve_style(p), w) for p, w in map(parse_style, styles)]
@@ -125,7 +132,7 @@ def apply(contents, output, styles, preset, progress_mode, metrics, max_pixels, 
     options["content_layers"] = parse_list(options["content_layers"])
     options["style_layers"] = parse_list(options["style_layers"])
     options["style_layer_weights"] = parse_list(options["style_layer_weights"], float)
-    params = base.replace(**options)
+    params = apply_quality(base, quality).replace(**options)
 
     inputs = expand_inputs(contents)
     if not inputs:
@@ -152,7 +159,7 @@ def apply(contents, output, styles, preset, progress_mode, metrics, max_pixels, 
                 result = run_filter(content, style_images, params, plugin_manager=pm)
             finally:
                 reporter.stop()
-            save_image(result.image, target, quality=quality)
+            save_image(result.image, target, quality=file_quality)
             record = {"input": str(source), "output": str(target), **result.metrics}
             all_metrics.append(record)
             log.info(

@@ -17,7 +17,7 @@ import click
 from ..hookspecs import hookimpl
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine.optimize import Progress
+    from ..events import Progress
 
 log = logging.getLogger("nstfilter.progress")
 

@@ -4,6 +4,7 @@ Front-ends hand it arrays in [0, 1] and receive arrays back; progress leaves thr
 callback carrying :class:`Progress`.
 """
 
+from ..events import Progress
 from .backbones import Backbone, BackboneRegistry, default_registry, extractor
 from .losses import (
     clip_0_1,
@@ -19,7 +20,6 @@ from .model import StyleContentModel
 from .optimize import (
     EngineResult,
     LossTerms,
-    Progress,
     Stylizer,
     resolve_weights,
     scale_sizes,

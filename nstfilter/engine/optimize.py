@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import tensorflow as tf
 
 from ..errors import Cancelled, UsageError
+from ..events import Progress
 from ..params import StyleParams
 from .backbones import Backbone
 from .losses import clip_0_1, gram_matrix, style_content_loss, total_variation_loss
@@ -31,26 +32,6 @@ from .model import StyleContentModel
 
 # Keras' Adam default; the tutorial changes only lr, beta_1 and epsilon.
 ADAM_BETA_2 = 0.999
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One optimisation step, as reported to the ``callback``."""
-
-    step: int  # 1-based, over all scales
-    total: int  # total steps over all scales
-    scale: int  # 1-based pyramid level
-    scales: int
-    height: int
-    width: int
-    loss: float
-    content_loss: float
-    style_loss: float
-    tv_loss: float
-    seconds: float  # since the run started
-
-    def as_dict(self) -> dict[str, float | int]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
