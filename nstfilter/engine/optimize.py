@@ -160,6 +160,13 @@ class Stylizer:
 
     # -- public API -----------------------------------------------------------------------
 
+    def tracing_count(self) -> int:
+        """How many times the compiled graphs were traced (stays flat across image sizes)."""
+        return sum(
+            fn.experimental_get_tracing_count()
+            for fn in (self._loss_and_grads, self._train_step, self._features)
+        )
+
     def train_step(self, image, m, v, t, targets, adam):
         """One Adam step (the tutorial's ``train_step``, state passed explicitly).
 
