@@ -10,11 +10,11 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import sys
 
 import click
 
 from ..errors import NstError
+from .common import configure_logging, reset_logging
 
 # Quiet TensorFlow's C++ start-up chatter before anything imports it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -51,17 +51,6 @@ class NstGroup(click.Group):
             ctx.exit(130)
 
 
-def configure_logging(verbose: int, quiet: int) -> None:
-    """Plain ``nstfilter: message`` lines on stderr; -v adds debug, -q keeps warnings."""
-    level = logging.INFO - 10 * verbose + 10 * quiet
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("nstfilter: %(message)s"))
-    root = logging.getLogger("nstfilter")
-    root.handlers[:] = [handler]
-    root.setLevel(max(logging.DEBUG, min(level, logging.ERROR)))
-    root.propagate = False
-
-
 @click.group(cls=NstGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nstfilter")
 @click.option("-v", "--verbose", count=True, help="More log output (repeatable).")
@@ -75,6 +64,7 @@ def configure_logging(verbose: int, quiet: int) -> None:
 @click.pass_context
 def main(ctx: click.Context, verbose: int, quiet: int, plugins_dir: tuple[str, ...]) -> None:
     """Neural style transfer as an image filter."""
+    reset_logging()
     configure_logging(verbose, quiet)
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet

@@ -12,6 +12,7 @@ from ..errors import OutputError, UsageError
 from ..imageio import FORMATS, format_for, load_image, save_image, write_atomic
 from ..params import BACKBONES_BUILTIN, INITS, OPTIMIZERS, StyleParams
 from ..schedules import QUALITY_MODES, apply_quality
+from .common import verbosity_options
 from .progress import MODES, ProgressPlugin
 
 log = logging.getLogger("nstfilter.apply")
@@ -107,6 +108,7 @@ def resolve_style(spec: str) -> Path:
 @click.option("--max-pixels", type=int, help="Refuse inputs larger than this many pixels.")
 @click.option("--metrics", type=click.Path(dir_okay=False), help="Write run metrics as JSON.")
 @click.option("--progress", "progress_mode", type=click.Choice(MODES), default="auto")
+@verbosity_options
 def apply(contents, output, styles, preset, quality, progress_mode, metrics, max_pixels, **options):
     """Style CONTENT image(s) with --style image(s) or a --preset."""
     from ..api import run_filter
