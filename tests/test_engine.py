@@ -41,7 +41,7 @@ def test_optimizers_reduce_the_loss(stylizer, images, optimizer):
     events = []
     result = stylize_tensor(stylizer, content, [(style, 1.0)], params, callback=events.append)
     assert result.image.shape == content.shape
-    assert 0.0 <= result.image.min() and result.image.max() <= 1.0
+    assert result.image.min() >= 0.0 and result.image.max() <= 1.0
     assert result.final.loss < 0.5 * result.initial.loss
     assert result.final.style < 0.5 * result.initial.style
     assert [e.step for e in events] == list(range(1, 16))

@@ -25,6 +25,7 @@ log = logging.getLogger("nstfilter")
 SUBCOMMANDS = [
     ("nstfilter.cli.apply", "apply"),
     ("nstfilter.cli.weights", "weights"),
+    ("nstfilter.cli.demo", "demo"),
     ("nstfilter.cli.presets", "presets"),
     ("nstfilter.cli.plugins", "plugins"),
     ("nstfilter.cli.watch", "watch"),

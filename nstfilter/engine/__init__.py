@@ -4,6 +4,12 @@ Front-ends hand it arrays in [0, 1] and receive arrays back; progress leaves thr
 callback carrying :class:`Progress`.
 """
 
+from ..tfquiet import import_tensorflow_quietly
+
+import_tensorflow_quietly()  # before any submodule imports TensorFlow
+
+# ruff: noqa: E402
+
 from ..events import Progress
 from .backbones import Backbone, BackboneRegistry, default_registry, extractor
 from .losses import (

@@ -1,0 +1,35 @@
+"""Inputs for the offline demo: a photo shipped by a dependency, and a contact sheet.
+
+The demo must work on a fresh clone with no network and without ``../shared``; the photo is
+scikit-image's bundled "astronaut" (Eileen Collins, NASA, public domain) and the style
+comes from a bundled procedural preset.
+"""
+
+from __future__ import annotations
+
+from PIL import Image, ImageDraw
+
+
+def demo_photo() -> Image.Image:
+    """NASA's public-domain portrait of astronaut Eileen Collins, bundled with scikit-image."""
+    from skimage import data
+
+    return Image.fromarray(data.astronaut())
+
+
+def contact_sheet(panels: list[tuple[str, Image.Image]], height: int = 256) -> Image.Image:
+    """Panels side by side at one height, each labelled underneath."""
+    resized = [
+        (label, img.convert("RGB").resize((max(1, round(img.width * height / img.height)), height)))
+        for label, img in panels
+    ]
+    gap, label_h = 8, 22
+    width = sum(img.width for _, img in resized) + gap * (len(resized) + 1)
+    sheet = Image.new("RGB", (width, height + label_h + 2 * gap), "white")
+    draw = ImageDraw.Draw(sheet)
+    x = gap
+    for label, img in resized:
+        sheet.paste(img, (x, gap))
+        draw.text((x, gap + height + 4), label, fill="black")
+        x += img.width + gap
+    return sheet
