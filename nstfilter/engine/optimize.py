@@ -256,9 +256,10 @@ def stylize_tensor(
     total = sum(steps)
     adam = tf.constant([params.learning_rate, params.beta_1, params.epsilon], tf.float32)
 
-    image = initial_image(_resize(full, sizes[0]), style_ts, params)
+    start_image = initial_image(full, style_ts, params)
+    image = _resize(start_image, sizes[0])
     final_targets = stylizer.targets(full, style_ts, params)
-    initial_terms, _ = stylizer.loss_and_grads(_resize(image, (height, width)), final_targets)
+    initial_terms, _ = stylizer.loss_and_grads(start_image, final_targets)
     m = v = None
     t = tf.constant(0.0)
     done = 0
