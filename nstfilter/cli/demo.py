@@ -19,7 +19,7 @@ DEMO_PRESET = "swirl"
 @click.command()
 @click.option("-o", "--output", default="out", show_default=True, help="Folder for the results.")
 @click.option("-p", "--preset", default=DEMO_PRESET, show_default=True)
-@click.option("--size", type=int, default=384, show_default=True)
+@click.option("--size", type=int, default=256, show_default=True)
 @click.option("--progress", "progress_mode", type=click.Choice(MODES), default="auto")
 @verbosity_options
 def demo(output: str, preset: str, size: int, progress_mode: str) -> None:
