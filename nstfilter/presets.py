@@ -29,7 +29,18 @@ else:  # pragma: no cover
 
 PRESET_PATH_ENV = "NSTFILTER_PRESET_PATH"
 STYLE_PATH_ENV = "NSTFILTER_STYLE_PATH"
-BUNDLED_DIR = Path(__file__).resolve().parent / "_bundled_presets"
+
+
+def _bundled_dir() -> Path:
+    """``nstfilter/_bundled_presets``: a real folder in the wheel, a symlink to the
+    repository's ``presets/`` in a checkout (falls back to ``presets/`` where symlinks are
+    not checked out as links, e.g. Git on Windows without ``core.symlinks``)."""
+    here = Path(__file__).resolve().parent
+    inside = here / "_bundled_presets"
+    return inside if inside.is_dir() else here.parent / "presets"
+
+
+BUNDLED_DIR = _bundled_dir()
 PROCEDURAL_PREFIX = "procedural:"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -126,12 +137,45 @@ def user_dir(kind: str) -> Path:
     return Path(user_config_dir("nstfilter")) / kind
 
 
-def preset_dirs() -> list[Path]:
-    """Folders searched for ``<name>.toml``, in order."""
-    from .plugins import collect, get_plugin_manager
+def preset_sources() -> list[tuple[str, Path]]:
+    """Where presets come from, in search order, as ``(kind, path)``.
 
-    registered = [Path(p) for p in collect(get_plugin_manager().hook.nstfilter_register_presets)]
-    return [user_dir("presets"), *_env_dirs(PRESET_PATH_ENV), *registered, BUNDLED_DIR]
+    ``kind`` is ``user``, ``env``, ``plugin:<name>`` or ``bundled``; ``path`` is a folder of
+    ``*.toml`` files, or a single ``.toml`` file registered by a plugin.
+    """
+    import logging
+
+    from .plugins import get_plugin_manager
+
+    pm = get_plugin_manager()
+    registered: list[tuple[str, Path]] = []
+    # pluggy calls the last registered first; walk the implementations in registration order
+    for impl in reversed(pm.hook.nstfilter_register_presets.get_hookimpls()):
+        found: list[Path] = []
+        try:
+            impl.function(register=lambda path, _found=found: _found.append(Path(path)))
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not hide presets
+            logging.getLogger(__name__).warning(
+                "plugin %s failed to register presets: %s", impl.plugin_name, exc
+            )
+        registered += [(f"plugin:{impl.plugin_name}", path) for path in found]
+    return [
+        ("user", user_dir("presets")),
+        *(("env", d) for d in _env_dirs(PRESET_PATH_ENV)),
+        *registered,
+        ("bundled", BUNDLED_DIR),
+    ]
+
+
+def preset_dirs() -> list[Path]:
+    """Folders (and plugin-registered files) searched for ``<name>.toml``, in order."""
+    return [path for _, path in preset_sources()]
+
+
+def _candidates(source: Path) -> list[Path]:
+    if source.suffix == ".toml":
+        return [source] if source.is_file() else []
+    return sorted(source.glob("*.toml")) if source.is_dir() else []
 
 
 def style_dirs() -> list[Path]:
@@ -151,8 +195,12 @@ def check_name(name: str) -> str:
 
 def find_preset_file(name: str) -> Path:
     check_name(name)
-    for folder in preset_dirs():
-        candidate = folder / f"{name}.toml"
+    for source in preset_dirs():
+        if source.suffix == ".toml":
+            if source.stem == name and source.is_file():
+                return source
+            continue
+        candidate = source / f"{name}.toml"
         if candidate.is_file():
             return candidate
     raise PresetError(
@@ -204,6 +252,25 @@ def find_style(name: str, relative_to: Path | None = None) -> Path:
 # --- parsing and validation ------------------------------------------------------------
 
 
+_ELEMENTS: dict[str, tuple[tuple[type, ...], str]] = {
+    "content_layers": ((str,), "string"),
+    "style_layers": ((str,), "string"),
+    "style_layer_weights": (_NUM, "number"),
+}
+
+
+def _is_a(value: Any, types: tuple[type, ...]) -> bool:
+    """``isinstance`` that does not let TOML booleans pass as numbers."""
+    if isinstance(value, bool) and bool not in types:
+        return False
+    return isinstance(value, types)
+
+
+def _toml_type(value: Any) -> str:
+    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
+    return "table" if isinstance(value, dict) else names.get(type(value), type(value).__name__)
+
+
 def _check_table(data: dict[str, Any], section: str, path: Path) -> None:
     schema = SCHEMA[section]
     where = f"[{section}] " if section else ""
@@ -213,11 +280,14 @@ def _check_table(data: dict[str, Any], section: str, path: Path) -> None:
                 f"unknown key {where}{key!r}; allowed: {', '.join(schema)}", path=path
             )
         types, type_name, _ = schema[key]
-        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+        if not _is_a(value, types):
             raise PresetError(
-                f"key {where}{key!r} must be a {type_name}, got {type(value).__name__}",
+                f"key {where}{key!r} must be a {type_name}, got {_toml_type(value)}",
                 path=path,
             )
+        element = _ELEMENTS.get(key)
+        if element is not None and not all(_is_a(v, element[0]) for v in value):
+            raise PresetError(f"key {where}{key!r} must be a {type_name}", path=path)
 
 
 def read_preset_file(path: Path) -> dict[str, Any]:
@@ -227,6 +297,11 @@ def read_preset_file(path: Path) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PresetError(f"not valid TOML: {exc}", path=path) from None
     _check_table(data, "", path)
+    if "name" in data:
+        try:
+            check_name(data["name"])
+        except PresetError as exc:
+            raise PresetError(f"key 'name': {exc}", path=path) from None
     for section in ("objective", "schedule", "color", "output"):
         _check_table(data.get(section, {}), section, path)
     for entry in data.get("style", []):
@@ -249,15 +324,22 @@ def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _resolve_data(name: str, chain: tuple[str, ...] = ()) -> tuple[dict[str, Any], Path]:
+def _resolve_data(
+    name: str, chain: tuple[str, ...] = (), child: Path | None = None
+) -> tuple[dict[str, Any], Path]:
     if name in chain:
-        raise PresetError(f"'extends' cycle: {' -> '.join((*chain, name))}")
-    path = find_preset_file(name)
+        raise PresetError(f"'extends' cycle: {' -> '.join((*chain, name))}", path=child)
+    try:
+        path = find_preset_file(name)
+    except PresetError as exc:
+        if child is None:
+            raise
+        raise PresetError(f"key 'extends': {exc}", path=child) from None
     data = read_preset_file(path)
     data.setdefault("_style_base", str(path.parent))
     parent_name = data.get("extends")
     if parent_name:
-        parent, _ = _resolve_data(parent_name, (*chain, name))
+        parent, _ = _resolve_data(parent_name, (*chain, name), path)
         if "style" not in data:  # inherited styles resolve relative to the parent's file
             data["_style_base"] = parent["_style_base"]
         data = _merge(parent, data)
@@ -323,9 +405,76 @@ def load_preset(name: str) -> Preset:
 
 def list_presets() -> list[tuple[str, Path]]:
     """Every preset name visible on the search path (first one wins), with its file."""
-    seen: dict[str, Path] = {}
-    for folder in preset_dirs():
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.toml")):
-                seen.setdefault(path.stem, path)
-    return sorted(seen.items())
+    return [(name, path) for name, (_, path) in list_preset_sources().items()]
+
+
+def list_preset_sources() -> dict[str, tuple[str, Path]]:
+    """Preset name -> (source kind, file), sorted by name; earlier sources shadow later."""
+    seen: dict[str, tuple[str, Path]] = {}
+    for kind, source in preset_sources():
+        for path in _candidates(source):
+            if NAME_PATTERN.match(path.stem):
+                seen.setdefault(path.stem, (kind, path))
+    return dict(sorted(seen.items()))
+
+
+# --- writing TOML (for 'presets show' and 'presets copy') --------------------------------
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def dump_toml(data: dict[str, Any]) -> str:
+    """Write a preset's data (the schema's shapes only) as TOML, top-level keys first."""
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, (dict, list))]
+    lines += [
+        f"{k} = {_toml_value(v)}" for k, v in data.items() if isinstance(v, list) and k != "style"
+    ]
+    for entry in data.get("style", []):
+        lines += ["", "[[style]]", *(f"{k} = {_toml_value(v)}" for k, v in entry.items())]
+    for key, table in data.items():
+        if isinstance(table, dict) and table:
+            lines += ["", f"[{key}]", *(f"{k} = {_toml_value(v)}" for k, v in table.items())]
+    return "\n".join(lines) + "\n"
+
+
+def resolved_data(preset: Preset) -> dict[str, Any]:
+    """Everything a preset decides, ``extends`` followed and defaults filled in.
+
+    Style images are given as found (absolute paths, or ``procedural:NAME``), so the result
+    is a self-contained preset: ``presets copy`` writes exactly this.
+    """
+    data = preset.data
+    styles = []
+    for entry, (path, weight) in zip(data.get("style", []), preset.styles):
+        image = entry["image"]
+        if not image.startswith(PROCEDURAL_PREFIX) and Path(image).name != image:
+            image = str(path.resolve())  # a path relative to the preset file
+        styles.append({**entry, "image": image, "weight": weight})
+    p = preset.params
+    sections: dict[str, dict[str, Any]] = {"objective": {}, "schedule": {}, "color": {}}
+    for section in sections:
+        for key, (_, _, target) in SCHEMA[section].items():
+            value = getattr(p, target) if target else None
+            if value is not None:
+                sections[section][key] = list(value) if isinstance(value, tuple) else value
+    out: dict[str, Any] = {"name": preset.name}
+    if preset.description:
+        out["description"] = preset.description
+    out["filter"] = p.filter
+    out["style"] = styles
+    out.update(sections)
+    output = {"quality": preset.quality}
+    if preset.output_format:
+        output = {"format": preset.output_format, **output}
+    out["output"] = output
+    return out

@@ -1,0 +1,125 @@
+"""``nstfilter presets``: list, show, copy and preview named presets."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from ..errors import OutputError, PresetError
+from .common import verbosity_options
+
+log = logging.getLogger("nstfilter.presets")
+
+#: The small, quick schedule of ``presets preview`` (a look, not a result).
+PREVIEW_SIZE = 160
+PREVIEW_ITERATIONS = 10
+
+
+@click.group()
+def presets() -> None:
+    """List, inspect, copy and preview presets."""
+
+
+@presets.command("list")
+@click.option("--names", is_flag=True, help="Only the names, one per line (for scripts).")
+@verbosity_options
+def list_command(names: bool) -> None:
+    """Every preset on the search path: name, source and description."""
+    from ..presets import list_preset_sources, read_preset_file
+
+    found = list_preset_sources()
+    if names:
+        for name in found:
+            click.echo(name)
+        return
+    rows = []
+    for name, (kind, path) in found.items():
+        try:
+            description = read_preset_file(path).get("description", "")
+        except PresetError as exc:
+            description = f"(invalid: {exc})"
+        rows.append((name, kind, description))
+    if not rows:
+        click.echo("no presets found")
+        return
+    width_name = max(len(r[0]) for r in rows)
+    width_kind = max(len(r[1]) for r in rows)
+    click.echo(f"{'NAME':<{width_name}}  {'SOURCE':<{width_kind}}  DESCRIPTION")
+    for name, kind, description in rows:
+        click.echo(f"{name:<{width_name}}  {kind:<{width_kind}}  {description}")
+
+
+@presets.command()
+@click.argument("name")
+@click.option("--raw", is_flag=True, help="The file as written, without resolving 'extends'.")
+@verbosity_options
+def show(name: str, raw: bool) -> None:
+    """A preset with 'extends' followed and defaults filled in, and its source file."""
+    from ..presets import dump_toml, find_preset_file, load_preset, resolved_data
+
+    if raw:
+        path = find_preset_file(name)
+        click.echo(f"# source: {path}")
+        click.echo(path.read_text(encoding="utf-8"), nl=False)
+        return
+    preset = load_preset(name)
+    click.echo(f"# source: {preset.path}")
+    chain = preset.data.get("extends")
+    if chain:
+        click.echo(f"# extends: {chain}")
+    click.echo(f"# style images: {', '.join(str(p) for p, _ in preset.styles)}")
+    if preset.params.content_weight is None or preset.params.style_weight is None:
+        click.echo("# content/style weights not set: calibrated for the chosen backbone")
+    click.echo(dump_toml(resolved_data(preset)), nl=False)
+
+
+@presets.command()
+@click.argument("name")
+@click.argument("new")
+@verbosity_options
+def copy(name: str, new: str) -> None:
+    """Copy preset NAME to NEW in your preset folder, to edit it (never overwrites)."""
+    from ..imageio import write_atomic
+    from ..presets import check_name, dump_toml, load_preset, resolved_data, user_dir
+
+    check_name(new)
+    preset = load_preset(name)
+    target = user_dir("presets") / f"{new}.toml"
+    if target.exists():
+        raise OutputError("preset already exists; pick another name or delete it", path=target)
+    data = resolved_data(preset)
+    data["name"] = new
+    text = f"# copied from {preset.name} ({preset.path})\n" + dump_toml(data)
+    write_atomic(text.encode("utf-8"), target)
+    click.echo(str(target))
+
+
+@presets.command()
+@click.argument("name")
+@click.argument("photo", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", default=None, help="Contact sheet file [NAME-preview.png].")
+@click.option("--size", type=int, default=PREVIEW_SIZE, show_default=True)
+@click.option("--iterations", type=int, default=PREVIEW_ITERATIONS, show_default=True)
+@verbosity_options
+def preview(name: str, photo: str, output: str | None, size: int, iterations: int) -> None:
+    """A quick contact sheet (photo | style | result) of what preset NAME does to PHOTO."""
+    from ..api import run_filter
+    from ..demo import contact_sheet
+    from ..imageio import load_image, save_image
+    from ..plugins import get_plugin_manager
+    from ..presets import load_preset
+
+    preset = load_preset(name)
+    # one small scale: the objective, colour and strength stay the preset's own
+    params = preset.params.replace(size=size, iterations=iterations, scales=1)
+    content = load_image(photo)
+    styles = [(load_image(path), weight) for path, weight in preset.styles]
+    result = run_filter(content, styles, params, plugin_manager=get_plugin_manager())
+    panels = [("photo", content.rgb), (f"style ({preset.name})", styles[0][0].rgb)]
+    panels.append((f"result ({size} px, {iterations} steps)", result.image))
+    sheet = contact_sheet(panels, height=min(size, 256))
+    target = Path(output) if output else Path(f"{preset.name}-preview.png")
+    save_image(sheet, target)
+    click.echo(f"wrote {target} in {result.metrics['seconds']:.1f} s")
