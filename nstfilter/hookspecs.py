@@ -8,6 +8,7 @@ without the manager having to flatten results (the habit of ``llm``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -29,20 +30,24 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def nstfilter_register_filters(register: Callable[[str, Any], None]) -> None:
     """Register image filters by name: ``register("neural-style", filter_object)``.
 
-    Fires once when the plugin manager is built. A filter object has
-    ``apply(content, styles, params, progress) -> FilterOutput`` (see ``nstfilter.filters``).
+    Fires whenever a run looks up its filter (once per job, so keep it cheap: create filter
+    objects at import time, not inside the hook). A filter object has
+    ``apply(content, styles, params, progress, should_stop=None) -> FilterOutput`` (see
+    ``nstfilter.filters``); ``params.filter`` (a preset's ``filter = "..."``) selects it.
     The built-in ``neural-style`` filter is registered this way; a plugin may add e.g. a
     colour-transfer-only filter. Not ``firstresult``: every plugin is called.
     """
 
 
 @hookspec
-def nstfilter_register_presets(register: Callable[[str | Any], None]) -> None:
-    """Register preset directories (or single preset files) to search for presets.
+def nstfilter_register_presets(register: Callable[[str | Path], None]) -> None:
+    """Register preset folders (or single ``.toml`` preset files) to search for presets.
 
-    Fires when presets are listed or resolved. ``register(path)`` adds a folder of
-    ``*.toml`` presets, searched after the user directory and ``NSTFILTER_PRESET_PATH`` and
-    before the bundled presets. Not ``firstresult``.
+    Fires each time presets are listed or resolved. ``register(path)`` adds a folder of
+    ``*.toml`` presets (or one file, named by its stem), searched after the user directory
+    and ``NSTFILTER_PRESET_PATH`` and before the bundled presets; plugins are searched in
+    registration order. A plugin that raises here is logged and skipped. Not
+    ``firstresult``.
     """
 
 
@@ -89,19 +94,27 @@ def nstfilter_progress(event: Progress) -> None:
 @hookspec
 def nstfilter_job_done(job: dict[str, Any], result: dict[str, Any]) -> None:
     """A watcher or batch job finished: ``job`` names input, preset and output;
-    ``result`` holds seconds and the final losses. The JSON-lines job log is a built-in
-    plugin on this hook. Not ``firstresult``.
+    ``result`` holds seconds and the final losses.
+
+    Fires once per job, after its output is written. The JSON-lines job log is a
+    built-in plugin on this hook. Not ``firstresult``.
     """
 
 
 @hookspec
 def nstfilter_job_failed(job: dict[str, Any], error: str) -> None:
-    """A watcher or batch job failed with the one-line ``error``. Not ``firstresult``."""
+    """A watcher or batch job failed with the one-line ``error``.
+
+    Fires once per failed job (the job is not retried by the hook). Not ``firstresult``.
+    """
 
 
 @hookspec
 def nstfilter_register_commands(cli: click.Group) -> None:
     """Add subcommands to the ``nstfilter`` command line: ``cli.add_command(...)``.
 
-    Fires once when the CLI starts, before arguments are parsed. Not ``firstresult``.
+    Fires once when ``nstfilter.cli`` is imported, before arguments are parsed, so it sees
+    entry-point plugins and ``NSTFILTER_PLUGINS_DIR`` but not ``--plugins-dir`` (parsed
+    later). A plugin that raises here is reported on stderr and the CLI still starts. Not
+    ``firstresult``.
     """
