@@ -78,7 +78,11 @@ def plugin_dirs(extra: Iterable[str | Path] = ()) -> list[Path]:
 
 
 def build_plugin_manager(plugins_dirs: Iterable[str | Path] = ()) -> pluggy.PluginManager:
-    """A fresh, fully loaded manager (tests use this to avoid the process-wide one)."""
+    """A fresh, fully loaded manager (tests use this to avoid the process-wide one).
+
+    ``load_errors`` is reset: it describes the most recent build.
+    """
+    load_errors.clear()
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     blocked = disabled_names()
@@ -102,8 +106,22 @@ def build_plugin_manager(plugins_dirs: Iterable[str | Path] = ()) -> pluggy.Plug
                 log.warning("plugin %s (%s) failed to load: %s", path.stem, path, exc)
                 continue
             _register(pm, module, path.stem)
-    pm.check_pending()
+    _check_pending(pm)
     return pm
+
+
+def _check_pending(pm: pluggy.PluginManager) -> None:
+    """``check_pending()``, but a plugin with a misspelt hook is reported and unregistered
+    (its hook would never fire) instead of stopping the whole tool."""
+    for _ in range(len(pm.get_plugins()) + 1):
+        try:
+            pm.check_pending()
+            return
+        except pluggy.PluginValidationError as exc:
+            name = pm.get_name(exc.plugin) or "?"
+            load_errors.append((name, f"PluginValidationError: {exc}"))
+            log.warning("plugin %s skipped: %s", name, exc)
+            pm.unregister(exc.plugin)
 
 
 def _load_entry_points(pm: pluggy.PluginManager, blocked: set[str]) -> None:

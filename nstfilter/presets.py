@@ -447,6 +447,13 @@ def dump_toml(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _on_style_path(image: str, found: Path) -> bool:
+    try:
+        return find_style(image).resolve() == found.resolve()
+    except InputNotFoundError:
+        return False
+
+
 def resolved_data(preset: Preset) -> dict[str, Any]:
     """Everything a preset decides, ``extends`` followed and defaults filled in.
 
@@ -457,8 +464,8 @@ def resolved_data(preset: Preset) -> dict[str, Any]:
     styles = []
     for entry, (path, weight) in zip(data.get("style", []), preset.styles):
         image = entry["image"]
-        if not image.startswith(PROCEDURAL_PREFIX) and Path(image).name != image:
-            image = str(path.resolve())  # a path relative to the preset file
+        if not image.startswith(PROCEDURAL_PREFIX) and not _on_style_path(image, path):
+            image = str(path.resolve())  # found beside the preset file: keep it found
         styles.append({**entry, "image": image, "weight": weight})
     p = preset.params
     sections: dict[str, dict[str, Any]] = {"objective": {}, "schedule": {}, "color": {}}
