@@ -117,17 +117,33 @@ def normalize(image: Image.Image, path: str | None = None) -> LoadedImage:
 def load_image(path: str | Path, *, max_pixels: int | None = None) -> LoadedImage:
     """Open, validate and normalise an image file; errors name the file and the problem."""
     path = Path(path)
-    limit = max_pixels_default() if max_pixels is None else max_pixels
     if not path.exists():
         raise InputNotFoundError("no such file", path=path)
     if path.is_dir():
         raise ImageError("is a folder, not an image", path=path)
     if path.stat().st_size == 0:
         raise ImageError("empty file (0 bytes)", path=path)
+    return _decode(path, path, max_pixels)
+
+
+def load_image_bytes(
+    data: bytes, *, name: str | None = None, max_pixels: int | None = None
+) -> LoadedImage:
+    """:func:`load_image` for an image held in memory (batch jobs travel as bytes);
+    ``name`` labels error messages the way a path would."""
+    if not data:
+        raise ImageError("empty file (0 bytes)", path=name)
+    return _decode(io.BytesIO(data), name, max_pixels)
+
+
+def _decode(
+    source: Path | io.BytesIO, path: str | Path | None, max_pixels: int | None
+) -> LoadedImage:
+    limit = max_pixels_default() if max_pixels is None else max_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as opened:
+            with Image.open(source) as opened:
                 width, height = opened.size
                 if width * height > limit:
                     raise ImageTooLargeError(
@@ -152,7 +168,7 @@ def load_image(path: str | Path, *, max_pixels: int | None = None) -> LoadedImag
             "per side are needed",
             path=path,
         )
-    return normalize(image, str(path))
+    return normalize(image, str(path) if path is not None else None)
 
 
 def fit_longest(image: Image.Image, longest: int) -> Image.Image:
