@@ -108,8 +108,9 @@ def test_bundled_presets_cover_the_promised_kinds(styles_on_path):
     assert any(p.params.strength == 0.5 for p in loaded.values())
     assert any(p.params.size > default.size for p in loaded.values())  # high resolution
     gatys = loaded["starry-night"].params
-    assert gatys.content_layers == default.content_layers == ("block5_conv2",)
+    assert gatys.content_layers == ("block4_conv2",)  # the paper's conv4_2
     assert gatys.style_layers == default.style_layers and gatys.optimizer == "lbfgs"
+    assert gatys.style_layer_weights is None  # equal weights
     assert {Path(path).name for p in loaded.values() for path, _ in p.styles} >= set(PAINTINGS)
 
 
@@ -442,7 +443,7 @@ def test_cli_show_prints_resolved_toml_and_source(styles_on_path):
     assert "# extends: starry-night" in result.output
     data = tomllib.loads(result.output)
     assert data["color"]["preserve_color"] is True  # its own
-    assert data["objective"]["content_layers"] == ["block5_conv2"]  # inherited
+    assert data["objective"]["content_layers"] == ["block4_conv2"]  # inherited
     assert data["style"][0]["title"] == "The Starry Night"
     raw = invoke("presets", "show", "--raw", "starry-night-colour").output
     assert 'extends = "starry-night"' in raw and "[objective]" not in raw
