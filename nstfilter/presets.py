@@ -342,7 +342,7 @@ def _resolve_data(
         parent, _ = _resolve_data(parent_name, (*chain, name), path)
         if "style" not in data:  # inherited styles resolve relative to the parent's file
             data["_style_base"] = parent["_style_base"]
-        data = _merge(parent, data)
+        data = _merge(parent, {"name": data.get("name", name), **data})  # a name is not inherited
     return data, path
 
 

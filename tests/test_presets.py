@@ -299,6 +299,7 @@ def test_extends_merges_tables_and_inherits_styles(preset_dir, tmp_path):
     other.mkdir()
     Image.new("RGB", (32, 32), "red").save(other / "red.png")
     write(other, "base", '''
+name = "base"
 description = "base"
 [[style]]
 image = "red.png"
@@ -316,6 +317,7 @@ strength = 0.5
     child = load_preset("child")
     assert child.params.size == 300 and child.params.iterations == 9
     assert child.params.strength == 0.5 and child.description == "base"
+    assert child.name == "child"  # the name is never inherited
     # the style image is found relative to the parent's file, not the child's
     assert child.styles == [(other / "red.png", 2.0)]
     write(preset_dir, "grandchild", 'extends = "child"\n' + SWIRL)
@@ -553,3 +555,14 @@ def test_apply_with_a_preset_and_explicit_overrides(tmp_path, content_path):
     data = json.loads(metrics.read_text())
     assert data["iterations"] == 2 and data["scales"] == [[48, 64]] and data["size"] == [64, 48]
     assert Image.open(out).size == (64, 48)
+
+
+def test_stylize_with_a_preset_and_overrides(preset_dir):
+    """The filter API takes a preset by name; keyword overrides win over it."""
+    from nstfilter.api import stylize
+
+    write(preset_dir, "stubby", 'filter = "stub"\n[schedule]\nsize = 40\n' + SWIRL)
+    pm = plugin_module.build_plugin_manager([REPO / "tests" / "plugins"])
+    photo = Image.linear_gradient("L").convert("RGB").resize((60, 30))
+    assert stylize(photo, preset="stubby", plugin_manager=pm).size == (40, 20)
+    assert stylize(photo, preset="stubby", plugin_manager=pm, size=20).size == (20, 10)
