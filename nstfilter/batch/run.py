@@ -1,0 +1,262 @@
+"""Planning and running a batch: inputs x presets -> jobs -> executor -> files + manifest.
+
+The client (this process) does all the file work: it hashes inputs, decides which jobs the
+manifest already has, reads each photo into a :class:`~nstfilter.jobs.Job`, hands jobs to an
+executor and writes each result atomically *before* recording it in the manifest. Workers
+only ever see bytes. Nothing here stops for a failing job; it is recorded and the batch
+goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from ..errors import OutputError, UsageError
+from ..imageio import format_for, write_atomic
+from ..jobs import Job, JobOutcome, sha256
+from .inputs import InputFile, output_relative
+from .manifest import DONE, FAILED, Manifest
+from .progress import BatchProgress
+from .report import REPORT_FILES, make_thumbnail, write_report
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..executors import Executor
+    from ..presets import Preset
+
+log = logging.getLogger("nstfilter.batch")
+
+
+@dataclass
+class PlannedJob:
+    key: str
+    source: InputFile
+    preset: Preset
+    preset_hash: str
+    output_rel: PurePosixPath
+    output: Path
+    input_hash: str | None = None
+    error: str | None = None  # known before running (unreadable input)
+    skip: bool = False  # finished in an earlier run, input and preset unchanged
+
+
+@dataclass
+class BatchResult:
+    planned: list[PlannedJob]
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0  # wall time of this run
+    job_seconds: float = 0.0  # sum of the jobs' own times
+    executor: str = ""
+    report: Path | None = None
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (key, error)
+    interrupted: bool = False
+
+    @property
+    def per_minute(self) -> float:
+        return 60.0 * self.done / self.seconds if self.seconds > 0 else 0.0
+
+
+def _read_hash(path: Path) -> tuple[str | None, str | None]:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                h.update(block)
+    except FileNotFoundError:
+        return None, f"{path}: no such file"
+    except IsADirectoryError:
+        return None, f"{path}: is a folder, not an image"
+    except OSError as exc:
+        return None, f"{path}: cannot read: {exc.strerror or exc}"
+    return h.hexdigest(), None
+
+
+def plan_batch(
+    inputs: Sequence[InputFile],
+    presets: Sequence[Preset],
+    outdir: Path,
+    manifest: Manifest,
+    *,
+    force: bool = False,
+) -> list[PlannedJob]:
+    """One job per input and preset; marks those an earlier run already finished."""
+    planned: list[PlannedJob] = []
+    by_output: dict[Path, str] = {}
+    input_paths = {f.path.resolve() for f in inputs if f.path.exists()}
+    hashes: dict[Path, tuple[str | None, str | None]] = {}
+    for preset in presets:
+        preset_hash = preset.digest()
+        ext = f".{preset.output_format}" if preset.output_format else ".png"
+        format_for(f"x{ext}")
+        for source in inputs:
+            rel = output_relative(source.relative, preset.name, ext)
+            output = outdir / rel
+            key = f"{source.relative.as_posix()}::{preset.name}"
+            if output in by_output:
+                raise UsageError(
+                    f"two jobs would write {output}: {by_output[output]} and {key} "
+                    "(give the folders separately or rename the files)"
+                )
+            by_output[output] = key
+            if output.resolve() in input_paths:
+                raise OutputError("refusing to overwrite an input file", path=output)
+            if source.path not in hashes:
+                hashes[source.path] = _read_hash(source.path)
+            input_hash, error = hashes[source.path]
+            job = PlannedJob(key, source, preset, preset_hash, rel, output, input_hash, error)
+            job.skip = (
+                not force
+                and input_hash is not None
+                and manifest.is_done(key, input_hash, preset_hash, output)
+            )
+            planned.append(job)
+    return planned
+
+
+def _styles_of(preset: Preset) -> tuple[tuple[bytes, float], ...]:
+    return tuple((Path(p).read_bytes(), float(w)) for p, w in preset.styles)
+
+
+def _jobs(todo: Sequence[PlannedJob], max_pixels: int | None) -> Iterator[Job]:
+    styles: dict[str, tuple[tuple[bytes, float], ...]] = {}
+    for planned in todo:
+        preset = planned.preset
+        if preset.name not in styles:
+            styles[preset.name] = _styles_of(preset)
+        try:
+            data = planned.source.path.read_bytes()
+        except OSError:
+            data = b""  # reported by the worker as an unreadable image
+        planned.input_hash = sha256(data)  # what was actually styled
+        yield Job(
+            key=planned.key,
+            input_name=planned.source.relative.as_posix(),
+            image=data,
+            params=preset.params,
+            styles=styles[preset.name],
+            output_ext=planned.output.suffix,
+            quality=preset.quality,
+            preset=preset.name,
+            max_pixels=max_pixels,
+        )
+
+
+class _Recorder:
+    """Writes outcomes: output file, thumbnails, manifest record, plugin hooks."""
+
+    def __init__(self, outdir: Path, manifest: Manifest, result: BatchResult) -> None:
+        from ..plugins import get_plugin_manager
+
+        self.outdir = outdir
+        self.manifest = manifest
+        self.result = result
+        self.hook = get_plugin_manager().hook
+
+    def __call__(self, planned: PlannedJob, outcome: JobOutcome, image: bytes | None) -> None:
+        ok, error = outcome.ok, outcome.error
+        if ok and outcome.output is not None:
+            try:
+                write_atomic(outcome.output, planned.output)
+            except OutputError as exc:
+                ok, error = False, str(exc)
+        thumbs = self._thumbnails(planned, image, outcome.output if ok else None)
+        final = outcome.final_losses
+        record: dict[str, Any] = {
+            "key": planned.key,
+            "input": str(planned.source.path),
+            "input_rel": planned.source.relative.as_posix(),
+            "input_hash": planned.input_hash,
+            "preset": planned.preset.name,
+            "preset_hash": planned.preset_hash,
+            "output": planned.output_rel.as_posix(),
+            "status": DONE if ok else FAILED,
+            "seconds": outcome.seconds,
+            "error": None if ok else error,
+            "final": final or None,
+            "backbone": outcome.metrics.get("backbone"),
+            "worker": outcome.worker,
+            **thumbs,
+        }
+        self.manifest.append(record)
+        job = {"input": record["input"], "preset": record["preset"], "key": planned.key}
+        if ok:
+            self.result.done += 1
+            self.result.job_seconds += outcome.seconds
+            output = str(planned.output)
+            self.hook.nstfilter_job_done(
+                job={**job, "output": output}, result={"seconds": outcome.seconds, **final}
+            )
+        else:
+            self.result.failed += 1
+            self.result.failures.append((planned.key, error or "failed"))
+            self.hook.nstfilter_job_failed(job=job, error=error or "failed")
+
+    def _thumbnails(
+        self, planned: PlannedJob, image: bytes | None, output: bytes | None
+    ) -> dict[str, str]:
+        folder = self.outdir / REPORT_FILES
+        thumbs: dict[str, str] = {}
+        if image and planned.input_hash:
+            name = f"in-{planned.input_hash[:20]}.jpg"
+            if (folder / name).is_file() or make_thumbnail(image, folder / name):
+                thumbs["thumb_in"] = f"{REPORT_FILES}/{name}"
+        if output:
+            name = f"out-{sha256(planned.key.encode())[:20]}.jpg"
+            if make_thumbnail(output, folder / name):
+                thumbs["thumb_out"] = f"{REPORT_FILES}/{name}"
+        return thumbs
+
+
+def run_batch(
+    inputs: Sequence[InputFile],
+    presets: Sequence[Preset],
+    outdir: str | Path,
+    executor_factory: Callable[[], Executor],
+    *,
+    force: bool = False,
+    progress: str = "auto",
+    max_pixels: int | None = None,
+) -> BatchResult:
+    """Run every job not already finished; returns counts. Never raises for a failed job."""
+    outdir = Path(outdir)
+    start = time.perf_counter()
+    manifest = Manifest(outdir)
+    planned = plan_batch(inputs, presets, outdir, manifest, force=force)
+    result = BatchResult(planned)
+    result.skipped = sum(1 for p in planned if p.skip)
+    todo = [p for p in planned if not p.skip]
+    recorder = _Recorder(outdir, manifest, result)
+    bar = BatchProgress(len(planned), mode=progress, skipped=result.skipped)
+    try:
+        if todo:
+            manifest.start_run(jobs=len(planned), todo=len(todo), force=force)
+        for planned_job in [p for p in todo if p.error]:
+            recorder(planned_job, JobOutcome(planned_job.key, False, error=planned_job.error), None)
+            bar.advance(planned_job.key, False, 0.0)
+        runnable = [p for p in todo if not p.error]
+        if runnable:
+            by_key = {p.key: p for p in runnable}
+            with bar, executor_factory() as executor:
+                result.executor = executor.description
+                log.info(
+                    "%d jobs (%d already done) on %s", len(runnable), result.skipped,
+                    executor.description,
+                )  # fmt: skip
+                for job, outcome in executor.map_unordered(_jobs(runnable, max_pixels)):
+                    recorder(by_key[job.key], outcome, job.image)
+                    bar.advance(job.key, outcome.ok, outcome.seconds, outcome.error)
+    except KeyboardInterrupt:
+        result.interrupted = True
+        raise
+    finally:
+        manifest.close()
+        result.seconds = time.perf_counter() - start
+        result.report = write_report(outdir, planned, manifest, result)
+    return result

@@ -1,0 +1,110 @@
+"""``nstfilter batch``: many photos x presets into an output folder, resumable."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import click
+
+from ..errors import UsageError
+from ..executors import EXECUTORS
+from .common import verbosity_options
+
+EPILOG = """\b
+Examples:
+  nstfilter batch photos/ --recursive --preset starry-night -o styled/
+  nstfilter batch @list.txt --preset swirl --preset mosaic -o out/ --workers 2
+  nstfilter batch photos/ --preset swirl -o out/ --executor dask --scheduler tcp://10.0.0.5:8786
+
+\b
+Exit status: 0 when every job finished; 1 when any job failed (the others still ran; see
+OUTDIR/report.html); 2 for bad options; 130 when interrupted (re-run to resume).
+"""
+
+
+def _plugins_dirs(ctx: click.Context) -> tuple[str, ...]:
+    """``--plugins-dir`` given to the main command, so local workers load the same plugins."""
+    root = ctx.find_root()
+    return tuple(root.params.get("plugins_dir") or ())
+
+
+def _terminate_as_interrupt(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt
+
+
+@click.command(epilog=EPILOG)
+@click.argument("inputs", nargs=-1, required=True)
+@click.option(
+    "-p", "--preset", "presets", multiple=True, required=True,
+    help="Preset name (repeatable: every input is styled with every preset).",
+)  # fmt: skip
+@click.option(
+    "-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
+    help="Output folder; results are <stem>.<preset>.<ext>, the input tree is mirrored.",
+)  # fmt: skip
+@click.option("-r", "--recursive", is_flag=True, help="Descend into subfolders of folder inputs.")
+@click.option("--force", is_flag=True, help="Redo every job, even those already finished.")
+@click.option(
+    "--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
+    help="local: worker processes here; dask: a Dask cluster (--scheduler) or a LocalCluster.",
+)  # fmt: skip
+@click.option("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://HOST:8786.")
+@click.option(
+    "-j", "--workers", type=click.IntRange(1), default=1, show_default=True,
+    help="Worker processes (local, or the LocalCluster of --executor dask); the cores are "
+    "shared among them.",
+)  # fmt: skip
+@click.option("--max-pixels", type=int, help="Refuse inputs larger than this many pixels.")
+@click.option(
+    "--progress", "progress_mode", type=click.Choice(["auto", "bar", "log", "none"]),
+    default="auto", show_default=True, help="Progress display over jobs.",
+)  # fmt: skip
+@verbosity_options
+@click.pass_context
+def batch(
+    ctx, inputs, presets, outdir, recursive, force, executor, scheduler, workers, max_pixels,
+    progress_mode,
+):  # fmt: skip
+    """Style INPUTS (image files, folders, @list.txt files of paths) with every --preset.
+
+    Finished jobs are recorded in OUTDIR/manifest.jsonl; re-running the same command skips
+    jobs whose input and preset are unchanged and redoes the rest, so an interrupted batch
+    resumes where it stopped. A failing image never stops the batch: it is listed in the
+    summary and in OUTDIR/report.html, and the exit status is 1.
+    """
+    from ..batch import BatchFailedError, collect_inputs, run_batch
+    from ..batch.report import print_summary
+    from ..executors import make_executor
+    from ..presets import load_preset
+
+    if scheduler and executor != "dask":
+        raise UsageError("--scheduler needs --executor dask")
+    resolved = [load_preset(name) for name in dict.fromkeys(presets)]
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} exists and is not a folder")
+    found = collect_inputs(inputs, recursive=recursive, exclude=out)
+    if not found:
+        raise UsageError(f"no images found in {' '.join(inputs)}")
+    plugins_dirs = _plugins_dirs(ctx)
+
+    def factory():
+        return make_executor(
+            executor, workers=workers, scheduler=scheduler, plugins_dirs=plugins_dirs
+        )
+
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        result = run_batch(
+            found, resolved, out, factory, force=force, progress=progress_mode,
+            max_pixels=max_pixels,
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if progress_mode != "none" or result.failed:
+        print_summary(result)
+    if result.failed:
+        raise BatchFailedError(
+            f"{result.failed} of {len(result.planned)} jobs failed; see {result.report}"
+        )

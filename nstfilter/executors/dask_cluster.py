@@ -1,0 +1,168 @@
+"""The Dask executor: jobs on a Dask distributed cluster.
+
+``DaskExecutor(scheduler="tcp://HOST:PORT")`` connects to a running cluster (``dask
+scheduler`` + ``dask worker`` on any number of machines); without a scheduler it starts a
+``LocalCluster`` of ``workers`` single-threaded worker processes on this machine. Jobs
+travel as bytes inside the task, outcomes come back as bytes, and the client writes them,
+so workers need nstfilter installed but no shared filesystem, presets or style folder.
+
+Fault tolerance is Dask's: when a worker dies, the scheduler reschedules the tasks it held
+on the surviving workers (up to ``distributed.scheduler.allowed-failures`` times per task);
+``retries`` covers exceptions raised in a task, which ``run_job`` already turns into failed
+outcomes, so in practice it catches only infrastructure errors.
+
+Thread budget: each worker process gets ``NSTFILTER_THREADS`` = cores on its host divided
+by the worker threads on that host, unless the worker's environment already sets it, so a
+``dask worker --nworkers 2 --nthreads 1`` on a 2-core box runs two 1-thread TensorFlows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..jobs import THREADS_ENV, Job, JobOutcome, error_line, run_job, set_thread_budget
+from . import cpu_count, thread_budget
+
+log = logging.getLogger(__name__)
+
+
+def _worker_facts() -> dict[str, Any]:
+    """Runs on a worker: its host, cores and whether a thread budget is already set."""
+    import socket
+
+    return {
+        "host": socket.gethostname(),
+        "cores": cpu_count(),
+        "budget": os.environ.get(THREADS_ENV),
+    }
+
+
+def _set_budget_if_unset(threads: int) -> bool:
+    """Runs on a worker: apply a thread budget unless one is set (or TF already started)."""
+    import sys
+
+    if os.environ.get(THREADS_ENV) or "tensorflow" in sys.modules:
+        return False
+    set_thread_budget(threads)
+    return True
+
+
+class DaskExecutor:
+    """Jobs as Dask tasks on an existing scheduler, or on a LocalCluster started here."""
+
+    def __init__(
+        self,
+        scheduler: str | None = None,
+        *,
+        workers: int | None = None,
+        plugins_dirs: Sequence[str | Path] = (),
+        retries: int = 2,
+        window: int | None = None,
+        timeout: float = 30,
+    ) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - dask is a dependency
+            raise UsageError("--executor dask needs 'dask[distributed]' installed") from None
+        self.retries = retries
+        self._cluster = None
+        if scheduler:
+            try:
+                self.client = Client(scheduler, timeout=timeout)
+            except (OSError, TimeoutError) as exc:
+                raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+            if workers:
+                log.info("--workers is ignored with --scheduler: the cluster has its own workers")
+            where = scheduler
+        else:
+            n = workers or 1
+            env = {THREADS_ENV: str(thread_budget(n))}
+            if plugins_dirs:
+                env["NSTFILTER_PLUGINS_DIR"] = os.pathsep.join(
+                    str(Path(p).resolve()) for p in plugins_dirs
+                )
+            self._cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+                env=env,
+            )
+            self.client = Client(self._cluster)
+            where = "LocalCluster"
+        self._budget_workers()
+        threads = sum(self.client.nthreads().values())
+        self.window = window or max(4, 2 * threads)
+        self.description = (
+            f"dask {where} ({len(self.client.nthreads())} workers, {threads} threads)"
+        )
+
+    def _budget_workers(self) -> None:
+        """Give workers that have no ``NSTFILTER_THREADS`` a budget for their host."""
+        facts = self.client.run(_worker_facts)
+        nthreads = self.client.nthreads()
+        per_host: dict[str, int] = {}
+        for address, fact in facts.items():
+            per_host[fact["host"]] = per_host.get(fact["host"], 0) + nthreads.get(address, 1)
+        for address, fact in facts.items():
+            if fact["budget"]:
+                continue
+            budget = thread_budget(per_host[fact["host"]], fact["cores"])
+            self.client.run(_set_budget_if_unset, budget, workers=[address])
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        finally:
+            if self._cluster is not None:
+                self._cluster.close()
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def submit(self, job: Job) -> Any:
+        """One job as a Dask task; the future's ``result()`` is a :class:`JobOutcome`."""
+        return self.client.submit(
+            run_job,
+            job,
+            key=f"nstfilter-job-{uuid.uuid4().hex}",
+            pure=False,
+            retries=self.retries,
+        )
+
+    def map_unordered(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, JobOutcome]]:
+        """Outcomes as tasks finish, keeping ``window`` tasks on the cluster at a time."""
+        from distributed import as_completed
+
+        source = iter(jobs)
+        pending: dict[str, Job] = {}
+        queue = as_completed()
+        for job in source:
+            future = self.submit(job)
+            pending[future.key] = job
+            queue.add(future)
+            if len(pending) >= self.window:
+                break
+        for future in queue:
+            job = pending.pop(future.key)
+            try:
+                outcome = future.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after many deaths
+                outcome = JobOutcome(key=job.key, ok=False, error=error_line(exc))
+            future.release()
+            yield job, outcome
+            following = next(source, None)
+            if following is not None:
+                nxt = self.submit(following)
+                pending[nxt.key] = following
+                queue.add(nxt)
