@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .engine.backbones import Backbone
     from .events import Progress
+    from .filters import Filter
     from .params import StyleParams
 
 PROJECT = "nstfilter"
@@ -27,7 +28,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def nstfilter_register_filters(register: Callable[[str, Any], None]) -> None:
+def nstfilter_register_filters(register: Callable[[str, Filter], None]) -> None:
     """Register image filters by name: ``register("neural-style", filter_object)``.
 
     Fires whenever a run looks up its filter (once per job, so keep it cheap: create filter
