@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputNotFoundError, NstError, PresetError
+from .errors import InputNotFoundError, NstError, OutputError, PresetError
 from .imageio import FORMATS, write_atomic
 from .params import StyleParams
 from .schedules import QUALITY_MODES, apply_quality
@@ -221,14 +221,26 @@ def procedural_style(name: str) -> Path:
         raise InputNotFoundError(
             f"unknown procedural style {name!r}; available: {', '.join(GENERATORS)}"
         ) from None
-    path = Path(user_cache_dir("nstfilter")) / "procedural" / f"{name}-v{version}.png"
-    if not path.is_file():
-        import io
+    import tempfile
 
-        buffer = io.BytesIO()
-        generate().save(buffer, "PNG")
-        write_atomic(buffer.getvalue(), path)
-    return path
+    filename = f"{name}-v{version}.png"
+    folders = [
+        Path(user_cache_dir("nstfilter")) / "procedural",
+        Path(tempfile.gettempdir()) / "nstfilter-procedural",  # a read-only home (sandboxes)
+    ]
+    for folder in folders:
+        if (folder / filename).is_file():
+            return folder / filename
+    import io
+
+    buffer = io.BytesIO()
+    generate().save(buffer, "PNG")
+    for folder in folders:
+        try:
+            return write_atomic(buffer.getvalue(), folder / filename)
+        except OutputError:
+            continue
+    raise OutputError(f"cannot cache procedural style {name!r} in {folders[0]} or {folders[1]}")
 
 
 def find_style(name: str, relative_to: Path | None = None) -> Path:

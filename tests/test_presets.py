@@ -566,3 +566,11 @@ def test_stylize_with_a_preset_and_overrides(preset_dir):
     photo = Image.linear_gradient("L").convert("RGB").resize((60, 30))
     assert stylize(photo, preset="stubby", plugin_manager=pm).size == (40, 20)
     assert stylize(photo, preset="stubby", plugin_manager=pm, size=20).size == (20, 10)
+
+
+def test_cli_list_survives_an_invalid_preset(preset_dir):
+    write(preset_dir, "broken", "this = = not toml\n")
+    result = invoke("presets", "list")
+    assert result.exit_code == 0
+    line = next(line for line in result.output.splitlines() if line.startswith("broken "))
+    assert "env" in line and "(invalid:" in line and "not valid TOML" in line

@@ -72,3 +72,17 @@ def test_bumping_a_version_regenerates(cache_home, monkeypatch):
 def test_unknown_procedural_style_names_it_and_the_choices(cache_home):
     with pytest.raises(InputNotFoundError, match="'nope'.*swirl"):
         presets.find_style("procedural:nope")
+
+
+def test_unwritable_cache_falls_back_to_the_temp_dir(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    path = presets.find_style("procedural:swirl")
+    assert path.is_relative_to(tmp_path / "tmp") and path.is_file()
+    assert presets.find_style("procedural:swirl") == path
