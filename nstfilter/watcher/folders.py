@@ -1,0 +1,272 @@
+"""The watcher's folders and the only ways files leave the inbox.
+
+Every write is durable before the next step relies on it (temp file, ``fsync``, link into
+place, ``fsync`` of the folder), and nothing is ever overwritten: a name already taken gets
+a ``-N`` suffix. Names are *reserved* under a lock before they are written, so two workers
+finishing ``photo.jpg`` and ``photo.png`` at once still end up with two results.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputNotFoundError, OutputError, UsageError
+from .names import STATE_DIRNAME, numbered
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Resolved, absolute folders of one watcher."""
+
+    inbox: Path
+    outbox: Path
+    processed: Path
+    failed: Path
+
+    @property
+    def state(self) -> Path:
+        return self.inbox / STATE_DIRNAME
+
+    @property
+    def journal(self) -> Path:
+        return self.state / "journal.jsonl"
+
+    @property
+    def job_log(self) -> Path:
+        return self.state / "jobs.jsonl"
+
+    @classmethod
+    def build(
+        cls,
+        inbox: str | Path,
+        outbox: str | Path | None = None,
+        processed: str | Path | None = None,
+        failed: str | Path | None = None,
+    ) -> Layout:
+        """Defaults are siblings of the inbox; refuses what would loop or cannot work."""
+        raw = Path(inbox).expanduser()
+        if not raw.exists():
+            raise InputNotFoundError("inbox folder does not exist", path=raw)
+        if not raw.is_dir():
+            raise UsageError("inbox is not a folder", path=raw)
+        root = raw.resolve()
+        layout = cls(
+            inbox=root,
+            outbox=_resolve(outbox, root.parent / "outbox"),
+            processed=_resolve(processed, root.parent / "processed"),
+            failed=_resolve(failed, root.parent / "failed"),
+        )
+        layout.validate()
+        return layout
+
+    def validate(self) -> None:
+        for label, folder in self.destinations():
+            if folder == self.inbox or self.inbox in folder.parents:
+                raise UsageError(
+                    f"the {label} folder is inside the inbox {self.inbox}; results would be "
+                    "picked up again (a loop); put it beside the inbox",
+                    path=folder,
+                )
+            if folder in self.inbox.parents:
+                raise UsageError(f"the {label} folder contains the inbox", path=folder)
+            if folder.exists() and not folder.is_dir():
+                raise UsageError(f"the {label} path exists and is not a folder", path=folder)
+
+    def destinations(self) -> list[tuple[str, Path]]:
+        return [("outbox", self.outbox), ("processed", self.processed), ("failed", self.failed)]
+
+    def create(self) -> None:
+        for label, folder in [*self.destinations(), ("state", self.state)]:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError(
+                    f"cannot create the {label} folder: {exc.strerror or exc}", path=folder
+                ) from None
+
+
+def _resolve(value: str | Path | None, default: Path) -> Path:
+    path = Path(value).expanduser() if value is not None else default
+    # resolve() on a path that does not exist yet still makes it absolute and normalised
+    return path.resolve()
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or link in ``folder`` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class Reservations:
+    """Names promised to running jobs, so concurrent jobs never pick the same one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taken: set[Path] = set()
+
+    def reserve(self, folder: Path, stem: str, rest: str) -> Path:
+        """The first free ``stem[-N]rest`` in ``folder``, now promised to the caller."""
+        return self.reserve_group(folder, stem, [rest])[0]
+
+    def reserve_group(self, folder: Path, stem: str, rests: list[str]) -> list[Path]:
+        """The smallest N for which every ``stem[-N]rest`` is free (a file and its
+        ``.error.txt`` note keep matching names)."""
+        with self._lock:
+            number = 0
+            while True:
+                group = [folder / numbered(stem, rest, number) for rest in rests]
+                if all(p not in self._taken and not _exists(p) for p in group):
+                    self._taken.update(group)
+                    return group
+                number += 1
+
+    def release(self, *paths: Path | None) -> None:
+        with self._lock:
+            for path in paths:
+                if path is not None:
+                    self._taken.discard(path)
+
+    def __len__(self) -> int:
+        return len(self._taken)
+
+
+def _exists(path: Path) -> bool:
+    return os.path.lexists(path)
+
+
+def temp_pattern(target: Path) -> str:
+    """The glob of the temp files :func:`write_new` leaves behind if killed."""
+    return f".{target.name}.*.tmp"
+
+
+def remove_temps(target: Path) -> int:
+    """Delete leftover temp files of an interrupted write of ``target``."""
+    count = 0
+    for leftover in target.parent.glob(temp_pattern(target)):
+        try:
+            leftover.unlink()
+            count += 1
+        except OSError:
+            pass
+    return count
+
+
+def write_new(data: bytes, target: Path) -> Path:
+    """Write ``data`` to ``target`` durably and atomically, never replacing a file.
+
+    Temp file in the same folder + ``fsync`` + hard link into place (which fails instead of
+    overwriting) + ``fsync`` of the folder. Where hard links are not supported the temp
+    file is renamed after checking the name is free (the name is reserved, so only another
+    program could race us).
+    """
+    folder = target.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", path=target) from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _place(tmp, target)
+        fsync_dir(folder)
+    except FileExistsError:
+        tmp.unlink(missing_ok=True)
+        raise OutputError("refusing to overwrite an existing file", path=target) from None
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write: {exc.strerror or exc}", path=target) from None
+    return target
+
+
+def _place(tmp: Path, target: Path) -> None:
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        if _exists(target):
+            raise FileExistsError(errno.EEXIST, "exists", str(target)) from None
+        os.rename(tmp, target)
+        return
+    tmp.unlink()
+
+
+def move_new(source: Path, target: Path) -> Path:
+    """Move ``source`` to ``target`` (a reserved, free name) durably, never overwriting.
+
+    Same file system: hard link + unlink (if killed in between, the file exists in both
+    places and recovery removes the inbox copy). Across file systems (``EXDEV``): copy to a
+    temp file beside the target, ``fsync``, link into place, then unlink the source.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except FileExistsError:
+        raise OutputError("refusing to overwrite an existing file", path=target) from None
+    except OSError as exc:
+        if exc.errno in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+            _copy_across(source, target)
+        else:
+            raise OutputError(f"cannot move: {exc.strerror or exc}", path=target) from None
+    fsync_dir(target.parent)
+    try:
+        source.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise OutputError(
+            f"copied to {target} but cannot remove the original: {exc.strerror or exc}",
+            path=source,
+        ) from None
+    fsync_dir(source.parent)
+    return target
+
+
+def _copy_across(source: Path, target: Path) -> None:
+    if source.is_symlink():
+        if _exists(target):
+            raise OutputError("refusing to overwrite an existing file", path=target)
+        os.symlink(os.readlink(source), target)
+        return
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        shutil.copystat(source, tmp)
+        _place(tmp, target)
+    except FileExistsError:
+        tmp.unlink(missing_ok=True)
+        raise OutputError("refusing to overwrite an existing file", path=target) from None
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot move: {exc.strerror or exc}", path=target) from None
+
+
+def same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

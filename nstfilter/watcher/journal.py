@@ -1,0 +1,163 @@
+"""The job journal: what the watcher was doing when it was killed.
+
+An append-only JSON-lines file in the inbox's state folder (``.nstfilter/journal.jsonl``).
+Each step of a job is written and ``fsync``'d *before* the step it announces is relied on:
+
+``start``    the input, its identity (size, mtime, inode) and the names reserved for it
+``output``   the result is durable in the outbox
+``failing``  the job failed; the error and where the original will go
+``done`` / ``failed`` / ``requeued``   the job is closed
+
+On start-up, :meth:`Journal.open_jobs` returns the jobs that were never closed, and the
+watcher finishes each one from the last step it can prove happened (see
+``watcher.service.recover``). The file is compacted on start-up and whenever it grows past
+a few thousand lines, keeping only open jobs, so it does not grow over days of running.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .folders import fsync_dir
+
+log = logging.getLogger("nstfilter.watch")
+
+CLOSING = ("done", "failed", "requeued")
+COMPACT_EVERY = 5000
+
+
+@dataclass
+class JournalJob:
+    """An open job as reconstructed from the journal."""
+
+    id: str
+    source: str
+    preset: str
+    output: str
+    processed: str
+    identity: list[int]
+    steps: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def output_written(self) -> bool:
+        return "output" in self.steps
+
+    @property
+    def failing(self) -> bool:
+        return "failing" in self.steps
+
+
+class Journal:
+    """Thread-safe, durable job journal."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._open: dict[str, JournalJob] = {}
+        self._lines = 0
+        self._handle = None
+
+    # --- reading ----------------------------------------------------------------------
+
+    def load(self) -> list[JournalJob]:
+        """Read the journal (tolerating a torn last line) and return the open jobs."""
+        self._open.clear()
+        if self.path.exists():
+            with open(self.path, encoding="utf-8", errors="replace") as handle:
+                for number, line in enumerate(handle, 1):
+                    line = line.strip()
+                    if not line:
+                        continue
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError:
+                        log.warning("journal line %d unreadable (torn write?); skipped", number)
+                        continue
+                    self._apply(record)
+        return list(self._open.values())
+
+    def _apply(self, record: dict[str, Any]) -> None:
+        op, job_id = record.get("op"), record.get("id")
+        if not job_id:
+            return
+        if op == "start":
+            self._open[job_id] = JournalJob(
+                id=job_id,
+                source=record["source"],
+                preset=record["preset"],
+                output=record["output"],
+                processed=record["processed"],
+                identity=record.get("identity", []),
+                steps=["start"],
+                data=record,
+            )
+        elif op in CLOSING:
+            self._open.pop(job_id, None)
+        elif job_id in self._open:
+            self._open[job_id].steps.append(op)
+            self._open[job_id].data.update({k: v for k, v in record.items() if k != "op"})
+
+    def open_jobs(self) -> list[JournalJob]:
+        with self._lock:
+            return list(self._open.values())
+
+    # --- writing ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open for appending after :meth:`load` (and recovery) and compact."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            self._compact_locked()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+
+    @staticmethod
+    def new_id() -> str:
+        return uuid.uuid4().hex[:12]
+
+    def record(self, op: str, job_id: str, **fields: Any) -> None:
+        """Append one step and ``fsync`` it; returns once it is on disk."""
+        entry = {"op": op, "id": job_id, "t": round(time.time(), 3), **fields}
+        with self._lock:
+            self._apply(entry)
+            if self._handle is None:
+                self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            self._handle.write(json.dumps(entry, default=str) + "\n")
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._lines += 1
+            if self._lines >= COMPACT_EVERY:
+                self._compact_locked()
+
+    def _compact_locked(self) -> None:
+        """Rewrite the journal with only the open jobs' records (atomic replace)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        tmp = self.path.with_name(self.path.name + ".compact.tmp")
+        lines = []
+        for job in self._open.values():
+            lines.append({**job.data, "op": "start", "id": job.id})
+            for step in job.steps[1:]:
+                lines.append({"op": step, "id": job.id})
+        with open(tmp, "w", encoding="utf-8") as handle:
+            for entry in lines:
+                handle.write(json.dumps(entry, default=str) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+        fsync_dir(self.path.parent)
+        self._lines = len(lines)

@@ -1,0 +1,77 @@
+"""Presets for the watcher: the default one and the ones named by inbox subfolders.
+
+``inbox/starry-night/photo.jpg`` uses the preset ``starry-night``; files anywhere else use
+``--preset``. Resolved presets and their loaded style images are cached per name (bounded
+by the number of presets) and reloaded when the preset file changes, so an edited preset
+takes effect without restarting the watcher.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..imageio import LoadedImage, load_image
+from ..presets import Preset, list_presets, load_preset
+
+log = logging.getLogger("nstfilter.watch")
+
+NAMES_TTL = 5.0  # seconds between rescans of the preset search path
+
+
+@dataclass
+class Resolved:
+    preset: Preset
+    styles: list[tuple[LoadedImage, float]]
+    stamp: tuple[int, int] | None
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+class PresetCache:
+    def __init__(self, default: str) -> None:
+        self.default = default
+        self._lock = threading.Lock()
+        self._resolved: dict[str, Resolved] = {}
+        self._names: set[str] = set()
+        self._names_at = float("-inf")
+
+    def names(self) -> set[str]:
+        with self._lock:
+            if time.monotonic() - self._names_at > NAMES_TTL:
+                try:
+                    self._names = {name for name, _ in list_presets()}
+                except Exception as exc:  # noqa: BLE001 - a broken search path entry
+                    log.warning("cannot list presets: %s", exc)
+                self._names_at = time.monotonic()
+            return set(self._names)
+
+    def name_for(self, relative: tuple[str, ...]) -> str:
+        """The preset for a file at ``relative`` (parts below the inbox)."""
+        if len(relative) > 1 and relative[0] in self.names():
+            return relative[0]
+        return self.default
+
+    def get(self, name: str) -> Resolved:
+        """The resolved preset with its style images loaded (raises ``PresetError``)."""
+        with self._lock:
+            cached = self._resolved.get(name)
+            if cached is not None and _stamp(cached.preset.path) == cached.stamp:
+                return cached
+        preset = load_preset(name)
+        styles = [(load_image(path), weight) for path, weight in preset.styles]
+        resolved = Resolved(preset, styles, _stamp(preset.path))
+        with self._lock:
+            self._resolved[name] = resolved
+        return resolved

@@ -1,0 +1,205 @@
+"""The watcher: recovery, observer, backlog sweep, settle thread and workers, in that order.
+
+::
+
+    recover open journal jobs -> start observer -> sweep backlog -> settle thread hands
+    complete files to a queue -> N worker threads run them -> stop on signal (or, with
+    --once, when nothing is left)
+
+The observer starts *before* the sweep so no file can slip in between; the tracker makes
+the overlap harmless (a path is handed out once). Workers are threads in this process:
+the engine releases the GIL inside TensorFlow and caches its compiled objectives per
+process, which a pool of processes would have to rebuild.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pluggy
+
+from ..builtins.joblog import JOB_LOG_ENV
+from .folders import Layout
+from .journal import Journal
+from .names import escapes_inbox, is_candidate_path, is_ignored_name
+from .observer import InboxHandler, start_observer
+from .pipeline import RETRY, Runner
+from .presetcache import PresetCache
+from .stability import Tracker
+
+log = logging.getLogger("nstfilter.watch")
+
+
+@dataclass
+class WatchOptions:
+    preset: str
+    settle: float = 2.0  # seconds of unchanged size+mtime that make a file complete
+    close_grace: float = 0.5  # quiet seconds after a close-after-write event
+    workers: int = 1
+    max_pixels: int | None = None
+    polling: bool = False
+    poll_interval: float = 1.0
+    once: bool = False
+    retry_after: float = 60.0  # a file that cannot even be moved to failed/ waits this long
+
+
+class Watcher:
+    def __init__(
+        self, layout: Layout, options: WatchOptions, plugin_manager: pluggy.PluginManager
+    ) -> None:
+        self.layout = layout
+        self.options = options
+        self.pm = plugin_manager
+        self.stopping = threading.Event()
+        self.work: queue.Queue[Path | None] = queue.Queue()
+        self.presets = PresetCache(options.preset)
+        self.journal = Journal(layout.journal)
+        self.runner = Runner(
+            layout,
+            self.journal,
+            self.presets,
+            plugin_manager,
+            max_pixels=options.max_pixels,
+            should_stop=self.stopping.is_set,
+        )
+        self._inbox_real = os.path.realpath(layout.inbox)
+        self._warned_links: set[Path] = set()
+        self.tracker = Tracker(
+            self.work,  # type: ignore[arg-type]
+            settle=options.settle,
+            close_grace=options.close_grace,
+            accept=self.accept,
+        )
+        self.counts: Counter[str] = Counter()
+        self._counts_lock = threading.Lock()
+        self.observer = None
+
+    # --- what the watcher takes ------------------------------------------------------------
+
+    def accept(self, path: Path) -> bool:
+        if not is_candidate_path(path, self.layout.inbox):
+            return False
+        if escapes_inbox(path, self._inbox_real):
+            if path not in self._warned_links and len(self._warned_links) < 10_000:
+                self._warned_links.add(path)
+                log.warning("not following %s: it links outside the inbox", path)
+            return False
+        return True
+
+    def sweep(self, folder: Path | None = None) -> int:
+        """Offer every file under ``folder`` (default: the inbox) to the tracker."""
+        count = 0
+        for root, dirs, files in os.walk(folder or self.layout.inbox, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if not is_ignored_name(d))
+            for name in sorted(files):
+                if not is_ignored_name(name):
+                    self.tracker.seen(Path(root) / name)
+                    count += 1
+        return count
+
+    # --- running -------------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Finish or requeue the jobs a previous run left open (``kill -9``, power loss)."""
+        jobs = self.journal.load()
+        if jobs:
+            log.info("recovering %d unfinished job(s) from the journal", len(jobs))
+        for job in jobs:
+            outcome = self.runner.resume(job)
+            self._count(outcome.status)
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> Counter[str]:
+        layout, options = self.layout, self.options
+        layout.create()
+        os.environ.setdefault(JOB_LOG_ENV, str(layout.job_log))
+        self.recover()
+        self.journal.start()
+        workers = [
+            threading.Thread(target=self._worker, name=f"nstfilter-worker-{i}", daemon=True)
+            for i in range(max(1, options.workers))
+        ]
+        for thread in workers:
+            thread.start()
+        settler = threading.Thread(target=self.tracker.run, name="nstfilter-settle", daemon=True)
+        settler.start()
+        mode = "polling" if options.polling else "inotify"
+        try:
+            if not options.once:
+                handler = InboxHandler(self.tracker, layout.inbox, self.sweep)
+                self.observer = start_observer(
+                    handler, layout.inbox, polling=options.polling,
+                    poll_interval=options.poll_interval,
+                )  # fmt: skip
+            found = self.sweep()
+            log.info(
+                "%s %s (preset %s, %s, %d worker%s): %d file(s) waiting; results in %s",
+                "processing" if options.once else "watching", layout.inbox, options.preset,
+                "once" if options.once else mode, options.workers,
+                "" if options.workers == 1 else "s", found, layout.outbox,
+            )  # fmt: skip
+            while not self.stopping.is_set():
+                if options.once and self.tracker.pending() == 0:
+                    break
+                self.stopping.wait(0.1)
+        finally:
+            self._shutdown(workers, settler)
+        return self.counts
+
+    def _shutdown(self, workers: list[threading.Thread], settler: threading.Thread) -> None:
+        if self.observer is not None:
+            self.observer.stop()
+        self.stopping.set()
+        self.tracker.stop()
+        for _ in workers:
+            self.work.put(None)
+        for thread in workers:
+            thread.join()
+        settler.join(timeout=5)
+        if self.observer is not None:
+            self.observer.join(timeout=5)
+        self.journal.close()
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items())) or "no files"
+        log.info("stopped: %s", summary)
+
+    def _worker(self) -> None:
+        while True:
+            path = self.work.get()
+            if path is None:
+                return
+            if self.stopping.is_set():  # queued but not started: it simply stays in the inbox
+                self.tracker.release(path)
+                self._count("left")
+                continue
+            try:
+                outcome = self.runner.process(path)
+                status = outcome.status
+            except Exception:  # noqa: BLE001 - a bug must not kill the worker; file stays
+                log.exception("unexpected error processing %s; it stays in the inbox", path)
+                status = RETRY
+            retry = status == RETRY and not self.options.once and not self.stopping.is_set()
+            self.tracker.release(path, retry_after=self.options.retry_after if retry else None)
+            self._count(status)
+
+    def _count(self, status: str) -> None:
+        with self._counts_lock:
+            self.counts[status] += 1
+
+
+def wait_idle(watcher: Watcher, timeout: float) -> bool:
+    """Test helper: wait until nothing is pending (``True``) or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if watcher.tracker.pending() == 0:
+            return True
+        time.sleep(0.05)
+    return False

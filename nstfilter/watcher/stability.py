@@ -1,0 +1,191 @@
+"""Deciding when a file in the inbox is complete, and handing each one out exactly once.
+
+The observer threads and the backlog sweep only call :meth:`Tracker.seen` /
+:meth:`Tracker.closed`; they never process anything. A single settle thread (``run``)
+looks at the candidates a few times a second and hands ready ones to the work queue. A
+file is *ready* when
+
+* it was closed after writing (inotify ``IN_CLOSE_WRITE``) or renamed into the inbox, and
+  nothing touched it for ``close_grace`` seconds since (programs that open, append and close
+  once per chunk close many times); or
+* its size and mtime stayed unchanged for ``settle`` seconds (polling mode, network mounts,
+  files already present at start, writers that never close).
+
+A path is in exactly one place at a time: a candidate here, queued, or in work (``claimed``)
+until the worker calls :meth:`release`. Events for a claimed path are ignored, which is
+what makes the observer/sweep overlap harmless: a file is never processed twice. Nothing
+is kept per file once it is released, so memory stays flat over days.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("nstfilter.watch")
+
+
+@dataclass
+class Candidate:
+    size: int
+    mtime_ns: int
+    changed_at: float  # monotonic time of the last observed change
+    closed_at: float | None = None  # monotonic time of the last close-after-write
+    not_before: float = 0.0  # retry back-off
+
+
+def file_state(path: Path) -> tuple[int, int] | None:
+    """``(size, mtime_ns)`` of a regular file (following links), else ``None``."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    import stat as _stat
+
+    if not _stat.S_ISREG(st.st_mode):
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+class Tracker:
+    """Candidates waiting to settle, plus the set of paths already handed out."""
+
+    def __init__(
+        self,
+        work: queue.Queue[Path],
+        *,
+        settle: float = 2.0,
+        close_grace: float = 0.5,
+        tick: float = 0.1,
+        accept: Callable[[Path], bool] = lambda path: True,
+    ) -> None:
+        self.work = work
+        self.settle = settle
+        self.close_grace = min(close_grace, settle)
+        self.tick = tick
+        self.accept = accept
+        self._lock = threading.Lock()
+        self._candidates: dict[Path, Candidate] = {}
+        self._claimed: set[Path] = set()
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self.handed_out = 0
+
+    # --- called from observer threads and the sweep ------------------------------------
+
+    def seen(self, path: Path, *, closed: bool = False, delay: float = 0.0) -> None:
+        """A file was created, modified, moved in or found by the sweep."""
+        if not self.accept(path):
+            return
+        now = time.monotonic()
+        with self._lock:
+            if path in self._claimed:
+                return
+            state = file_state(path)
+            if state is None:
+                self._candidates.pop(path, None)
+                return
+            cand = self._candidates.get(path)
+            if cand is None:
+                cand = Candidate(state[0], state[1], now)
+                self._candidates[path] = cand
+            elif (cand.size, cand.mtime_ns) != state:
+                cand.size, cand.mtime_ns, cand.changed_at = state[0], state[1], now
+                cand.closed_at = None
+            elif not closed:
+                # a modify event with no visible change yet: the write is still going on
+                cand.changed_at = now
+                cand.closed_at = None
+            if closed:
+                cand.closed_at = now
+            if delay:
+                cand.not_before = max(cand.not_before, now + delay)
+            self._idle.clear()
+
+    def closed(self, path: Path) -> None:
+        """Close-after-write (or rename into the inbox): complete unless touched again."""
+        self.seen(path, closed=True)
+
+    def gone(self, path: Path) -> None:
+        with self._lock:
+            self._candidates.pop(path, None)
+
+    # --- the settle loop -----------------------------------------------------------------
+
+    def check(self) -> int:
+        """One pass: hand out every ready candidate; returns how many were handed out."""
+        now = time.monotonic()
+        ready: list[Path] = []
+        with self._lock:
+            for path, cand in list(self._candidates.items()):
+                state = file_state(path)
+                if state is None:
+                    del self._candidates[path]
+                    continue
+                if (cand.size, cand.mtime_ns) != state:
+                    cand.size, cand.mtime_ns, cand.changed_at = state[0], state[1], now
+                    cand.closed_at = None
+                    continue
+                if now < cand.not_before:
+                    continue
+                quiet = now - cand.changed_at
+                closed_ok = cand.closed_at is not None and now - cand.closed_at >= self.close_grace
+                if closed_ok or quiet >= self.settle:
+                    del self._candidates[path]
+                    self._claimed.add(path)
+                    ready.append(path)
+            if not self._candidates and not self._claimed:
+                self._idle.set()
+        for path in sorted(ready):
+            self.work.put(path)
+        self.handed_out += len(ready)
+        return len(ready)
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.check()
+            except Exception:  # noqa: BLE001 - never let the settle thread die
+                log.exception("settle check failed")
+            self._stop.wait(self.tick)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # --- called by workers --------------------------------------------------------------
+
+    def release(self, path: Path, *, retry_after: float | None = None) -> None:
+        """The worker is finished with ``path``; with ``retry_after`` it is watched again
+        (the file is still in the inbox and will be retried after that many seconds)."""
+        with self._lock:
+            self._claimed.discard(path)
+            if retry_after is not None:
+                state = file_state(path)
+                if state is not None:
+                    now = time.monotonic()
+                    self._candidates[path] = Candidate(
+                        state[0], state[1], now, not_before=now + retry_after
+                    )
+            if not self._candidates and not self._claimed:
+                self._idle.set()
+
+    # --- introspection ------------------------------------------------------------------
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._candidates) + len(self._claimed)
+
+    def waiting_retry(self) -> int:
+        now = time.monotonic()
+        with self._lock:
+            return sum(1 for c in self._candidates.values() if c.not_before > now)
+
+    def sizes(self) -> tuple[int, int]:
+        with self._lock:
+            return len(self._candidates), len(self._claimed)

@@ -1,0 +1,434 @@
+"""``nstfilter watch`` end to end: real folders, real watchdog observer, the real CLI.
+
+Each test ends by checking conservation: every file dropped into the inbox is in
+processed/ (with exactly one result in outbox/) or in failed/ (with an .error.txt note).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from nstfilter.watcher.names import is_ignored_name, numbered
+
+from .conftest import DropFolder, files, jpeg_bytes, make_jpeg, originals
+
+
+def journal_open_jobs(drop: DropFolder) -> list[str]:
+    path = drop.inbox / ".nstfilter" / "journal.jsonl"
+    open_ids: dict[str, dict] = {}
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        if record["op"] == "start":
+            open_ids[record["id"]] = record
+        elif record["op"] in ("done", "failed", "requeued"):
+            open_ids.pop(record["id"], None)
+    return list(open_ids)
+
+
+# --- names (pure functions, no subprocess) -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", [".hidden.jpg", "x.tmp", "x.JPG.part", "x.crdownload", "~lock.jpg", ".nstfilter"]
+)
+def test_ignored_names(name):
+    assert is_ignored_name(name)
+
+
+@pytest.mark.parametrize("name", ["photo.jpg", "a.b.png", "tmp.jpg", "part.jpg"])
+def test_taken_names(name):
+    assert not is_ignored_name(name)
+
+
+def test_clash_suffix_goes_before_preset_and_extension():
+    assert numbered("photo", ".starry.png", 0) == "photo.starry.png"
+    assert numbered("photo", ".starry.png", 2) == "photo-2.starry.png"
+
+
+# --- refusals before watching ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--outbox", "{inbox}/out"], 2, "inside the inbox"),
+        (["--processed", "{inbox}/done"], 2, "inside the inbox"),
+        (["--failed", "{inbox}"], 2, "inside the inbox"),
+        (["--preset", "no-such-preset"], 7, "no-such-preset"),
+    ],
+)
+def test_refuses_before_watching(drop: DropFolder, args, code, message):
+    make_jpeg(drop.inbox / "a.jpg")
+    result = drop.once(*[a.format(inbox=drop.inbox) for a in args])
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert files(drop.inbox) == ["a.jpg"]  # untouched
+    assert not (drop.inbox / ".nstfilter").exists()
+
+
+def test_refuses_missing_inbox(drop: DropFolder):
+    shutil.rmtree(drop.inbox)
+    result = drop.once()
+    assert result.returncode == 3, result.stderr
+    assert "inbox folder does not exist" in result.stderr
+
+
+# --- the backlog and every kind of bad input ------------------------------------------------
+
+
+def test_backlog_good_and_bad_files(drop: DropFolder):
+    inbox = drop.inbox
+    make_jpeg(inbox / "good.jpg")
+    Image.new("RGBA", (80, 80), (10, 20, 200, 128)).save(inbox / "alpha.png")
+    make_jpeg(inbox / "other" / "sub.jpg")  # preset subfolder
+    make_jpeg(inbox / "plain-folder" / "deep.jpg")  # not a preset: default preset
+    truncated = jpeg_bytes((200, 200))
+    (inbox / "corrupt.jpg").write_bytes(truncated[: len(truncated) // 3])
+    (inbox / "notes.jpg").write_text("this is not an image\n")
+    (inbox / "empty.jpg").write_bytes(b"")
+    make_jpeg(inbox / "huge.jpg", size=(300, 200))  # 60,000 pixels > --max-pixels 50,000
+    ignored = [".hidden.jpg", "dl.jpg.part", "x.tmp", "y.crdownload", "~lock.jpg"]
+    for name in ignored:
+        make_jpeg(inbox / name)
+
+    result = drop.once("--max-pixels", "50000")
+    assert result.returncode == 0, result.stderr
+
+    assert sorted(files(drop.outbox)) == [
+        "alpha.stubby.png", "deep.stubby.png", "good.stubby.png", "sub.other.png",
+    ]  # fmt: skip
+    assert files(drop.processed) == [
+        "alpha.png", "good.jpg", "other/sub.jpg", "plain-folder/deep.jpg",
+    ]  # fmt: skip
+    assert originals(drop.failed) == ["corrupt.jpg", "empty.jpg", "huge.jpg", "notes.jpg"]
+    notes = {p.name: p.read_text() for p in drop.failed.glob("*.error.txt")}
+    assert "corrupt or truncated" in notes["corrupt.error.txt"]
+    assert "not an image file" in notes["notes.error.txt"]
+    assert "empty file" in notes["empty.error.txt"]
+    assert "exceeds the limit of 50,000" in notes["huge.error.txt"]
+    for text in notes.values():
+        assert "preset:  stubby" in text and "time:" in text
+    # ignored names are left exactly where they were
+    assert sorted(files(inbox)) == sorted(n for n in ignored if not n.startswith("."))
+    assert (inbox / ".hidden.jpg").exists()
+    # one log line per file, and the job log plugin wrote one JSON line per file
+    assert result.stderr.count("received ") == 8
+    log = [json.loads(line) for line in (inbox / ".nstfilter" / "jobs.jsonl").open()]
+    assert sorted(r["status"] for r in log) == ["done"] * 4 + ["failed"] * 4
+    assert journal_open_jobs(drop) == []
+    with Image.open(drop.outbox / "good.stubby.png") as im:
+        assert max(im.size) == 64
+    with Image.open(drop.outbox / "alpha.stubby.png") as im:
+        assert im.mode == "RGBA"  # alpha kept through the filter
+
+
+def test_pixel_limit_from_environment(drop: DropFolder):
+    make_jpeg(drop.inbox / "big.jpg", size=(300, 200))
+    result = drop.once(env={"NSTFILTER_MAX_PIXELS": "1000"})
+    assert result.returncode == 0, result.stderr
+    assert originals(drop.failed) == ["big.jpg"]
+    assert "NSTFILTER_MAX_PIXELS" in (drop.failed / "big.error.txt").read_text()
+
+
+def test_name_clashes_never_overwrite(drop: DropFolder):
+    make_jpeg(drop.inbox / "same.jpg", colour=(255, 0, 0))
+    make_jpeg(drop.inbox / "same.png", colour=(0, 255, 0))  # same result name, same stem
+    drop.outbox.mkdir()
+    (drop.outbox / "same.stubby.png").write_bytes(b"an older result")
+    drop.processed.mkdir()
+    (drop.processed / "same.jpg").write_bytes(b"an older original")
+    result = drop.once("--workers", "2")
+    assert result.returncode == 0, result.stderr
+    assert (drop.outbox / "same.stubby.png").read_bytes() == b"an older result"
+    assert (drop.processed / "same.jpg").read_bytes() == b"an older original"
+    assert files(drop.outbox) == ["same-1.stubby.png", "same-2.stubby.png", "same.stubby.png"]
+    assert files(drop.processed) == ["same-1.jpg", "same.jpg", "same.png"]
+
+
+# --- a running watcher ------------------------------------------------------------------------
+
+
+def test_dropped_renamed_and_slowly_written_files(drop: DropFolder, tmp_path: Path):
+    make_jpeg(drop.inbox / "before.jpg")
+    proc = drop.start("--settle", "2")
+    # dropped while running
+    make_jpeg(drop.inbox / "dropped.jpg")
+    # renamed in from outside the inbox (same file system): complete the moment it appears
+    outside = make_jpeg(tmp_path / "elsewhere" / "renamed.jpg")
+    os.rename(outside, drop.inbox / "renamed.jpg")
+    # written under a .part name, then renamed (how browsers download)
+    (drop.inbox / "download.jpg.part").write_bytes(jpeg_bytes())
+    os.rename(drop.inbox / "download.jpg.part", drop.inbox / "download.jpg")
+    # written slowly in chunks through one open handle (no close until the end) ...
+    data = jpeg_bytes((240, 160), (90, 90, 200))
+    chunk = len(data) // 6 + 1
+
+    def slow_writer(name: str, reopen: bool) -> None:
+        path = drop.inbox / name
+        if reopen:  # ... and by a program that opens, appends and closes per chunk
+            for i in range(0, len(data), chunk):
+                with open(path, "ab") as handle:
+                    handle.write(data[i : i + chunk])
+                time.sleep(0.25)
+        else:
+            with open(path, "wb") as handle:
+                for i in range(0, len(data), chunk):
+                    handle.write(data[i : i + chunk])
+                    handle.flush()
+                    time.sleep(0.4)
+
+    writers = [
+        threading.Thread(target=slow_writer, args=("slow.jpg", False)),
+        threading.Thread(target=slow_writer, args=("appended.jpg", True)),
+    ]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    drop.wait_until(lambda: drop.settled(6), what="6 files handled")
+    code, output = drop.stop(proc)
+    assert code == 0, output
+    assert files(drop.failed) == [], output
+    assert len(files(drop.outbox)) == 6
+    assert (drop.processed / "slow.jpg").read_bytes() == data  # taken only when complete
+    assert (drop.processed / "appended.jpg").read_bytes() == data
+    assert output.count("received ") == 6, output
+    drop.assert_conserved(6)
+
+
+def test_fifty_files_dropped_at_once(drop: DropFolder, tmp_path: Path):
+    proc = drop.start()
+    source = make_jpeg(tmp_path / "src.jpg")
+    for i in range(50):
+        shutil.copyfile(source, drop.inbox / f"photo{i:02d}.jpg")
+    drop.wait_until(lambda: drop.settled(50), timeout=120, what="50 files handled")
+    code, output = drop.stop(proc)
+    assert code == 0, output
+    drop.assert_conserved(50)
+    assert files(drop.failed) == []
+    assert files(drop.outbox) == [f"photo{i:02d}.stubby.png" for i in range(50)]
+    assert output.count("received ") == 50  # never processed twice
+    assert journal_open_jobs(drop) == []
+
+
+def test_preset_subfolder_created_while_running(drop: DropFolder, tmp_path: Path):
+    proc = drop.start()
+    staged = tmp_path / "staged" / "other"
+    make_jpeg(staged / "one.jpg")
+    make_jpeg(staged / "two.jpg")
+    os.rename(staged, drop.inbox / "other")  # a whole folder moved in: no per-file events
+    drop.wait_until(lambda: drop.settled(2), what="moved-in folder handled")
+    code, output = drop.stop(proc)
+    assert code == 0, output
+    assert files(drop.outbox) == ["one.other.png", "two.other.png"]
+    assert files(drop.processed) == ["other/one.jpg", "other/two.jpg"]
+
+
+# --- crashes and signals ----------------------------------------------------------------------
+
+
+def test_kill_9_mid_job_then_restart(drop: DropFolder):
+    for i in range(3):
+        make_jpeg(drop.inbox / f"k{i}.jpg", colour=(40 * i, 90, 140))
+    proc = drop.start(env={"NSTFILTER_STUB_DELAY": "30"})
+    drop.wait_for_log(proc, "received k0.jpg")
+    time.sleep(0.5)
+    proc.kill()  # SIGKILL: no clean-up of any kind
+    proc.wait(timeout=10)
+    assert files(drop.inbox) == ["k0.jpg", "k1.jpg", "k2.jpg"]  # nothing lost
+    assert journal_open_jobs(drop)  # the job in flight is on record
+
+    result = drop.once()
+    assert result.returncode == 0, result.stderr
+    assert "recovering 1 unfinished job" in result.stderr
+    drop.assert_conserved(3)
+    assert files(drop.outbox) == ["k0.stubby.png", "k1.stubby.png", "k2.stubby.png"]
+    assert journal_open_jobs(drop) == []
+    assert not list(drop.outbox.glob(".*.tmp"))
+
+
+def _journal_start(drop: DropFolder, name: str, **extra) -> dict:
+    source = drop.inbox / name
+    st = source.stat()
+    record = {
+        "op": "start",
+        "id": f"job-{name}",
+        "source": name,
+        "preset": "stubby",
+        "output": str(drop.outbox / f"{Path(name).stem}.stubby.png"),
+        "processed": str(drop.processed / name),
+        "identity": [st.st_size, st.st_mtime_ns, st.st_ino],
+        **extra,
+    }
+    return record
+
+
+@pytest.mark.parametrize("moment", ["output-written", "output-unrecorded", "between-link-unlink"])
+def test_recovery_after_the_result_was_written(drop: DropFolder, moment: str):
+    """The kill -9 windows too narrow to hit by timing, reproduced as the disk would look."""
+    make_jpeg(drop.inbox / "w.jpg")
+    start = _journal_start(drop, "w.jpg")
+    records = [start]
+    drop.outbox.mkdir()
+    drop.processed.mkdir()
+    (drop.outbox / "w.stubby.png").write_bytes(jpeg_bytes())  # the durable result
+    (drop.outbox / ".w.stubby.png.abc123.tmp").write_bytes(b"")  # a stale temp file
+    if moment != "output-unrecorded":
+        records.append({"op": "output", "id": start["id"]})
+    if moment == "between-link-unlink":
+        os.link(drop.inbox / "w.jpg", drop.processed / "w.jpg")
+    state = drop.inbox / ".nstfilter"
+    state.mkdir()
+    (state / "journal.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    result = drop.once()
+    assert result.returncode == 0, result.stderr
+    assert "finished after a restart" in result.stderr
+    assert "received" not in result.stderr  # not redone
+    assert files(drop.outbox) == ["w.stubby.png"]  # not duplicated
+    assert files(drop.processed) == ["w.jpg"]
+    assert files(drop.inbox) == []
+    assert journal_open_jobs(drop) == []
+
+
+def test_recovery_after_kill_during_failure(drop: DropFolder):
+    (drop.inbox / "bad.jpg").write_text("not an image")
+    start = _journal_start(drop, "bad.jpg")
+    failing = {
+        "op": "failing",
+        "id": start["id"],
+        "error": "not an image file (unrecognised format)",
+        "dest": str(drop.failed / "bad.jpg"),
+        "note": str(drop.failed / "bad.error.txt"),
+    }
+    state = drop.inbox / ".nstfilter"
+    state.mkdir()
+    (state / "journal.jsonl").write_text(json.dumps(start) + "\n" + json.dumps(failing) + "\n")
+    result = drop.once()
+    assert result.returncode == 0, result.stderr
+    assert files(drop.failed) == ["bad.error.txt", "bad.jpg"]
+    drop.assert_conserved(1)
+
+
+def test_torn_last_journal_line_is_tolerated(drop: DropFolder):
+    make_jpeg(drop.inbox / "t.jpg")
+    state = drop.inbox / ".nstfilter"
+    state.mkdir()
+    (state / "journal.jsonl").write_text('{"op": "start", "id": "x", "sour')
+    result = drop.once()
+    assert result.returncode == 0, result.stderr
+    drop.assert_conserved(1)
+
+
+def test_sigterm_requeues_the_current_file_and_exits_0(drop: DropFolder):
+    make_jpeg(drop.inbox / "long.jpg")
+    proc = drop.start(env={"NSTFILTER_STUB_DELAY": "8"})
+    drop.wait_for_log(proc, "received long.jpg")
+    code, output = drop.stop(proc, signal.SIGTERM, timeout=30)
+    assert code == 0, output
+    assert "requeued long.jpg" in output
+    assert files(drop.inbox) == ["long.jpg"]
+    assert journal_open_jobs(drop) == []
+    result = drop.once()
+    assert result.returncode == 0, result.stderr
+    drop.assert_conserved(1)
+
+
+def test_second_ctrl_c_exits_130(drop: DropFolder):
+    make_jpeg(drop.inbox / "long.jpg")
+    # the stub checks for cancellation only every 30 s here, so the first Ctrl-C waits
+    proc = drop.start(env={"NSTFILTER_STUB_DELAY": "120"})
+    drop.wait_for_log(proc, "received long.jpg")
+    proc.send_signal(signal.SIGINT)
+    drop.wait_for_log(proc, "stopping after the current file")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    assert files(drop.inbox) == ["long.jpg"]  # still there; the next start redoes it
+
+
+# --- unwritable folders and links -------------------------------------------------------------
+
+
+def _chattr(flag: str, path: Path) -> bool:
+    if shutil.which("chattr") is None:
+        return False
+    return subprocess.run(["chattr", flag, str(path)], capture_output=True).returncode == 0
+
+
+def test_read_only_outbox_sends_the_file_to_failed(drop: DropFolder):
+    """chattr +i makes the folder read-only even for root (tests run as root here)."""
+    drop.outbox.mkdir()
+    if not _chattr("+i", drop.outbox):
+        pytest.skip("chattr +i not available on this file system")
+    try:
+        make_jpeg(drop.inbox / "ro.jpg")
+        result = drop.once()
+    finally:
+        _chattr("-i", drop.outbox)
+    assert result.returncode == 0, result.stderr
+    assert originals(drop.failed) == ["ro.jpg"]
+    note = (drop.failed / "ro.error.txt").read_text()
+    assert "cannot write" in note and "Operation not permitted" in note
+    assert files(drop.outbox) == []
+    drop.assert_conserved(1)
+
+
+def test_unwritable_failed_folder_keeps_the_file_in_the_inbox(drop: DropFolder):
+    drop.outbox.mkdir()
+    drop.failed.mkdir()
+    if not _chattr("+i", drop.outbox):
+        pytest.skip("chattr +i not available on this file system")
+    _chattr("+i", drop.failed)
+    try:
+        make_jpeg(drop.inbox / "stuck.jpg")
+        result = drop.once()
+    finally:
+        _chattr("-i", drop.outbox)
+        _chattr("-i", drop.failed)
+    assert result.returncode == 0, result.stderr
+    assert "stays in the inbox" in result.stderr
+    assert files(drop.inbox) == ["stuck.jpg"]  # never vanishes
+    assert journal_open_jobs(drop) == []
+    # once the folders are writable again, the next run handles it
+    result = drop.once()
+    drop.assert_conserved(1)
+
+
+def test_symlinks_pointing_outside_are_not_followed(drop: DropFolder, tmp_path: Path):
+    private = make_jpeg(tmp_path / "private" / "secret.jpg")
+    (drop.inbox / "link.jpg").symlink_to(private)
+    make_jpeg(drop.inbox / "real.jpg")
+    (drop.inbox / "inner.jpg").symlink_to(drop.inbox / "real.jpg")
+    result = drop.once()
+    assert result.returncode == 0, result.stderr
+    assert "not following" in result.stderr and "link.jpg" in result.stderr
+    assert private.exists()
+    assert (drop.inbox / "link.jpg").is_symlink()
+    assert files(drop.outbox) == ["inner.stubby.png", "real.stubby.png"]
+
+
+# --- the real engine --------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_real_engine_small(drop: DropFolder, shared_data: Path):
+    shutil.copyfile(shared_data / "content" / "tubingen.jpg", drop.inbox / "tubingen.jpg")
+    result = drop.once(preset="real", timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert files(drop.outbox) == ["tubingen.real.png"]
+    with Image.open(drop.outbox / "tubingen.real.png") as im:
+        assert max(im.size) == 64
+    log = [json.loads(line) for line in (drop.inbox / ".nstfilter" / "jobs.jsonl").open()]
+    assert log[0]["status"] == "done" and log[0]["filter"] == "neural-style"
+    drop.assert_conserved(1)
