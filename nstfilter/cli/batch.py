@@ -51,9 +51,9 @@ def _terminate_as_interrupt(signum, frame):  # noqa: ARG001
 )  # fmt: skip
 @click.option("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://HOST:8786.")
 @click.option(
-    "-j", "--workers", type=click.IntRange(1), default=1, show_default=True,
-    help="Worker processes (local, or the LocalCluster of --executor dask); the cores are "
-    "shared among them.",
+    "-j", "--workers", type=click.IntRange(1),
+    help="Worker processes (local, or the LocalCluster of --executor dask; default 1); the "
+    "cores are shared among them.",
 )  # fmt: skip
 @click.option("--max-pixels", type=int, help="Refuse inputs larger than this many pixels.")
 @click.option(

@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..jobs import THREADS_ENV, Job, JobOutcome, error_line, run_job, set_thread_budget
+from ..jobs import (
+    THREADS_ENV,
+    Job,
+    JobOutcome,
+    error_line,
+    run_job,
+    set_thread_budget,
+    sha256,
+)
 from . import cpu_count, thread_budget
 
 log = logging.getLogger(__name__)
@@ -51,6 +59,12 @@ def _set_budget_if_unset(threads: int) -> bool:
         return False
     set_thread_budget(threads)
     return True
+
+
+def task_key(job: Job) -> str:
+    """``nstfilter-<hash of the job key>-<unique>``: readable on the dashboard, unique
+    per submission (a job submitted twice is two tasks), traceable to its job."""
+    return f"nstfilter-{sha256(job.key.encode())[:16]}-{uuid.uuid4().hex[:8]}"
 
 
 class DaskExecutor:
@@ -135,7 +149,7 @@ class DaskExecutor:
         return self.client.submit(
             run_job,
             job,
-            key=f"nstfilter-job-{uuid.uuid4().hex}",
+            key=task_key(job),
             pure=False,
             retries=self.retries,
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ REPO = HERE.parents[1]
 STUB_PLUGINS = REPO / "tests" / "plugins"
 BATCH_PLUGINS = HERE / "plugins"
 PRESETS = HERE / "presets"
+STYLES = REPO.parent / "shared" / "data" / "styles"
 STUB_PRESETS = ("stub-starry", "stub-scream")
 
 
@@ -84,6 +84,6 @@ def cli_env(**extra: str) -> dict[str, str]:
     return {
         "NSTFILTER_PLUGINS_DIR": str(STUB_PLUGINS),
         "NSTFILTER_PRESET_PATH": str(PRESETS),
-        "NSTFILTER_STYLE_PATH": os.environ.get("NSTFILTER_STYLE_PATH", ""),
+        "NSTFILTER_STYLE_PATH": str(STYLES),
         **extra,
     }
