@@ -318,6 +318,7 @@ strength = 0.5
     assert child.params.size == 300 and child.params.iterations == 9
     assert child.params.strength == 0.5 and child.description == "base"
     assert child.name == "child"  # the name is never inherited
+    assert child.files == (preset_dir / "child.toml", other / "base.toml")
     # the style image is found relative to the parent's file, not the child's
     assert child.styles == [(other / "red.png", 2.0)]
     write(preset_dir, "grandchild", 'extends = "child"\n' + SWIRL)

@@ -1,0 +1,183 @@
+"""Where presets and style images are found.
+
+Presets by *name* (never a path): the user's preset folder, ``$NSTFILTER_PRESET_PATH``,
+folders or files registered by plugins (``nstfilter_register_presets``), then the presets
+bundled with nstfilter. Style images by ``procedural:NAME``, by path relative to the preset
+file, or by name along ``$NSTFILTER_STYLE_PATH``, the user's ``styles`` folder and the
+bundled ``styles`` folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+from ..errors import InputNotFoundError, OutputError, PresetError
+from ..imageio import write_atomic
+
+log = logging.getLogger(__name__)
+
+PRESET_PATH_ENV = "NSTFILTER_PRESET_PATH"
+STYLE_PATH_ENV = "NSTFILTER_STYLE_PATH"
+
+
+def _bundled_dir() -> Path:
+    """``nstfilter/_bundled_presets``: a real folder in the wheel, a symlink to the
+    repository's ``presets/`` in a checkout (falls back to ``presets/`` where symlinks are
+    not checked out as links, e.g. Git on Windows without ``core.symlinks``)."""
+    here = Path(__file__).resolve().parents[1]  # the nstfilter package
+    inside = here / "_bundled_presets"
+    return inside if inside.is_dir() else here.parent / "presets"
+
+
+BUNDLED_DIR = _bundled_dir()
+PROCEDURAL_PREFIX = "procedural:"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _env_dirs(variable: str) -> list[Path]:
+    return [Path(p) for p in os.environ.get(variable, "").split(os.pathsep) if p]
+
+
+def user_dir(kind: str) -> Path:
+    """The user's folder for ``presets`` or ``styles`` (platformdirs)."""
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("nstfilter")) / kind
+
+
+def preset_sources() -> list[tuple[str, Path]]:
+    """Where presets come from, in search order, as ``(kind, path)``.
+
+    ``kind`` is ``user``, ``env``, ``plugin:<name>`` or ``bundled``; ``path`` is a folder of
+    ``*.toml`` files, or a single ``.toml`` file registered by a plugin.
+    """
+    from ..plugins import get_plugin_manager
+
+    pm = get_plugin_manager()
+    registered: list[tuple[str, Path]] = []
+    # pluggy calls the last registered first; walk the implementations in registration order
+    for impl in reversed(pm.hook.nstfilter_register_presets.get_hookimpls()):
+        found: list[Path] = []
+        try:
+            impl.function(register=lambda path, _found=found: _found.append(Path(path)))
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not hide presets
+            log.warning("plugin %s failed to register presets: %s", impl.plugin_name, exc)
+        registered += [(f"plugin:{impl.plugin_name}", path) for path in found]
+    return [
+        ("user", user_dir("presets")),
+        *(("env", d) for d in _env_dirs(PRESET_PATH_ENV)),
+        *registered,
+        ("bundled", BUNDLED_DIR),
+    ]
+
+
+def preset_dirs() -> list[Path]:
+    """Folders (and plugin-registered files) searched for ``<name>.toml``, in order."""
+    return [path for _, path in preset_sources()]
+
+
+def _candidates(source: Path) -> list[Path]:
+    if source.suffix == ".toml":
+        return [source] if source.is_file() else []
+    return sorted(source.glob("*.toml")) if source.is_dir() else []
+
+
+def style_dirs() -> list[Path]:
+    """Folders searched for style images by name, in order."""
+    return [*_env_dirs(STYLE_PATH_ENV), user_dir("styles"), BUNDLED_DIR / "styles"]
+
+
+def check_name(name: str) -> str:
+    """A preset name is a name: no separators, no ``..``, nothing absolute."""
+    if not NAME_PATTERN.match(name) or ".." in name:
+        raise PresetError(
+            f"invalid preset name {name!r}: use letters, digits, '-', '_' and '.', "
+            "not a path (put files on NSTFILTER_PRESET_PATH instead)"
+        )
+    return name
+
+
+def find_preset_file(name: str) -> Path:
+    check_name(name)
+    for source in preset_dirs():
+        if source.suffix == ".toml":
+            if source.stem == name and source.is_file():
+                return source
+            continue
+        candidate = source / f"{name}.toml"
+        if candidate.is_file():
+            return candidate
+    raise PresetError(
+        f"unknown preset {name!r}; see 'nstfilter presets list' (searched "
+        f"{os.pathsep.join(str(d) for d in preset_dirs())})"
+    )
+
+
+def list_presets() -> list[tuple[str, Path]]:
+    """Every preset name visible on the search path (first one wins), with its file."""
+    return [(name, path) for name, (_, path) in list_preset_sources().items()]
+
+
+def list_preset_sources() -> dict[str, tuple[str, Path]]:
+    """Preset name -> (source kind, file), sorted by name; earlier sources shadow later."""
+    seen: dict[str, tuple[str, Path]] = {}
+    for kind, source in preset_sources():
+        for path in _candidates(source):
+            if NAME_PATTERN.match(path.stem):
+                seen.setdefault(path.stem, (kind, path))
+    return dict(sorted(seen.items()))
+
+
+def procedural_style(name: str) -> Path:
+    """The cached file of a procedural style image, generated on first use."""
+    from platformdirs import user_cache_dir
+
+    from ..procedural import GENERATORS
+
+    try:
+        version, generate = GENERATORS[name]
+    except KeyError:
+        raise InputNotFoundError(
+            f"unknown procedural style {name!r}; available: {', '.join(GENERATORS)}"
+        ) from None
+    import tempfile
+
+    filename = f"{name}-v{version}.png"
+    folders = [
+        Path(user_cache_dir("nstfilter")) / "procedural",
+        Path(tempfile.gettempdir()) / "nstfilter-procedural",  # a read-only home (sandboxes)
+    ]
+    for folder in folders:
+        if (folder / filename).is_file():
+            return folder / filename
+    import io
+
+    buffer = io.BytesIO()
+    generate().save(buffer, "PNG")
+    for folder in folders:
+        try:
+            return write_atomic(buffer.getvalue(), folder / filename)
+        except OutputError:
+            continue
+    raise OutputError(f"cannot cache procedural style {name!r} in {folders[0]} or {folders[1]}")
+
+
+def find_style(name: str, relative_to: Path | None = None) -> Path:
+    """A style image by ``procedural:NAME``, by path, or by name on the style path."""
+    if name.startswith(PROCEDURAL_PREFIX):
+        return procedural_style(name[len(PROCEDURAL_PREFIX) :])
+    candidates = []
+    if relative_to is not None:
+        candidates.append(relative_to / name)
+    if os.sep in name or Path(name).is_absolute():
+        candidates.append(Path(name))
+    candidates += [folder / name for folder in style_dirs()]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise InputNotFoundError(
+        f"style image {name!r} not found; put it on {STYLE_PATH_ENV} or in {user_dir('styles')}"
+    )
