@@ -46,9 +46,9 @@ def nstfilter_register_presets(register: Callable[[str | Path], None]) -> None:
 
     Fires each time presets are listed or resolved. ``register(path)`` adds a folder of
     ``*.toml`` presets (or one file, named by its stem), searched after the user directory
-    and ``NSTFILTER_PRESET_PATH`` and before the bundled presets; plugins are searched in
-    registration order. A plugin that raises here is logged and skipped. Not
-    ``firstresult``.
+    and ``NSTFILTER_PRESET_PATH`` and before the bundled presets; plugins' folders are
+    searched in registration order (entry points before plugin files). A plugin that
+    raises here is logged and skipped. Not ``firstresult``.
     """
 
 

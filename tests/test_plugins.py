@@ -303,3 +303,25 @@ def test_installed_plugin_command_and_disabling_it(installed_example, tmp_path, 
     listed = run_cli("plugins", "list", env=env)
     assert "colour-transfer" not in table(listed.stdout.split("disabled")[0])
     assert run_cli("colour-transfer", "--help", env=env).returncode != 0
+
+
+def test_image_hooks_chain_latest_registered_first_and_colour_last(photo):
+    """The order docs/plugins.md promises: later plugins first, the colour built-in last."""
+    seen: list[str] = []
+
+    def tagger(tag):
+        class Tagger:
+            @hookimpl
+            def nstfilter_postprocess(self, image, original, params):
+                seen.append(tag)
+                return image
+
+        return Tagger()
+
+    pm = plugin_module.build_plugin_manager([STUB_PLUGINS])
+    pm.register(tagger("early"), name="early")
+    pm.register(tagger("late"), name="late")
+    result = run_filter(photo, [(photo, 1.0)], STUB.replace(strength=0.0), plugin_manager=pm)
+    assert seen == ["late", "early"]
+    # strength 0 (the colour built-in, trylast) gives back the photo whatever ran before it
+    assert result.image.tobytes() == photo.resize(result.image.size).tobytes()

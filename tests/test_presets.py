@@ -575,3 +575,26 @@ def test_cli_list_survives_an_invalid_preset(preset_dir):
     assert result.exit_code == 0
     line = next(line for line in result.output.splitlines() if line.startswith("broken "))
     assert "env" in line and "(invalid:" in line and "not valid TOML" in line
+
+
+def test_plugins_preset_folders_are_searched_in_registration_order(tmp_path):
+    folders = {}
+    for name in ("first", "second"):
+        folders[name] = tmp_path / name
+        folders[name].mkdir()
+        write(folders[name], "shared", f'description = "{name}"\n' + SWIRL)
+
+    def plugin(folder):
+        class Plugin:
+            @hookimpl
+            def nstfilter_register_presets(self, register):
+                register(folder)
+
+        return Plugin()
+
+    pm = plugin_module.build_plugin_manager()
+    pm.register(plugin(folders["first"]), name="first")
+    pm.register(plugin(folders["second"]), name="second")
+    plugin_module.set_plugin_manager(pm)
+    assert [k for k, _ in preset_sources()][1:3] == ["plugin:first", "plugin:second"]
+    assert load_preset("shared").description == "first"

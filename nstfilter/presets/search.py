@@ -58,8 +58,9 @@ def preset_sources() -> list[tuple[str, Path]]:
 
     pm = get_plugin_manager()
     registered: list[tuple[str, Path]] = []
-    # pluggy calls the last registered first; walk the implementations in registration order
-    for impl in reversed(pm.hook.nstfilter_register_presets.get_hookimpls()):
+    # get_hookimpls() is in registration order (pluggy *calls* them in reverse): entry-point
+    # plugins' presets come before those of plugin files
+    for impl in pm.hook.nstfilter_register_presets.get_hookimpls():
         found: list[Path] = []
         try:
             impl.function(register=lambda path, _found=found: _found.append(Path(path)))
