@@ -152,9 +152,11 @@ class Runner:
             remove_temps(output)
             self.names.release(output, processed)
             return self._fail(job_id, path, relative, preset_name, describe(exc, path), started)
-        self.journal.record("output", job_id)
+        # not fsync'd: recovery also treats a result present at its reserved name as written
+        self.journal.record("output", job_id, sync=False)
         self.names.release(output)
         metrics = dict(result.metrics)
+        metrics["filter_seconds"] = metrics.pop("seconds", None)  # run_filter's own time
         return self._finish(job_id, path, relative, processed, output, job, metrics, started)
 
     def _finish(
