@@ -38,14 +38,16 @@ log = logging.getLogger("nstfilter.watch")
 )
 @click.option(
     "--executor",
-    type=click.Choice(["threads"]),
+    type=click.Choice(["threads", "local", "dask"]),
     default="threads",
     show_default=True,
-    help="Where jobs run (process-pool and Dask executors: see docs/watch.md).",
+    help="threads: in this process; local: a pool of worker processes; dask: a Dask cluster.",
 )
+@click.option("--scheduler", metavar="ADDR", help="Dask scheduler address (--executor dask).")
 @verbosity_options
-def watch(inbox, preset, outbox, processed, failed, once, polling, poll_interval, workers,
-          settle, max_pixels, executor):  # fmt: skip
+@click.pass_context
+def watch(ctx, inbox, preset, outbox, processed, failed, once, polling, poll_interval, workers,
+          settle, max_pixels, executor, scheduler):  # fmt: skip
     """Watch INBOX and style every photo dropped into it.
 
     Results go to OUTBOX/<name>.<preset>.<ext>; originals move to processed/ once the result
@@ -58,6 +60,8 @@ def watch(inbox, preset, outbox, processed, failed, once, polling, poll_interval
 
     if settle < 0 or poll_interval <= 0:
         raise UsageError("--settle must be >= 0 and --poll-interval > 0")
+    if scheduler and executor != "dask":
+        raise UsageError("--scheduler needs --executor dask")
     if max_pixels is not None and max_pixels <= 0:
         raise UsageError(f"--max-pixels must be > 0, got {max_pixels}")
     layout = Layout.build(inbox, outbox, processed, failed)
@@ -73,6 +77,9 @@ def watch(inbox, preset, outbox, processed, failed, once, polling, poll_interval
         polling=polling,
         poll_interval=poll_interval,
         once=once,
+        executor=executor,
+        scheduler=scheduler,
+        plugins_dirs=tuple(ctx.find_root().params.get("plugins_dir") or ()),
     )
     watcher = Watcher(layout, options, get_plugin_manager())
     restore = install(watcher.request_stop)

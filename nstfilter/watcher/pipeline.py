@@ -26,7 +26,7 @@ from typing import Any
 import pluggy
 
 from ..errors import Cancelled, NstError, OutputError
-from ..imageio import FORMATS, encode_image, load_image
+from .compute import Compute, InProcess
 from .folders import Layout, Reservations, move_new, remove_temps, same_file, write_new
 from .journal import Journal, JournalJob
 from .names import output_extension, output_name, split_name
@@ -79,6 +79,7 @@ class Runner:
         *,
         max_pixels: int | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        compute: Compute | None = None,
     ) -> None:
         self.layout = layout
         self.journal = journal
@@ -86,6 +87,9 @@ class Runner:
         self.pm = plugin_manager
         self.max_pixels = max_pixels
         self.should_stop = should_stop
+        self.compute = compute or InProcess(
+            plugin_manager, max_pixels=max_pixels, should_stop=should_stop
+        )
         self.names = Reservations()
         self._open_lock = threading.Lock()
 
@@ -127,18 +131,7 @@ class Runner:
         log.info("received %s (preset %s)", relative, preset_name)
         try:
             resolved = self.presets.get(preset_name)
-            content = load_image(path, max_pixels=self.max_pixels)
-            from ..api import run_filter  # late: keeps `watch --help` free of TensorFlow
-
-            result = run_filter(
-                content,
-                resolved.styles,
-                resolved.preset.params,
-                plugin_manager=self.pm,
-                should_stop=self.should_stop,
-            )
-            data = encode_image(result.image, FORMATS[ext], quality=resolved.preset.quality)
-            del content
+            data, metrics = self.compute(path, resolved, ext)
             write_new(data, output)
         except Cancelled as exc:
             remove_temps(output)
@@ -155,7 +148,6 @@ class Runner:
         # not fsync'd: recovery also treats a result present at its reserved name as written
         self.journal.record("output", job_id, sync=False)
         self.names.release(output)
-        metrics = dict(result.metrics)
         metrics["filter_seconds"] = metrics.pop("seconds", None)  # run_filter's own time
         return self._finish(job_id, path, relative, processed, output, job, metrics, started)
 

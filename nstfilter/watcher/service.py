@@ -20,12 +20,15 @@ import queue
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pluggy
 
 from ..builtins.joblog import JOB_LOG_ENV
+from ..errors import UsageError
+from .compute import InProcess, OnExecutor
 from .folders import Layout
 from .journal import Journal
 from .names import escapes_inbox, is_candidate_path, is_ignored_name
@@ -48,6 +51,28 @@ class WatchOptions:
     poll_interval: float = 1.0
     once: bool = False
     retry_after: float = 60.0  # a file that cannot even be moved to failed/ waits this long
+    executor: str = "threads"  # threads (in this process), local (process pool) or dask
+    scheduler: str | None = None  # Dask scheduler address (executor "dask")
+    plugins_dirs: tuple[str, ...] = ()  # explicit --plugins-dir, passed on to executors
+
+
+def make_compute(
+    options: WatchOptions, pm: pluggy.PluginManager, should_stop: Callable[[], bool]
+) -> InProcess | OnExecutor:
+    """In-process threads, or an executor from ``nstfilter.executors`` (issue 6)."""
+    if options.executor == "threads":
+        if options.scheduler:
+            raise UsageError("--scheduler needs --executor dask")
+        return InProcess(pm, max_pixels=options.max_pixels, should_stop=should_stop)
+    from ..executors import make_executor
+
+    executor = make_executor(
+        options.executor,
+        workers=options.workers,
+        scheduler=options.scheduler,
+        plugins_dirs=options.plugins_dirs,
+    )
+    return OnExecutor(executor, max_pixels=options.max_pixels, should_stop=should_stop)
 
 
 class Watcher:
@@ -61,6 +86,7 @@ class Watcher:
         self.work: queue.Queue[Path | None] = queue.Queue()
         self.presets = PresetCache(options.preset)
         self.journal = Journal(layout.journal)
+        self.compute = make_compute(options, plugin_manager, self.stopping.is_set)
         self.runner = Runner(
             layout,
             self.journal,
@@ -68,6 +94,7 @@ class Watcher:
             plugin_manager,
             max_pixels=options.max_pixels,
             should_stop=self.stopping.is_set,
+            compute=self.compute,
         )
         self._inbox_real = os.path.realpath(layout.inbox)
         self._warned_links: set[Path] = set()
@@ -133,6 +160,7 @@ class Watcher:
         settler = threading.Thread(target=self.tracker.run, name="nstfilter-settle", daemon=True)
         settler.start()
         mode = "polling" if options.polling else "inotify"
+        mode += f", {self.compute.description}"
         try:
             if not options.once:
                 handler = InboxHandler(self.tracker, layout.inbox, self.sweep)
@@ -144,7 +172,7 @@ class Watcher:
             log.info(
                 "%s %s (preset %s, %s, %d worker%s): %d file(s) waiting; results in %s",
                 "processing" if options.once else "watching", layout.inbox, options.preset,
-                "once" if options.once else mode, options.workers,
+                "once, " + self.compute.description if options.once else mode, options.workers,
                 "" if options.workers == 1 else "s", found, layout.outbox,
             )  # fmt: skip
             while not self.stopping.is_set():
@@ -168,6 +196,7 @@ class Watcher:
         if self.observer is not None:
             self.observer.join(timeout=5)
         self.journal.close()
+        self.compute.close()
         summary = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items())) or "no files"
         log.info("stopped: %s", summary)
 

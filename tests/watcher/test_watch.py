@@ -235,6 +235,36 @@ def test_preset_subfolder_created_while_running(drop: DropFolder, tmp_path: Path
     assert files(drop.processed) == ["other/one.jpg", "other/two.jpg"]
 
 
+def test_polling_mode(drop: DropFolder, tmp_path: Path):
+    proc = drop.start("--polling", "--poll-interval", "0.2")
+    assert "polling" in drop.output(proc)
+    make_jpeg(drop.inbox / "polled.jpg")
+    outside = make_jpeg(tmp_path / "elsewhere" / "moved.jpg")
+    os.rename(outside, drop.inbox / "moved.jpg")
+    drop.wait_until(lambda: drop.settled(2), what="2 files handled by polling")
+    code, output = drop.stop(proc)
+    assert code == 0, output
+    assert files(drop.outbox) == ["moved.stubby.png", "polled.stubby.png"]
+    drop.assert_conserved(2)
+
+
+def test_process_pool_executor(drop: DropFolder):
+    """--executor local: jobs run in worker processes; the watcher keeps journal and moves."""
+    for i in range(4):
+        make_jpeg(drop.inbox / f"e{i}.jpg")
+    (drop.inbox / "bad.jpg").write_text("not an image")
+    result = drop.once("--executor", "local", "--workers", "2", timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert "local worker" in result.stderr
+    drop.assert_conserved(5)
+    assert originals(drop.failed) == ["bad.jpg"]
+    assert "not an image file" in (drop.failed / "bad.error.txt").read_text()
+    log = [json.loads(line) for line in (drop.inbox / ".nstfilter" / "jobs.jsonl").open()]
+    workers = {r["worker"] for r in log if r["status"] == "done"}
+    assert all(":" in w for w in workers)  # host:pid of the pool's processes
+    assert str(os.getpid()) not in {w.split(":")[1] for w in workers}
+
+
 # --- crashes and signals ----------------------------------------------------------------------
 
 

@@ -1,0 +1,102 @@
+"""Where the styling of one file runs: in this process, or on an executor.
+
+The pipeline only needs ``compute(path, resolved, ext) -> (encoded bytes, metrics)``;
+everything around it (journal, durable writes, moves) stays in the watcher process, so the
+crash-safety story is the same whoever computes.
+
+* :class:`InProcess` (``--executor threads``, the default): the watcher's worker threads run
+  the filter themselves; the engine's compiled objectives are cached once per process.
+* :class:`OnExecutor` (``--executor local`` / ``dask``): each file becomes a picklable
+  :class:`~nstfilter.jobs.Job` (photo and style images as bytes) submitted to a process pool
+  or a Dask cluster, so the styling can run on other cores or machines with no shared
+  folder. Each watcher worker thread waits for its job, so ``--workers N`` keeps N jobs in
+  flight.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from ..errors import Cancelled, NstError
+from ..imageio import FORMATS, encode_image, load_image
+from .presetcache import Resolved
+
+Compute = Callable[[Path, Resolved, str], tuple[bytes, dict[str, Any]]]
+
+
+class JobError(NstError):
+    """A job failed on an executor; the message is the worker's one-line error."""
+
+    exit_code = 1
+
+
+class InProcess:
+    def __init__(
+        self,
+        plugin_manager: pluggy.PluginManager,
+        *,
+        max_pixels: int | None,
+        should_stop: Callable[[], bool],
+    ) -> None:
+        self.pm = plugin_manager
+        self.max_pixels = max_pixels
+        self.should_stop = should_stop
+        self.description = "in-process threads"
+
+    def __call__(self, path: Path, resolved: Resolved, ext: str) -> tuple[bytes, dict[str, Any]]:
+        from ..api import run_filter  # late: keeps `watch --help` free of TensorFlow
+
+        content = load_image(path, max_pixels=self.max_pixels)
+        result = run_filter(
+            content,
+            resolved.styles,
+            resolved.preset.params,
+            plugin_manager=self.pm,
+            should_stop=self.should_stop,
+        )
+        data = encode_image(result.image, FORMATS[ext], quality=resolved.preset.quality)
+        return data, dict(result.metrics)
+
+    def close(self) -> None:
+        pass
+
+
+class OnExecutor:
+    def __init__(
+        self, executor: Any, *, max_pixels: int | None, should_stop: Callable[[], bool]
+    ) -> None:
+        self.executor = executor
+        self.max_pixels = max_pixels
+        self.should_stop = should_stop
+        self.description = executor.description
+
+    def __call__(self, path: Path, resolved: Resolved, ext: str) -> tuple[bytes, dict[str, Any]]:
+        from ..jobs import Job
+
+        job = Job.from_files(
+            path,
+            preset=resolved.preset,
+            input_name=path.name,
+            output_ext=ext,
+            max_pixels=self.max_pixels,
+        )
+        future = self.executor.submit(job)
+        while not future.done():
+            if self.should_stop():
+                future.cancel()
+                raise Cancelled("shutting down")
+            time.sleep(0.05)
+        outcome = future.result()
+        if not outcome.ok:
+            raise JobError(outcome.error or "failed on the executor")
+        metrics = dict(outcome.metrics)
+        metrics["worker"] = outcome.worker
+        return outcome.output, metrics
+
+    def close(self) -> None:
+        self.executor.close()
