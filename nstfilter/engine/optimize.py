@@ -183,29 +183,62 @@ class Stylizer:
         feats = self._features(style)
         return {n: gram_matrix(feats[n]) for n in self.model.style_layers}
 
-    def targets(
-        self,
-        content: tf.Tensor,
-        styles: Sequence[tuple[tf.Tensor, float]],
-        params: StyleParams,
-    ) -> tuple:
-        """Graph inputs for one scale: content activations, blended Grams, weights."""
+    def content_targets(self, content: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Activations of the content layers for a (1, H, W, 3) image."""
         feats = self._features(content)
-        content_t = {n: feats[n] for n in self.model.content_layers}
+        return {n: feats[n] for n in self.model.content_layers}
+
+    def style_targets(
+        self,
+        styles: Sequence[tuple[tf.Tensor, float]],
+        longest: int,
+        params: StyleParams,
+        tile: int = 0,
+    ) -> dict[str, tf.Tensor]:
+        """Weighted blend of the styles' Gram matrices, each style resized so its longest
+        side is ``longest * style_scale``. With ``tile`` > 0, a style larger than ``tile``
+        is measured tile by tile (same statistic, bounded memory; see ``engine.tiling``).
+        """
         total = sum(w for _, w in styles)
-        longest = max(content.shape[1], content.shape[2])
         style_t: dict[str, tf.Tensor] = {}
         for style, weight in styles:
             resized = _fit_longest(style, max(16, round(longest * params.style_scale)))
-            for name, gram in self.style_grams(resized).items():
+            if tile and max(resized.shape[1], resized.shape[2]) > tile:
+                from .tiling import tiled_grams
+
+                grams = tiled_grams(self, resized, tile)
+            else:
+                grams = self.style_grams(resized)
+            for name, gram in grams.items():
                 share = gram * (weight / total)
                 style_t[name] = style_t[name] + share if name in style_t else share
+        return style_t
+
+    def weights(self, params: StyleParams) -> tuple[tf.Tensor, tf.Tensor]:
+        """The (content, style, tv) weights and the per-layer style weights as tensors."""
         content_w, style_w = resolve_weights(params, self.backbone)
         weights = tf.constant([content_w, style_w, params.tv_weight], tf.float32)
         layer_w = tf.constant(
             params.style_layer_weights or [1.0] * len(self.model.style_layers), tf.float32
         )
-        return content_t, style_t, weights, layer_w
+        return weights, layer_w
+
+    def targets(
+        self,
+        content: tf.Tensor,
+        styles: Sequence[tuple[tf.Tensor, float]],
+        params: StyleParams,
+        style_t: dict[str, tf.Tensor] | None = None,
+    ) -> tuple:
+        """Graph inputs for one scale: content activations, blended Grams, weights.
+
+        ``style_t`` reuses Gram targets computed before (tiles share the whole image's).
+        """
+        content_t = self.content_targets(content)
+        if style_t is None:
+            longest = max(content.shape[1], content.shape[2])
+            style_t = self.style_targets(styles, longest, params)
+        return (content_t, style_t, *self.weights(params))
 
 
 def resolve_weights(params: StyleParams, backbone: Backbone) -> tuple[float, float]:
@@ -228,6 +261,11 @@ def initial_image(
     return clip_0_1(_resize(main_style, tuple(content.shape[1:3])))
 
 
+def should_tile(height: int, width: int, params: StyleParams) -> bool:
+    """Whether an image of this size is stylised in tiles (``params.tile_size``, 0 = never)."""
+    return params.tile_size > 0 and max(height, width) > params.tile_size
+
+
 def stylize_tensor(
     stylizer: Stylizer,
     content: np.ndarray,
@@ -242,70 +280,141 @@ def stylize_tensor(
     ``content`` is (H, W, 3) float32 in [0, 1] at the final size; style images likewise at
     any size. ``callback`` receives a :class:`Progress` per step and may raise
     :class:`~nstfilter.errors.Cancelled`; ``should_stop`` returning True cancels too.
+    Images whose longest side exceeds ``params.tile_size`` go through
+    :func:`nstfilter.engine.tiling.stylize_tiled` (bounded memory at any size).
     """
     if not styles:
         raise UsageError("at least one style image is needed")
     if any(w < 0 for _, w in styles) or sum(w for _, w in styles) <= 0:
         raise UsageError("style image weights must be >= 0 and not all zero")
+    if should_tile(content.shape[0], content.shape[1], params):
+        from .tiling import stylize_tiled
+
+        return stylize_tiled(
+            stylizer, content, styles, params, callback=callback, should_stop=should_stop
+        )
+    return _stylize_whole(stylizer, content, styles, params, callback, should_stop)
+
+
+def _reporter(
+    callback: ProgressCallback | None,
+    should_stop: ShouldStop | None,
+    start: float,
+    total: int,
+    scale: int,
+    scales: int,
+    size: tuple[int, int],
+) -> Callable[[Sequence[tf.Tensor], int], None]:
+    """A function ``(terms, step)`` that checks for cancellation and emits :class:`Progress`."""
+
+    def report(terms, step: int) -> None:
+        if should_stop is not None and should_stop():
+            raise Cancelled("cancelled")
+        if callback is not None:
+            lt = LossTerms.from_tensors(terms)
+            callback(
+                Progress(
+                    step=step, total=total, scale=scale, scales=scales,
+                    height=size[0], width=size[1], loss=lt.loss,
+                    content_loss=lt.content, style_loss=lt.style, tv_loss=lt.tv,
+                    seconds=time.perf_counter() - start,
+                )
+            )  # fmt: skip
+
+    return report
+
+
+class AdamState:
+    """Adam's moments and step count, carried (upsampled) from one scale to the next."""
+
+    def __init__(self) -> None:
+        self.m: tf.Tensor | None = None
+        self.v: tf.Tensor | None = None
+        self.t = tf.constant(0.0)
+
+    def fit(self, size: tuple[int, int]) -> None:
+        self.m = None if self.m is None else _resize(self.m, size)
+        self.v = None if self.v is None else tf.maximum(_resize(self.v, size), 0.0)
+
+
+def optimize_image(
+    stylizer: Stylizer,
+    image: tf.Tensor,
+    targets: tuple,
+    n_steps: int,
+    params: StyleParams,
+    report: Callable[[Sequence[tf.Tensor], int], None],
+    first_step: int = 0,
+    adam_state: AdamState | None = None,
+) -> tf.Tensor:
+    """``n_steps`` of the params' optimiser on a (1, H, W, 3) image at a fixed size."""
+    if params.optimizer == "adam":
+        state = adam_state or AdamState()
+        state.fit(tuple(image.shape[1:3]))
+        m = tf.zeros_like(image) if state.m is None else state.m
+        v = tf.zeros_like(image) if state.v is None else state.v
+        t = state.t
+        adam = tf.constant([params.learning_rate, params.beta_1, params.epsilon], tf.float32)
+        for step in range(first_step + 1, first_step + n_steps + 1):
+            image, m, v, t, terms = stylizer.train_step(image, m, v, t, targets, adam)
+            report(terms, step)
+        state.m, state.v, state.t = m, v, t
+        return image
+    count = [first_step]
+
+    def on_iteration(terms) -> None:
+        count[0] += 1
+        report(terms, count[0])
+
+    return _lbfgs(stylizer, image, targets, n_steps, on_iteration)
+
+
+def _stylize_whole(
+    stylizer: Stylizer,
+    content: np.ndarray,
+    styles: Sequence[tuple[np.ndarray, float]],
+    params: StyleParams,
+    callback: ProgressCallback | None,
+    should_stop: ShouldStop | None,
+    *,
+    start_image: np.ndarray | None = None,
+    step_offset: int = 0,
+    total_steps: int | None = None,
+) -> EngineResult:
+    """The coarse-to-fine schedule on the whole image (no tiling)."""
     start = time.perf_counter()
     full = tf.convert_to_tensor(content[None], tf.float32)
     style_ts = [(tf.convert_to_tensor(s[None], tf.float32), float(w)) for s, w in styles if w > 0]
     height, width = int(full.shape[1]), int(full.shape[2])
     sizes = scale_sizes(height, width, params)
     steps = [params.coarse_iterations] * (len(sizes) - 1) + [params.iterations]
-    total = sum(steps)
-    adam = tf.constant([params.learning_rate, params.beta_1, params.epsilon], tf.float32)
+    total = total_steps if total_steps is not None else sum(steps)
 
-    start_image = initial_image(full, style_ts, params)
-    image = _resize(start_image, sizes[0])
+    if start_image is None:
+        start_tensor = initial_image(full, style_ts, params)
+    else:
+        start_tensor = tf.convert_to_tensor(start_image[None], tf.float32)
+    image = _resize(start_tensor, sizes[0])
     final_targets = stylizer.targets(full, style_ts, params)
-    initial_terms, _ = stylizer.loss_and_grads(start_image, final_targets)
-    m = v = None
-    t = tf.constant(0.0)
-    done = 0
+    initial_terms, _ = stylizer.loss_and_grads(start_tensor, final_targets)
+    adam_state = AdamState()
+    done = step_offset
     for index, (size, n_steps) in enumerate(zip(sizes, steps), start=1):
         image = _resize(image, size)
-        scaled_content = _resize(full, size)
-        targets = final_targets if size == (height, width) else None
-        targets = targets or stylizer.targets(scaled_content, style_ts, params)
-
-        def report(terms, step: int, _size=size, _index=index) -> None:
-            if should_stop is not None and should_stop():
-                raise Cancelled("cancelled")
-            if callback is not None:
-                lt = LossTerms.from_tensors(terms)
-                callback(
-                    Progress(
-                        step=step, total=total, scale=_index, scales=len(sizes),
-                        height=_size[0], width=_size[1], loss=lt.loss,
-                        content_loss=lt.content, style_loss=lt.style, tv_loss=lt.tv,
-                        seconds=time.perf_counter() - start,
-                    )
-                )  # fmt: skip
-
-        if params.optimizer == "adam":
-            m = tf.zeros_like(image) if m is None else _resize(m, size)
-            v = tf.zeros_like(image) if v is None else tf.maximum(_resize(v, size), 0.0)
-            for _ in range(n_steps):
-                image, m, v, t, terms = stylizer.train_step(image, m, v, t, targets, adam)
-                done += 1
-                report(terms, done)
+        if size == (height, width):
+            targets = final_targets
         else:
-            first = done
-
-            def on_iteration(terms, count=[0], _report=report, _first=first) -> None:  # noqa: B006
-                count[0] += 1
-                _report(terms, _first + count[0])
-
-            image = _lbfgs(stylizer, image, targets, n_steps, on_iteration)
-            done += n_steps
+            targets = stylizer.targets(_resize(full, size), style_ts, params)
+        report = _reporter(callback, should_stop, start, total, index, len(sizes), size)
+        image = optimize_image(stylizer, image, targets, n_steps, params, report, done, adam_state)
+        done += n_steps
     final_terms, _ = stylizer.loss_and_grads(image, final_targets)
     content_w, style_w = resolve_weights(params, stylizer.backbone)
     return EngineResult(
         image=image[0].numpy(),
         initial=LossTerms.from_tensors(initial_terms),
         final=LossTerms.from_tensors(final_terms),
-        iterations=total,
+        iterations=sum(steps),
         seconds=time.perf_counter() - start,
         backbone=stylizer.backbone.name,
         sizes=sizes,
@@ -358,6 +467,8 @@ __all__ = [
     "Stylizer",
     "initial_image",
     "resolve_weights",
+    "optimize_image",
     "scale_sizes",
+    "should_tile",
     "stylize_tensor",
 ]
