@@ -38,6 +38,10 @@ class Layout:
         return self.state / "journal.jsonl"
 
     @property
+    def lock(self) -> Path:
+        return self.state / "watcher.lock"
+
+    @property
     def job_log(self) -> Path:
         return self.state / "jobs.jsonl"
 
@@ -270,3 +274,36 @@ def same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return False
+
+
+class InboxLock:
+    """One watcher per inbox: an exclusive ``flock`` on ``.nstfilter/watcher.lock``.
+
+    The kernel drops the lock when the process dies (even by ``kill -9``), so a stale lock
+    never blocks a restart."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise UsageError(
+                f"another watcher (pid {holder}) is already watching this inbox",
+                path=self.path.parent.parent,
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -29,7 +29,7 @@ import pluggy
 from ..builtins.joblog import JOB_LOG_ENV
 from ..errors import UsageError
 from .compute import InProcess, OnExecutor
-from .folders import Layout
+from .folders import InboxLock, Layout
 from .journal import Journal
 from .names import escapes_inbox, is_candidate_path, is_ignored_name
 from .observer import InboxHandler, start_observer
@@ -146,8 +146,16 @@ class Watcher:
         self.stopping.set()
 
     def run(self) -> Counter[str]:
+        self.layout.create()
+        lock = InboxLock(self.layout.lock)
+        lock.acquire()
+        try:
+            return self._run()
+        finally:
+            lock.release()
+
+    def _run(self) -> Counter[str]:
         layout, options = self.layout, self.options
-        layout.create()
         os.environ.setdefault(JOB_LOG_ENV, str(layout.job_log))
         self.recover()
         self.journal.start()
@@ -208,6 +216,9 @@ class Watcher:
             if self.stopping.is_set():  # queued but not started: it simply stays in the inbox
                 self.tracker.release(path)
                 self._count("left")
+                continue
+            if not self.tracker.unchanged(path):  # written to while it waited: settle again
+                self.tracker.release(path, retry_after=0.0)
                 continue
             try:
                 outcome = self.runner.process(path)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -46,9 +47,7 @@ def file_state(path: Path) -> tuple[int, int] | None:
         st = os.stat(path)
     except OSError:
         return None
-    import stat as _stat
-
-    if not _stat.S_ISREG(st.st_mode):
+    if not stat.S_ISREG(st.st_mode):
         return None
     return st.st_size, st.st_mtime_ns
 
@@ -72,7 +71,7 @@ class Tracker:
         self.accept = accept
         self._lock = threading.Lock()
         self._candidates: dict[Path, Candidate] = {}
-        self._claimed: set[Path] = set()
+        self._claimed: dict[Path, tuple[int, int]] = {}  # path -> state when handed out
         self._stop = threading.Event()
         self._idle = threading.Event()
         self.handed_out = 0
@@ -138,7 +137,7 @@ class Tracker:
                 closed_ok = cand.closed_at is not None and now - cand.closed_at >= self.close_grace
                 if closed_ok or quiet >= self.settle:
                     del self._candidates[path]
-                    self._claimed.add(path)
+                    self._claimed[path] = state
                     ready.append(path)
             if not self._candidates and not self._claimed:
                 self._idle.set()
@@ -164,7 +163,7 @@ class Tracker:
         """The worker is finished with ``path``; with ``retry_after`` it is watched again
         (the file is still in the inbox and will be retried after that many seconds)."""
         with self._lock:
-            self._claimed.discard(path)
+            self._claimed.pop(path, None)
             if retry_after is not None:
                 state = file_state(path)
                 if state is not None:
@@ -174,6 +173,12 @@ class Tracker:
                     )
             if not self._candidates and not self._claimed:
                 self._idle.set()
+
+    def unchanged(self, path: Path) -> bool:
+        """True when ``path`` is as it was when handed out (it may have waited in the queue
+        for a long time; a file written to again meanwhile must settle again)."""
+        with self._lock:
+            return self._claimed.get(path) == file_state(path)
 
     # --- introspection ------------------------------------------------------------------
 

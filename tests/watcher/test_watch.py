@@ -265,6 +265,15 @@ def test_process_pool_executor(drop: DropFolder):
     assert str(os.getpid()) not in {w.split(":")[1] for w in workers}
 
 
+def test_one_watcher_per_inbox(drop: DropFolder):
+    proc = drop.start()
+    result = drop.once()
+    assert result.returncode == 2, result.stderr
+    assert f"another watcher (pid {proc.pid})" in result.stderr
+    code, output = drop.stop(proc)
+    assert code == 0, output
+
+
 # --- crashes and signals ----------------------------------------------------------------------
 
 
@@ -462,3 +471,37 @@ def test_real_engine_small(drop: DropFolder, shared_data: Path):
     log = [json.loads(line) for line in (drop.inbox / ".nstfilter" / "jobs.jsonl").open()]
     assert log[0]["status"] == "done" and log[0]["filter"] == "neural-style"
     drop.assert_conserved(1)
+
+
+# --- the tracker in-process (timing rules without a subprocess) -------------------------------
+
+
+def test_tracker_settles_hands_out_once_and_resettles_a_rewritten_file(tmp_path: Path):
+    import queue
+
+    from nstfilter.watcher.stability import Tracker
+
+    work: queue.Queue = queue.Queue()
+    tracker = Tracker(work, settle=0.3, close_grace=0.1)
+    path = make_jpeg(tmp_path / "a.jpg")
+    tracker.seen(path)
+    assert tracker.check() == 0  # not settled yet
+    time.sleep(0.35)
+    assert tracker.check() == 1
+    tracker.seen(path)  # a late event for a handed-out path is ignored
+    tracker.closed(path)
+    time.sleep(0.35)
+    assert tracker.check() == 0 and work.qsize() == 1
+    assert tracker.unchanged(path)
+    with open(path, "ab") as handle:  # written to while it waited in the queue
+        handle.write(b"more")
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    assert not tracker.unchanged(path)
+    assert work.get() == path
+    tracker.release(path, retry_after=0.0)
+    assert tracker.pending() == 1
+    tracker.closed(path)
+    time.sleep(0.15)
+    assert tracker.check() == 1  # complete again after the close grace
+    tracker.release(work.get())
+    assert tracker.pending() == 0
