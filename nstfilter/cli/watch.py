@@ -25,7 +25,13 @@ log = logging.getLogger("nstfilter.watch")
 @click.option(
     "--poll-interval", type=float, default=1.0, show_default=True, help="Seconds between polls."
 )
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Files styled at the same time.",
+)
 @click.option(
     "--settle",
     type=float,
