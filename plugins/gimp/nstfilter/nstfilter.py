@@ -18,6 +18,8 @@ Which ``nstfilter`` runs, first match wins:
   2. ``nstfilter.json`` beside this file (written by ``nstfilter install-gimp-plugin``)
      or in the user's nstfilter config folder: ``{"command": ["/path/to/nstfilter"]}``;
   3. ``nstfilter`` on PATH.
+When that command sees another filesystem than GIMP (a Flatpak GIMP, a chroot), point
+``NSTFILTER_TMPDIR`` at a folder both see; the temporary images go there.
 
 Install with ``nstfilter install-gimp-plugin``. Batch use (no display)::
 
@@ -315,7 +317,9 @@ def style_transfer(image, drawable, settings: dict, progress) -> object:
         x, y, width, height = (int(v) for v in values[1:5])
     else:
         x, y, width, height = 0, 0, drawable.get_width(), drawable.get_height()
-    workdir = tempfile.mkdtemp(prefix="nstfilter-gimp-")
+    # NSTFILTER_TMPDIR: a folder both sides see when the CLI lives in another filesystem
+    # view than GIMP (Flatpak with flatpak-spawn --host, a chroot as in the tests).
+    workdir = tempfile.mkdtemp(prefix="nstfilter-gimp-", dir=os.environ.get("NSTFILTER_TMPDIR"))
     try:
         source = os.path.join(workdir, "content.png")
         target = os.path.join(workdir, "styled.png")
@@ -333,8 +337,12 @@ def style_transfer(image, drawable, settings: dict, progress) -> object:
 
 def _settings(config) -> dict:
     style = config.get_property("style")
+    # A choice argument silently falls back to its default for an unknown name (GLib only
+    # warns), so a batch caller who needs a precise preset passes it as preset-name, where
+    # the CLI checks it and a typo becomes an error instead of a different picture.
+    other = (config.get_property("preset-name") or "").strip()
     return {
-        "preset": config.get_property("preset"),
+        "preset": other or config.get_property("preset"),
         "style": style.get_path() if style is not None else None,
         "strength": config.get_property("strength"),
         "preserve_colors": config.get_property("preserve-colors"),
@@ -380,6 +388,11 @@ class NstFilter(Gimp.PlugIn):
         procedure.add_choice_argument(
             "preset", "_Preset", "Installed nstfilter preset", presets, default,
             GObject.ParamFlags.READWRITE,
+        )  # fmt: skip
+        procedure.add_string_argument(
+            "preset-name", "_Other preset (name)",
+            "Any preset name, overrides the list (e.g. one added after GIMP started)",
+            "", GObject.ParamFlags.READWRITE,
         )  # fmt: skip
         procedure.add_file_argument(
             "style", "_Style image", "Style image; overrides the preset's (optional)",

@@ -1,0 +1,221 @@
+"""The GIMP 3 plug-in, run by real GIMP 3 (batch mode) in the editors chroot.
+
+Success cases compare the plug-in's new layer with the CLI alone on the same image and
+arguments: the plug-in must be a faithful front-end, not a second implementation. Bad cases
+check GIMP's error carries a clear message and that the image has not changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+from PIL import Image
+
+from .conftest import pixels, run_reference
+
+pytestmark = pytest.mark.editors
+
+#: Largest per-channel difference tolerated against the CLI alone (PNG round trips only).
+TOLERANCE = 2
+
+
+def assert_unchanged(result: dict, content: Path) -> None:
+    """Only the original layer, with the original pixels, and no unsaved changes."""
+    assert len(result["layers"]) == 1, result["layers"]
+    assert not result["dirty"]
+    assert np.array_equal(pixels(Path(result["layers"][0]["png"])), pixels(content))
+
+
+def test_install_and_registration(gimp, content_png: Path) -> None:
+    """install-gimp-plugin put an executable plug-in where GIMP found it, with all presets."""
+    plugin = gimp.plugin_dir / "nstfilter.py"
+    assert plugin.is_file() and os.access(plugin, os.X_OK)
+    assert str(plugin) in gimp.installed_output
+    first = gimp.first
+    assert first["registered"], first["log"]
+    assert first["menu_paths"] == ["<Image>/Filters/Artistic"]
+    for name in ("preset", "preset-name", "style", "strength", "preserve-colors", "size"):
+        assert name in first["arguments"]
+    # The list came from 'nstfilter presets list', not the plug-in's fallback.
+    assert {"preview", "swirl", "starry-night"} <= set(first["preset_choices"])
+
+
+def test_styles_rgb_layer_like_the_cli(gimp, content_png: Path, reference_png: Path) -> None:
+    result = gimp.run(
+        {"input": str(content_png), "props": {"preset": "preview", "size": 80}},
+        label="preview, 80 px",
+    )
+    assert result["status"] == "success", result["error"] + result["log"]
+    assert len(result["layers"]) == 2
+    styled, original = result["layers"]  # the new layer is above the original
+    assert styled["name"] == "preview"
+    assert (styled["width"], styled["height"], styled["offsets"]) == (80, 60, [0, 0])
+    assert not styled["mask"]
+    got = pixels(Path(styled["png"]))
+    want = pixels(reference_png)
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() <= TOLERANCE
+    # ...and that is a real change of the photo, which stays untouched underneath.
+    assert np.abs(got - pixels(content_png)).mean() > 5
+    assert np.array_equal(pixels(Path(original["png"])), pixels(content_png))
+
+
+def test_selection_and_alpha(gimp, editors_workdir: Path, content_png: Path) -> None:
+    """With a selection only its bounding box is styled, masked by the selection."""
+    x, y, w, h = 8, 6, 48, 36
+    crop = editors_workdir / "crop.png"
+    with Image.open(content_png) as image:
+        image.convert("RGBA").crop((x, y, x + w, y + h)).save(crop)
+    reference = editors_workdir / "crop-reference.png"
+    run_reference(["--preset", "preview", "--size", "48", "--strength", "0.7"], crop, reference)
+
+    result = gimp.run(
+        {
+            "input": str(content_png),
+            "alpha": True,
+            "select": [x, y, w, h],
+            "props": {"preset": "preview", "size": 48, "strength": 0.7},
+        },
+        label="selection, RGBA, strength 0.7",
+    )
+    assert result["status"] == "success", result["error"] + result["log"]
+    styled = result["layers"][0]
+    assert styled["name"] == "preview"
+    assert (styled["width"], styled["height"], styled["offsets"]) == (w, h, [x, y])
+    assert styled["mask"] and styled["alpha"]
+    got = pixels(Path(styled["png"]))
+    assert np.abs(got - pixels(reference)).max() <= TOLERANCE
+
+
+def test_grey_image(gimp, content_png: Path) -> None:
+    result = gimp.run(
+        {"input": str(content_png), "mode": "gray", "props": {"preset": "preview", "size": 40}},
+        label="grey image, 40 px",
+    )
+    assert result["status"] == "success", result["error"] + result["log"]
+    styled, original = result["layers"]
+    assert styled["gray"] and (styled["width"], styled["height"]) == (80, 60)  # scaled back
+    assert np.abs(pixels(Path(styled["png"])) - pixels(Path(original["png"]))).mean() > 2
+
+
+def test_no_cli_found(gimp, content_png: Path) -> None:
+    """No NSTFILTER_BIN, no config file, nothing on PATH: say how to fix it."""
+    config = gimp.plugin_dir / "nstfilter.json"
+    saved = config.read_text()
+    config.unlink()
+    try:
+        result = gimp.run(
+            {"input": str(content_png), "props": {"preset": "preview"}},
+            nstfilter_bin=None,
+            label="no CLI",
+        )
+    finally:
+        config.write_text(saved)
+    assert result["status"] == "execution-error"
+    assert "nstfilter command was not found" in result["error"]
+    assert "NSTFILTER_BIN" in result["error"]
+    assert_unchanged(result, content_png)
+
+
+def test_config_file_names_the_cli(gimp, nstfilter_bin: str, content_png: Path) -> None:
+    """Without NSTFILTER_BIN the command recorded by install-gimp-plugin is used; a stale
+    one is reported as such."""
+    config = gimp.plugin_dir / "nstfilter.json"
+    saved = config.read_text()
+    assert json.loads(saved)["command"][0].endswith("nstfilter")  # recorded at install
+    try:
+        config.write_text(json.dumps({"command": ["/nonexistent/nstfilter"]}))
+        stale = gimp.run(
+            {"input": str(content_png), "props": {"preset-name": "no-such-preset"}},
+            nstfilter_bin=None,
+            label="stale config",
+        )
+        config.write_text(json.dumps({"command": nstfilter_bin.split()}))
+        used = gimp.run(
+            {"input": str(content_png), "props": {"preset-name": "no-such-preset"}},
+            nstfilter_bin=None,
+            label="config file, unknown preset",
+        )
+    finally:
+        config.write_text(saved)
+    assert stale["status"] == "execution-error"
+    assert "/nonexistent/nstfilter" in stale["error"] and "install-gimp-plugin" in stale["error"]
+    assert_unchanged(stale, content_png)
+    # The configured CLI ran: its own one-line error about the preset comes back.
+    assert used["status"] == "execution-error"
+    assert "unknown preset 'no-such-preset'" in used["error"], used["error"]
+    assert "Traceback" not in used["error"]
+    assert_unchanged(used, content_png)
+
+
+def test_cli_error_is_shown(gimp, editors_workdir: Path, content_png: Path) -> None:
+    """A style file that is not an image: the CLI's one-line error, image unchanged."""
+    bad = editors_workdir / "not-an-image.png"
+    bad.write_text("this is not a PNG")
+    result = gimp.run(
+        {"input": str(content_png), "props": {"preset": "preview", "style": str(bad)}},
+        label="CLI error (bad style file)",
+    )
+    assert result["status"] == "execution-error"
+    assert result["error"].startswith("nstfilter: ")
+    assert "not-an-image.png" in result["error"]
+    assert_unchanged(result, content_png)
+
+
+def test_cli_crash_without_message(gimp, editors_workdir: Path, content_png: Path) -> None:
+    """A CLI that dies without the one-line error: exit code and its last words."""
+    fake = editors_workdir / "broken-nstfilter"
+    fake.write_text("#!/bin/sh\necho 'Segmentation fault (core dumped)' >&2\nexit 139\n")
+    fake.chmod(0o755)
+    result = gimp.run(
+        {"input": str(content_png), "props": {"preset": "preview"}},
+        nstfilter_bin=str(fake),
+        label="CLI crash",
+    )
+    assert result["status"] == "execution-error"
+    assert "exit code 139" in result["error"] and "Segmentation fault" in result["error"]
+    assert_unchanged(result, content_png)
+
+
+def _find(predicate, timeout: float) -> psutil.Process | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in psutil.process_iter(["cmdline"]):
+            try:
+                if predicate(" ".join(proc.info["cmdline"] or [])):
+                    return proc
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        time.sleep(0.2)
+    return None
+
+
+def test_cancel_stops_the_cli(gimp, content_png: Path, editors_workdir: Path) -> None:
+    """GIMP's Cancel kills the plug-in process (SIGKILL, no Python runs): the CLI must not
+    outlive it. We do what GIMP does and watch the CLI go."""
+    argv, _ = gimp.spec_args(
+        {"input": str(content_png), "props": {"preset": "preview", "iterations": 5000}}
+    )
+    editor = gimp.chroot.popen(argv, gimp.env(gimp.nstfilter_bin))
+    try:
+        cli = _find(lambda c: " apply " in c and "nstfilter-gimp-" in c, timeout=120)
+        assert cli is not None, "the plug-in never started the CLI"
+        plugin = _find(lambda c: "plug-ins/nstfilter/nstfilter.py" in c, timeout=10)
+        assert plugin is not None
+        plugin.send_signal(signal.SIGKILL)
+        gone, alive = psutil.wait_procs([cli], timeout=20)
+        assert cli in gone, "the CLI kept running after the plug-in was killed"
+    finally:
+        try:
+            editor.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            editor.kill()
+            editor.wait()
