@@ -118,15 +118,19 @@ class Runner:
             self.layout.processed / relative.parent, *split_name(path.name)
         )
         job_id = self.journal.new_id()
-        self.journal.record(
-            "start",
-            job_id,
-            source=relative.as_posix(),
-            preset=preset_name,
-            output=str(output),
-            processed=str(processed),
-            identity=ident,
-        )
+        try:
+            self.journal.record(
+                "start",
+                job_id,
+                source=relative.as_posix(),
+                preset=preset_name,
+                output=str(output),
+                processed=str(processed),
+                identity=ident,
+            )
+        except BaseException:  # e.g. disk full: nothing started, the file stays (retried)
+            self.names.release(output, processed)
+            raise
         job = {"id": job_id, "input": str(path), "preset": preset_name, "output": str(output)}
         log.info("received %s (preset %s)", relative, preset_name)
         try:
