@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -25,8 +28,19 @@ from . import thread_budget
 log = logging.getLogger(__name__)
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose batch was killed (``kill -9``) would wait forever on the job queue,
+    whose write end the other workers hold: leave as soon as the parent is gone."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
 def _init_worker(threads: int, plugins_dirs: tuple[str, ...]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(
+        target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True
+    ).start()
     set_thread_budget(threads)
     if plugins_dirs:
         from ..plugins import build_plugin_manager, set_plugin_manager
