@@ -25,7 +25,11 @@ def install(on_stop: Callable[[], None]) -> Callable[[], None]:
         count += 1
         name = signal.Signals(signum).name
         if count == 1:
-            log.info("%s: stopping after the current file (press Ctrl-C again to quit now)", name)
+            log.info(
+                "%s: stopping; a file being styled is cancelled and stays in the inbox "
+                "(press Ctrl-C again to quit now)",
+                name,
+            )
             on_stop()
             return
         log.warning("%s again: quitting now; the next start finishes or redoes the job", name)

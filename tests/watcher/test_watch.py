@@ -390,7 +390,7 @@ def test_second_ctrl_c_exits_130(drop: DropFolder):
     proc = drop.start(env={"NSTFILTER_STUB_DELAY": "120"})
     drop.wait_for_log(proc, "received long.jpg")
     proc.send_signal(signal.SIGINT)
-    drop.wait_for_log(proc, "stopping after the current file")
+    drop.wait_for_log(proc, "SIGINT: stopping")
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 130
     assert files(drop.inbox) == ["long.jpg"]  # still there; the next start redoes it
