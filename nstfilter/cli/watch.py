@@ -40,6 +40,13 @@ log = logging.getLogger("nstfilter.watch")
     help="A file whose size and mtime stay unchanged this long is complete.",
 )
 @click.option(
+    "--rescan",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds between safety sweeps for files whose events were lost (0: never).",
+)
+@click.option(
     "--max-pixels", type=int, help="Refuse inputs larger than this ($NSTFILTER_MAX_PIXELS)."
 )
 @click.option(
@@ -53,7 +60,7 @@ log = logging.getLogger("nstfilter.watch")
 @verbosity_options
 @click.pass_context
 def watch(ctx, inbox, preset, outbox, processed, failed, once, polling, poll_interval, workers,
-          settle, max_pixels, executor, scheduler):  # fmt: skip
+          settle, rescan, max_pixels, executor, scheduler):  # fmt: skip
     """Watch INBOX and style every photo dropped into it.
 
     Results go to OUTBOX/<name>.<preset>.<ext>; originals move to processed/ once the result
@@ -64,8 +71,8 @@ def watch(ctx, inbox, preset, outbox, processed, failed, once, polling, poll_int
     from ..watcher import Layout, Watcher, WatchOptions
     from ..watcher.signals import install
 
-    if settle < 0 or poll_interval <= 0:
-        raise UsageError("--settle must be >= 0 and --poll-interval > 0")
+    if settle < 0 or poll_interval <= 0 or rescan < 0:
+        raise UsageError("--settle and --rescan must be >= 0 and --poll-interval > 0")
     if scheduler and executor != "dask":
         raise UsageError("--scheduler needs --executor dask")
     if max_pixels is not None and max_pixels <= 0:
@@ -83,6 +90,7 @@ def watch(ctx, inbox, preset, outbox, processed, failed, once, polling, poll_int
         polling=polling,
         poll_interval=poll_interval,
         once=once,
+        rescan=rescan,
         executor=executor,
         scheduler=scheduler,
         plugins_dirs=tuple(ctx.find_root().params.get("plugins_dir") or ()),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import stat
 import threading
 import time
 from collections import Counter
@@ -27,7 +28,7 @@ from pathlib import Path
 import pluggy
 
 from ..builtins.joblog import JOB_LOG_ENV
-from ..errors import UsageError
+from ..errors import NstError, UsageError
 from .compute import InProcess, OnExecutor
 from .folders import InboxLock, Layout
 from .journal import Journal
@@ -38,6 +39,16 @@ from .presetcache import PresetCache
 from .stability import Tracker
 
 log = logging.getLogger("nstfilter.watch")
+
+HEALTH_EVERY = 2.0  # seconds between checks that the inbox and the observer are still there
+
+
+def _dir_ident(folder: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
 
 
 @dataclass
@@ -50,6 +61,7 @@ class WatchOptions:
     polling: bool = False
     poll_interval: float = 1.0
     once: bool = False
+    rescan: float = 60.0  # seconds between safety sweeps of the inbox (0: never)
     retry_after: float = 60.0  # a file that cannot even be moved to failed/ waits this long
     executor: str = "threads"  # threads (in this process), local (process pool) or dask
     scheduler: str | None = None  # Dask scheduler address (executor "dask")
@@ -107,6 +119,7 @@ class Watcher:
         self.counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
         self.observer = None
+        self._inbox_ident: tuple[int, int] | None = None
 
     # --- what the watcher takes ------------------------------------------------------------
 
@@ -127,7 +140,7 @@ class Watcher:
             dirs[:] = sorted(d for d in dirs if not is_ignored_name(d))
             for name in sorted(files):
                 if not is_ignored_name(name):
-                    self.tracker.seen(Path(root) / name)
+                    self.tracker.seen(Path(root) / name, found=True)
                     count += 1
         return count
 
@@ -171,11 +184,7 @@ class Watcher:
         mode += f", {self.compute.description}"
         try:
             if not options.once:
-                handler = InboxHandler(self.tracker, layout.inbox, self.sweep)
-                self.observer = start_observer(
-                    handler, layout.inbox, polling=options.polling,
-                    poll_interval=options.poll_interval,
-                )  # fmt: skip
+                self._start_observer()
             found = self.sweep()
             log.info(
                 "%s %s (preset %s, %s, %d worker%s): %d file(s) waiting; results in %s",
@@ -183,17 +192,83 @@ class Watcher:
                 "once, " + self.compute.description if options.once else mode, options.workers,
                 "" if options.workers == 1 else "s", found, layout.outbox,
             )  # fmt: skip
+            next_health = time.monotonic() + HEALTH_EVERY
+            next_rescan = time.monotonic() + options.rescan
             while not self.stopping.is_set():
                 if options.once and self.tracker.pending() == 0:
                     break
+                now = time.monotonic()
+                if not options.once and now >= next_health:
+                    next_health = now + HEALTH_EVERY
+                    self._check_health()
+                if not options.once and options.rescan and now >= next_rescan:
+                    if self._inbox_ident is not None:
+                        self.sweep()  # safety net: a lost event (inotify overflow) is found
+                    next_rescan = now + options.rescan
                 self.stopping.wait(0.1)
         finally:
             self._shutdown(workers, settler)
         return self.counts
 
+    def _start_observer(self) -> None:
+        handler = InboxHandler(self.tracker, self.layout.inbox, self.sweep)
+        self.observer = start_observer(
+            handler,
+            self.layout.inbox,
+            polling=self.options.polling,
+            poll_interval=self.options.poll_interval,
+        )
+        self._inbox_ident = _dir_ident(self.layout.inbox)
+
+    def _observer_alive(self) -> bool:
+        observer = self.observer
+        if observer is None or not observer.is_alive():
+            return False
+        return all(emitter.is_alive() for emitter in list(observer.emitters))
+
+    def _check_health(self) -> None:
+        """Notice an inbox that vanished (unmounted share, folder moved away) or a dead
+        observer, and start watching again when the folder is back."""
+        ident = _dir_ident(self.layout.inbox)
+        if ident is None:
+            if self._inbox_ident is not None:
+                log.warning(
+                    "the inbox %s is gone (unmounted or moved away?); waiting for it to "
+                    "come back", self.layout.inbox,
+                )  # fmt: skip
+                self._inbox_ident = None
+                self._stop_observer()
+            return
+        if ident == self._inbox_ident and self._observer_alive():
+            return
+        was_gone = self._inbox_ident is None
+        self._stop_observer()
+        try:
+            self.layout.create()
+        except NstError as exc:
+            log.warning("cannot prepare the inbox again: %s", exc)
+            return
+        self.journal.close()  # reopened on the next record, in the inbox that is there now
+        self._start_observer()
+        found = self.sweep()
+        log.warning(
+            "%s; watching again (%d file(s) waiting)",
+            "the inbox is back" if was_gone else "the observer had stopped", found,
+        )  # fmt: skip
+
+    def _stop_observer(self) -> None:
+        observer, self.observer = self.observer, None
+        if observer is not None:
+            try:
+                observer.stop()
+                observer.join(timeout=5)
+            except Exception:  # noqa: BLE001 - a broken observer is being replaced anyway
+                pass
+
     def _shutdown(self, workers: list[threading.Thread], settler: threading.Thread) -> None:
-        if self.observer is not None:
-            self.observer.stop()
+        observer = self.observer
+        if observer is not None:
+            observer.stop()
         self.stopping.set()
         self.tracker.stop()
         for _ in workers:
@@ -201,8 +276,8 @@ class Watcher:
         for thread in workers:
             thread.join()
         settler.join(timeout=5)
-        if self.observer is not None:
-            self.observer.join(timeout=5)
+        if observer is not None:
+            observer.join(timeout=5)
         self.journal.close()
         self.compute.close()
         summary = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items())) or "no files"

@@ -78,8 +78,11 @@ class Tracker:
 
     # --- called from observer threads and the sweep ------------------------------------
 
-    def seen(self, path: Path, *, closed: bool = False, delay: float = 0.0) -> None:
-        """A file was created, modified, moved in or found by the sweep."""
+    def seen(
+        self, path: Path, *, closed: bool = False, delay: float = 0.0, found: bool = False
+    ) -> None:
+        """A file was created, modified or moved in; ``found``: seen by a sweep (which
+        says nothing new about a file already waiting to settle)."""
         if not self.accept(path):
             return
         now = time.monotonic()
@@ -91,6 +94,8 @@ class Tracker:
                 self._candidates.pop(path, None)
                 return
             cand = self._candidates.get(path)
+            if found and cand is not None:
+                return
             if cand is None:
                 cand = Candidate(state[0], state[1], now)
                 self._candidates[path] = cand

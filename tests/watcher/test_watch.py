@@ -274,6 +274,22 @@ def test_one_watcher_per_inbox(drop: DropFolder):
     assert code == 0, output
 
 
+@pytest.mark.parametrize("polling", [False, True], ids=["inotify", "polling"])
+def test_inbox_that_vanishes_and_comes_back(drop: DropFolder, polling: bool):
+    """An unmounted share or a folder moved away: the watcher says so, waits, and watches
+    the folder that appears in its place (a new inode, as after a remount)."""
+    proc = drop.start(*(["--polling", "--poll-interval", "0.2"] if polling else []))
+    os.rename(drop.inbox, drop.root / "away")
+    drop.wait_for_log(proc, "is gone", timeout=20)
+    drop.inbox.mkdir()
+    drop.wait_for_log(proc, "the inbox is back", timeout=20)
+    make_jpeg(drop.inbox / "after.jpg")
+    drop.wait_until(lambda: drop.settled(1), timeout=30, what="a file in the new inbox")
+    code, output = drop.stop(proc)
+    assert code == 0, output
+    assert files(drop.outbox) == ["after.stubby.png"]
+
+
 # --- crashes and signals ----------------------------------------------------------------------
 
 
