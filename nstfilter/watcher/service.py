@@ -162,14 +162,20 @@ class Watcher:
         self.layout.create()
         lock = InboxLock(self.layout.lock)
         lock.acquire()
+        # the job log plugin writes where $NSTFILTER_JOB_LOG says: the state folder unless
+        # the user chose a file; set only for this run (the watcher may run in-process)
+        own_log = JOB_LOG_ENV not in os.environ
+        if own_log:
+            os.environ[JOB_LOG_ENV] = str(self.layout.job_log)
         try:
             return self._run()
         finally:
+            if own_log:
+                os.environ.pop(JOB_LOG_ENV, None)
             lock.release()
 
     def _run(self) -> Counter[str]:
         layout, options = self.layout, self.options
-        os.environ.setdefault(JOB_LOG_ENV, str(layout.job_log))
         self.recover()
         self.journal.start()
         workers = [
