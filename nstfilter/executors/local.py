@@ -109,61 +109,71 @@ class LocalExecutor:
         return self.pool.submit(run_job, job)
 
     def map_unordered(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, JobOutcome]]:
-        """Outcomes as jobs finish; at most ``window`` jobs are read ahead and in flight."""
+        """Outcomes as jobs finish; at most ``window`` jobs are read ahead and in flight.
+
+        When a worker dies, the pool breaks and every job in flight is lost without saying
+        which one was the culprit. Those jobs are then re-run one at a time (*isolated*),
+        so a death during an isolated run is blamed on exactly that job; a job blamed
+        ``max_attempts`` times is reported as failed, the others are unaffected.
+        """
         source = iter(jobs)
-        retry: deque[Job] = deque()
-        attempts: dict[str, int] = {}
+        suspects: deque[Job] = deque()
+        blame: dict[str, int] = {}
         pending: dict[Future, Job] = {}
         exhausted = False
         while True:
-            while len(pending) < self.window and (retry or not exhausted):
-                if retry:
-                    job = retry.popleft()
-                else:
+            isolated = False
+            if suspects:
+                if not pending:
+                    job = suspects.popleft()
+                    pending[self.pool.submit(run_job, job)] = job
+                    isolated = True
+            else:
+                while len(pending) < self.window and not exhausted:
                     job = next(source, None)
                     if job is None:
                         exhausted = True
                         break
-                attempts[job.key] = attempts.get(job.key, 0) + 1
-                pending[self.pool.submit(run_job, job)] = job
+                    pending[self.pool.submit(run_job, job)] = job
             if not pending:
                 return
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            broken = False
+            lost: list[Job] = []
             for future in done:
                 job = pending.pop(future)
                 try:
                     outcome = future.result()
                 except BrokenProcessPool:
-                    broken = True
-                    outcome = self._retry_or_fail(job, attempts, retry)
+                    lost.append(job)
+                    continue
                 except Exception as exc:  # noqa: BLE001 - e.g. a job that cannot be pickled
                     outcome = JobOutcome(key=job.key, ok=False, error=error_line(exc))
-                if outcome is not None:
-                    attempts.pop(job.key, None)
-                    yield job, outcome
-            if broken:
-                log.warning("a worker process died; restarting the pool and retrying its jobs")
-                for future, job in list(pending.items()):
-                    if future.done() and not future.exception():
-                        continue  # finished before the pool broke: collected next round
-                    del pending[future]
-                    outcome = self._retry_or_fail(job, attempts, retry)
-                    if outcome is not None:
-                        yield job, outcome
-                self._discard_pool()
-
-    def _retry_or_fail(
-        self, job: Job, attempts: dict[str, int], retry: deque[Job]
-    ) -> JobOutcome | None:
-        if attempts.get(job.key, 0) >= self.max_attempts:
-            return JobOutcome(
-                key=job.key,
-                ok=False,
-                error=f"worker process died {self.max_attempts} times running this job",
-            )
-        retry.append(job)
-        return None
+                blame.pop(job.key, None)
+                yield job, outcome
+            if not lost:
+                continue
+            log.warning("a worker process died; restarting the pool and retrying its jobs")
+            finished = {f: j for f, j in pending.items() if f.done() and not f.exception()}
+            lost += [j for f, j in pending.items() if f not in finished]
+            pending = finished  # completed before the pool broke: collected next round
+            self._discard_pool()
+            if isolated:
+                job = lost[0]
+                blame[job.key] = blame.get(job.key, 0) + 1
+                if blame[job.key] >= self.max_attempts:
+                    blame.pop(job.key)
+                    yield (
+                        job,
+                        JobOutcome(
+                            key=job.key,
+                            ok=False,
+                            error=f"worker process died {self.max_attempts} times running this job",
+                        ),
+                    )
+                else:
+                    suspects.appendleft(job)
+            else:
+                suspects.extend(lost)
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:
