@@ -122,25 +122,35 @@ class Tracker:
 
     # --- the settle loop -----------------------------------------------------------------
 
+    def _due(self, cand: Candidate) -> float:
+        """When a candidate could next be ready (nothing needs looking at before)."""
+        due = cand.changed_at + self.settle
+        if cand.closed_at is not None:
+            due = min(due, cand.closed_at + self.close_grace)
+        return max(due, cand.not_before)
+
     def check(self) -> int:
-        """One pass: hand out every ready candidate; returns how many were handed out."""
+        """One pass: hand out every ready candidate; returns how many were handed out.
+
+        Only candidates whose settle or grace time has passed are looked at (a change
+        before then shows at that point as a different size or mtime), and ``stat`` runs
+        outside the lock, so a slow network mount never blocks the observer threads."""
         now = time.monotonic()
-        ready: list[Path] = []
         with self._lock:
-            for path, cand in list(self._candidates.items()):
-                state = file_state(path)
+            due = [(p, c) for p, c in self._candidates.items() if self._due(c) <= now]
+        states = [(path, cand, file_state(path)) for path, cand in due]
+        ready: list[Path] = []
+        now = time.monotonic()
+        with self._lock:
+            for path, cand, state in states:
+                if self._candidates.get(path) is not cand or self._due(cand) > now:
+                    continue  # replaced or touched again meanwhile
                 if state is None:
                     del self._candidates[path]
-                    continue
-                if (cand.size, cand.mtime_ns) != state:
+                elif (cand.size, cand.mtime_ns) != state:
                     cand.size, cand.mtime_ns, cand.changed_at = state[0], state[1], now
                     cand.closed_at = None
-                    continue
-                if now < cand.not_before:
-                    continue
-                quiet = now - cand.changed_at
-                closed_ok = cand.closed_at is not None and now - cand.closed_at >= self.close_grace
-                if closed_ok or quiet >= self.settle:
+                else:
                     del self._candidates[path]
                     self._claimed[path] = state
                     ready.append(path)
