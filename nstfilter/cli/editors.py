@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -125,25 +126,76 @@ def install_gimp_plugin(dest: str | None, no_config: bool) -> None:
     click.echo("Restart GIMP; the filter is in Filters > Artistic > Neural Style Transfer...")
 
 
-def gmic_user_folder() -> Path:
-    """Where G'MIC (3.x) keeps per-user files: ``$GMIC_PATH`` or the platform config dir."""
-    if os.environ.get("GMIC_PATH"):
-        return Path(os.environ["GMIC_PATH"])
+BLOCK_BEGIN = "#--- nstfilter filter (managed by 'nstfilter install-gmic-filter') begin ---"
+BLOCK_END = "#--- nstfilter filter end ---"
+
+
+def gmic_user_file() -> Path:
+    """The user command file G'MIC loads at every start (and G'MIC-Qt reads filters from).
+
+    Its place changed between G'MIC versions (``~/.gmic`` in 2.x, ``~/.config/gmic/
+    user.gmic`` in 3.x on Linux), so ask the installed ``gmic``; guess only without one.
+    """
+    gmic = shutil.which("gmic")
+    if gmic:
+        try:
+            done = subprocess.run(
+                [gmic, "v", "-", "echo_stdout", "$_path_user"],
+                capture_output=True, text=True, timeout=30,
+            )  # fmt: skip
+            if done.returncode == 0 and done.stdout.strip():
+                return Path(done.stdout.strip().splitlines()[-1])
+        except (OSError, subprocess.SubprocessError):
+            pass
     if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "gmic"
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "gmic"
+        return Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "user.gmic"
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return config / "gmic" / "user.gmic" if (config / "gmic").is_dir() else Path.home() / ".gmic"
+
+
+def add_block(user_file: Path, commands: str) -> None:
+    """Put ``commands`` into ``user_file`` between our markers, replacing an older copy and
+    keeping whatever else the user has there."""
+    text = user_file.read_text(encoding="utf-8") if user_file.is_file() else ""
+    if BLOCK_BEGIN in text and BLOCK_END in text:
+        head, _, rest = text.partition(BLOCK_BEGIN)
+        _, _, tail = rest.partition(BLOCK_END)
+        text = head.rstrip("\n") + ("\n" if head.strip() else "") + tail.lstrip("\n")
+    if text and not text.endswith("\n"):
+        text += "\n"
+    body = commands.replace("#@gmic\n", "", 1).strip("\n")
+    text += f"{BLOCK_BEGIN}\n{body}\n{BLOCK_END}\n"
+    try:
+        user_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = user_file.with_name(user_file.name + ".nstfilter-tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, user_file)
+    except OSError as exc:
+        raise OutputError(f"cannot update: {exc.strerror or exc}", path=user_file) from exc
 
 
 @click.command("install-gmic-filter")
 @click.option(
+    "--user-file",
+    type=click.Path(dir_okay=False),
+    help="G'MIC user command file to add the filter to [asked from gmic, else ~/.gmic].",
+)
+@click.option(
     "--dest",
     type=click.Path(file_okay=False),
-    help="Folder to copy nstfilter.gmic into [G'MIC's per-user folder].",
+    help="Instead: only copy nstfilter.gmic into this folder (load it with 'gmic -m').",
 )
-def install_gmic_filter(dest: str | None) -> None:
-    """Copy the G'MIC filter file (command 'nstfilter', G'MIC-Qt filter) and say how to use it."""
-    target = (Path(dest) if dest else gmic_user_folder()) / "nstfilter.gmic"
-    _copy(editor_file("gmic"), target, executable=False)
-    click.echo(f"G'MIC filter installed: {target}")
-    click.echo(f"command line: gmic -m {target} photo.png nstfilter preview -o styled.png")
-    click.echo(f"G'MIC-Qt: Settings > Sources > add {target}, then update the filters")
+def install_gmic_filter(user_file: str | None, dest: str | None) -> None:
+    """Install the G'MIC filter: command 'nstfilter' and G'MIC-Qt's Artistic entry."""
+    source = editor_file("gmic")
+    if dest:
+        target = Path(dest) / "nstfilter.gmic"
+        _copy(source, target, executable=False)
+        click.echo(f"G'MIC filter copied: {target}")
+        click.echo(f"use: gmic -m {target} photo.png nstfilter preview -o styled.png")
+        return
+    target = Path(user_file) if user_file else gmic_user_file()
+    add_block(target, source.read_text(encoding="utf-8"))
+    click.echo(f"G'MIC filter added to {target} (loaded by every gmic and G'MIC-Qt start)")
+    click.echo("use: gmic photo.png nstfilter preview -o styled.png")
+    click.echo("G'MIC-Qt: refresh the filters; it is under Artistic > Neural Style Transfer")

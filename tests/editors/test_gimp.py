@@ -69,18 +69,24 @@ def test_styles_rgb_layer_like_the_cli(gimp, content_png: Path, reference_png: P
 
 
 def test_selection_and_alpha(gimp, editors_workdir: Path, content_png: Path) -> None:
-    """With a selection only its bounding box is styled, masked by the selection."""
+    """With a selection only its bounding box is styled, masked by the selection; a
+    transparent part stays transparent."""
+    photo = editors_workdir / "content-rgba.png"
+    with Image.open(content_png) as image:
+        rgba = image.convert("RGBA")
+    alpha = np.full((rgba.height, rgba.width), 255, np.uint8)
+    alpha[:, rgba.width // 2 :] = 96
+    rgba.putalpha(Image.fromarray(alpha))
+    rgba.save(photo)
     x, y, w, h = 8, 6, 48, 36
     crop = editors_workdir / "crop.png"
-    with Image.open(content_png) as image:
-        image.convert("RGBA").crop((x, y, x + w, y + h)).save(crop)
+    rgba.crop((x, y, x + w, y + h)).save(crop)
     reference = editors_workdir / "crop-reference.png"
     run_reference(["--preset", "preview", "--size", "48", "--strength", "0.7"], crop, reference)
 
     result = gimp.run(
         {
-            "input": str(content_png),
-            "alpha": True,
+            "input": str(photo),
             "select": [x, y, w, h],
             "props": {"preset": "preview", "size": 48, "strength": 0.7},
         },
@@ -91,8 +97,10 @@ def test_selection_and_alpha(gimp, editors_workdir: Path, content_png: Path) -> 
     assert styled["name"] == "preview"
     assert (styled["width"], styled["height"], styled["offsets"]) == (w, h, [x, y])
     assert styled["mask"] and styled["alpha"]
-    got = pixels(Path(styled["png"]))
-    assert np.abs(got - pixels(reference)).max() <= TOLERANCE
+    got, want = pixels(Path(styled["png"])), pixels(reference)
+    assert got.shape == want.shape == (h, w, 4)
+    assert np.abs(got - want).max() <= TOLERANCE
+    assert got[:, -1, 3].max() <= 97  # the transparent half stays so
 
 
 def test_grey_image(gimp, content_png: Path) -> None:
