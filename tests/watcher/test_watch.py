@@ -180,7 +180,7 @@ def test_dropped_renamed_and_slowly_written_files(drop: DropFolder, tmp_path: Pa
             for i in range(0, len(data), chunk):
                 with open(path, "ab") as handle:
                     handle.write(data[i : i + chunk])
-                time.sleep(0.25)
+                time.sleep(0.1)  # well inside the 0.5 s close grace
         else:
             with open(path, "wb") as handle:
                 for i in range(0, len(data), chunk):
