@@ -30,7 +30,7 @@ Install with ``nstfilter install-gimp-plugin``. Batch use (no display)::
     cfg.set_property('run-mode', Gimp.RunMode.NONINTERACTIVE)
     cfg.set_property('image', img)
     cfg.set_core_object_array('drawables', img.get_selected_drawables())
-    cfg.set_property('preset', 'preview')
+    cfg.set_property('preset-name', 'preview')  # checked by the CLI, unlike 'preset'
     proc.run(cfg)
     Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, img, Gio.File.new_for_path('out.png'), None)
     " --quit
@@ -279,8 +279,13 @@ def export_region(drawable, x: int, y: int, width: int, height: int, path: str) 
 
 
 def add_result_layer(image, drawable, path: str, name: str, region, selection: bool):
-    """Load ``path`` as a new layer over ``region`` of ``drawable``, in one undo group."""
+    """Load ``path`` as a new layer over ``region`` of ``drawable``, in one undo group.
+
+    If anything fails half-way the new layer is removed again: the image is either styled
+    or exactly as it was.
+    """
     x, y, width, height = region
+    layer, inserted = None, False
     image.undo_group_start()
     try:
         layer = Gimp.file_load_layer(
@@ -291,12 +296,19 @@ def add_result_layer(image, drawable, path: str, name: str, region, selection: b
         layer.set_name(name)
         parent = drawable.get_parent()
         image.insert_layer(layer, parent, image.get_item_position(drawable))
+        inserted = True
         if layer.get_width() != width or layer.get_height() != height:
             layer.scale(width, height, False)  # the CLI works at --size; fit the region
         ox, oy = _offsets(drawable)
         layer.set_offsets(ox + x, oy + y)
         if selection:
             layer.add_mask(layer.create_mask(Gimp.AddMaskType.SELECTION))
+    except Exception:
+        if inserted:
+            image.remove_layer(layer)
+        elif layer is not None:
+            layer.delete()
+        raise
     finally:
         image.undo_group_end()
     return layer
