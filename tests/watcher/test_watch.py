@@ -313,6 +313,32 @@ def test_kill_9_mid_job_then_restart(drop: DropFolder):
     assert not list(drop.outbox.glob(".*.tmp"))
 
 
+def test_repeated_kill_9_loses_and_duplicates_nothing(drop: DropFolder):
+    """kill -9 at arbitrary moments, again and again (mid-job, mid-write, mid-move)."""
+    import random
+
+    rng = random.Random(4)
+    for i in range(12):
+        make_jpeg(drop.inbox / f"r{i:02d}.jpg", colour=(20 * i, 60, 120))
+    for _ in range(5):
+        proc = subprocess.Popen(
+            drop.command("--preset", "stubby", "--settle", "0.2", "-q"),
+            env={**drop.env, "NSTFILTER_STUB_DELAY": "0.2"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(1.0, 2.0))
+        proc.kill()
+        proc.wait(timeout=10)
+    result = drop.once()
+    assert result.returncode == 0, result.stderr
+    drop.assert_conserved(12)
+    assert files(drop.outbox) == [f"r{i:02d}.stubby.png" for i in range(12)]  # no "-1" copies
+    assert files(drop.failed) == []
+    assert journal_open_jobs(drop) == []
+    assert not [p for p in drop.outbox.iterdir() if p.name.startswith(".")]  # no temp left
+
+
 def _journal_start(drop: DropFolder, name: str, **extra) -> dict:
     source = drop.inbox / name
     st = source.stat()
