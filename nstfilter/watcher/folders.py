@@ -222,7 +222,10 @@ def move_new(source: Path, target: Path) -> Path:
     places and recovery removes the inbox copy). Across file systems (``EXDEV``): copy to a
     temp file beside the target, ``fsync``, link into place, then unlink the source.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create folder: {exc.strerror or exc}", path=target) from None
     try:
         os.link(source, target, follow_symlinks=False)
     except FileExistsError:

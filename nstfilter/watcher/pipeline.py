@@ -168,7 +168,7 @@ class Runner:
     ) -> Outcome:
         try:
             move_new(path, processed)
-        except OutputError as exc:
+        except (OutputError, OSError) as exc:
             self.names.release(processed)
             message = (
                 f"the result was written to {output}, but the original could not be moved "

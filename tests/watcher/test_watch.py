@@ -473,6 +473,23 @@ def test_read_only_outbox_sends_the_file_to_failed(drop: DropFolder):
     drop.assert_conserved(1)
 
 
+def test_read_only_processed_folder_keeps_the_result_and_explains(drop: DropFolder):
+    drop.processed.mkdir()
+    if not _chattr("+i", drop.processed):
+        pytest.skip("chattr +i not available on this file system")
+    try:
+        make_jpeg(drop.inbox / "p.jpg")
+        result = drop.once()
+    finally:
+        _chattr("-i", drop.processed)
+    assert result.returncode == 0, result.stderr
+    assert files(drop.outbox) == ["p.stubby.png"]  # the result is kept, not redone later
+    assert originals(drop.failed) == ["p.jpg"]
+    assert "the result was written to" in (drop.failed / "p.error.txt").read_text()
+    assert files(drop.inbox) == [] and files(drop.processed) == []
+    assert journal_open_jobs(drop) == []
+
+
 def test_unwritable_failed_folder_keeps_the_file_in_the_inbox(drop: DropFolder):
     drop.outbox.mkdir()
     drop.failed.mkdir()
