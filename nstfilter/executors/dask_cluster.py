@@ -101,14 +101,19 @@ class DaskExecutor:
                 env["NSTFILTER_PLUGINS_DIR"] = os.pathsep.join(
                     str(Path(p).resolve()) for p in plugins_dirs
                 )
-            self._cluster = LocalCluster(
-                n_workers=n,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-                env=env,
-            )
+            import dask
+
+            # the statistical profiler samples every running thread's stack every 10 ms;
+            # jobs are long and opaque to it, so it would only take the GIL from L-BFGS
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                self._cluster = LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                    env=env,
+                )
             self.client = Client(self._cluster)
             where = "LocalCluster"
         self._budget_workers()
