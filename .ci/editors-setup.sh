@@ -56,7 +56,9 @@ in_chroot() {
 safe_remove() {
   local dir=$1
   [ -e "$dir" ] || return 0
-  if findmnt -rn -o TARGET | grep -q -F -- "$(realpath "$dir")/"; then
+  local real
+  real=$(realpath "$dir")
+  if findmnt -rn -o TARGET | awk -v d="$real" '$0 == d || index($0, d "/") == 1 { f = 1 } END { exit !f }'; then
     die "something is mounted under $dir; unmount it first (findmnt | grep $dir)"
   fi
   rm -rf --one-file-system -- "$dir"

@@ -158,7 +158,7 @@ def editors_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def chroot(editors_workdir: Path) -> Chroot:
+def chroot(editors_workdir: Path) -> Iterator[Chroot]:
     root = editors_root()
     reason = _skip_reason(root)
     if reason:
@@ -167,7 +167,17 @@ def chroot(editors_workdir: Path) -> Chroot:
     probe = box.run(["/bin/true"], {}, timeout=60, label="chroot probe")
     if probe.returncode != 0:
         pytest.skip(f"cannot enter the editors chroot: {probe.stderr.strip()[-300:]}")
-    return box
+    yield box
+    # The bind mounts died with their namespaces; drop the empty mount points they needed
+    # so the cached chroot does not collect one folder per test session.
+    for bind in box.binds:
+        point = Path(str(root) + bind)
+        while point != root and point.parent != root:
+            try:
+                point.rmdir()
+            except OSError:
+                break
+            point = point.parent
 
 
 @pytest.fixture(scope="session")
