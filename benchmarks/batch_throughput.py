@@ -3,9 +3,10 @@
 Runs the same jobs (the shared content photos, styled with The Starry Night) on
 1 local worker, 2 local workers and a 2-worker Dask LocalCluster, in one run, and prints a
 table. Schedule (pinned here): 256 px, 2 scales (192 -> 256 px), 20 + 5 L-BFGS steps,
-which was the ``preview`` quality mode when this was written; backbone ``auto``. Each executor first runs one tiny warm-up job per
-worker (TensorFlow start-up and backbone load), which is reported separately: the
-images-per-minute figure is the steady state a long batch sees.
+which was the ``preview`` quality mode when this was written; backbone ``auto``. Each
+executor first runs one tiny warm-up job per worker (TensorFlow start-up and backbone
+load), which is reported separately: the images-per-minute figure is the steady state a
+long batch sees.
 
     python benchmarks/batch_throughput.py [--images 4] [--size 256]
 
