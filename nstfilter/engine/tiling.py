@@ -203,7 +203,7 @@ def stylize_tiled(
             targets = (stylizer.content_targets(tile_content), style_t, weights, layer_w)
             tile_image = tf.convert_to_tensor(canvas[None, y0:y1, x0:x1], tf.float32)
             if last_level:
-                terms, _ = stylizer.loss_and_grads(tile_image, targets)
+                terms = stylizer.loss_terms(tile_image, targets)
                 initial_terms.append(LossTerms.from_tensors(terms))
             inner = _reporter(
                 callback, should_stop, start, total, level, scales, (y1 - y0, x1 - x0)
