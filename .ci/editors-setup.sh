@@ -24,9 +24,12 @@ set -euo pipefail
 ROOT="${NSTFILTER_EDITORS_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/nstfilter-editors/trixie}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 STEP_TIMEOUT="${EDITORS_SETUP_TIMEOUT:-600}"
-PACKAGES="gimp python3-gi gir1.2-gimp-3.0 gmic"
-# Bump when the package list or the layout changes, so cached chroots are rebuilt.
-STAMP_VERSION="1 $PACKAGES"
+# xvfb, xauth and xdotool let one test open the plug-in's dialog and press OK.
+PACKAGES="gimp python3-gi gir1.2-gimp-3.0 gmic xvfb xauth xdotool"
+# A cached chroot with another stamp gets the missing packages installed (not a rebuild);
+# bump the leading number when the layout changes and a rebuild is needed.
+LAYOUT=1
+STAMP_VERSION="$LAYOUT $PACKAGES"
 STAMP="$ROOT/.nstfilter-editors-ready"
 
 log() { printf 'editors-setup: %s\n' "$*" >&2; }
@@ -76,6 +79,23 @@ if [ "$REBUILD" = 0 ] && ready; then
   log "cached chroot is ready: $ROOT"
   echo "$ROOT"
   exit 0
+fi
+
+# Same layout, other packages: add them to the cached chroot instead of rebuilding it.
+if [ "$REBUILD" = 0 ] && [ -f "$STAMP" ] && [ "$(cut -d' ' -f1 "$STAMP")" = "$LAYOUT" ]; then
+  log "updating the cached chroot's packages: $PACKAGES"
+  cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
+  if timeout "$STEP_TIMEOUT" bash -c "$(declare -f in_chroot); ROOT='$ROOT'; \
+      in_chroot apt-get update -q && \
+      in_chroot apt-get install -y -q --no-install-recommends $PACKAGES && \
+      in_chroot apt-get clean" >"$ROOT/.nstfilter-editors-update.log" 2>&1 \
+    && in_chroot gimp-console-3.0 --version >/dev/null 2>&1; then
+    echo "$STAMP_VERSION" >"$STAMP"
+    log "cached chroot is ready: $ROOT"
+    echo "$ROOT"
+    exit 0
+  fi
+  log "updating failed (log: $ROOT/.nstfilter-editors-update.log); rebuilding"
 fi
 
 for tool in unshare chroot findmnt timeout; do

@@ -1,7 +1,8 @@
 """Run inside GIMP 3 (python-fu-eval) by the editor tests; not a test module itself.
 
 ``SPEC`` (defined by the ``-b`` code before this file is exec'd) names a JSON file:
-``input`` image, optional ``mode`` ("gray") / ``alpha`` / ``select`` [x, y, w, h], the
+``input`` image, optional ``mode`` ("gray") / ``alpha`` / ``select`` [x, y, w, h] /
+``run_mode`` ("interactive": show the plug-in's dialog), the
 plug-in's ``props`` (None: only report the procedure's arguments), and where to write the
 ``result`` JSON and each layer's pixels (``outdir``).
 """
@@ -52,7 +53,8 @@ def main(spec):
     if spec.get("props") is None:
         return out
     config = proc.create_config()
-    config.set_property("run-mode", NONINTERACTIVE)
+    interactive = spec.get("run_mode") == "interactive"
+    config.set_property("run-mode", Gimp.RunMode.INTERACTIVE if interactive else NONINTERACTIVE)
     config.set_property("image", image)
     config.set_core_object_array("drawables", [layer])
     for name, value in spec["props"].items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -184,6 +185,54 @@ def test_cli_crash_without_message(gimp, editors_workdir: Path, content_png: Pat
     assert result["status"] == "execution-error"
     assert "exit code 139" in result["error"] and "Segmentation fault" in result["error"]
     assert_unchanged(result, content_png)
+
+
+DIALOG_DRIVER = """
+{gimp} >{log} 2>&1 &
+gimp=$!
+window=
+for i in $(seq 1 120); do
+  window=$(xdotool search --name 'Neural Style Transfer' 2>/dev/null | head -n 1)
+  [ -n "$window" ] && break
+  sleep 1
+done
+if [ -n "$window" ]; then
+  sleep 2
+  xdotool windowfocus --sync "$window"
+  xdotool key --clearmodifiers Return
+fi
+wait $gimp
+"""
+
+
+def test_interactive_dialog(gimp, content_png: Path, editors_workdir: Path) -> None:
+    """Interactive run under Xvfb: the dialog opens with the caller's values, OK styles."""
+    if not (gimp.chroot.root / "usr/bin/xdotool").exists():
+        pytest.skip("xvfb/xdotool not in the chroot: run .ci/editors-setup.sh again")
+    argv, result_path = gimp.spec_args(
+        {
+            "input": str(content_png),
+            "run_mode": "interactive",
+            "props": {"preset": "preview", "size": 40},
+        }
+    )
+    log = editors_workdir / "gimp-dialog.log"
+    driver = editors_workdir / "dialog-driver.sh"
+    driver.write_text(DIALOG_DRIVER.format(gimp=shlex.join(argv), log=log))
+    done = gimp.chroot.run(
+        ["xvfb-run", "-a", "sh", str(driver)],
+        gimp.env(gimp.nstfilter_bin),
+        timeout=400,
+        label="GIMP: dialog, OK",
+    )
+    text = log.read_text() if log.exists() else ""
+    assert result_path.is_file(), done.stdout + done.stderr + text
+    result = json.loads(result_path.read_text())
+    assert "exception" not in result, result["exception"]
+    assert "duplicate mnemonic" not in text
+    assert result["status"] == "success", result["error"] + text
+    assert [layer["name"] for layer in result["layers"]][0] == "preview"
+    assert len(result["layers"]) == 2
 
 
 def _find(predicate, timeout: float) -> psutil.Process | None:

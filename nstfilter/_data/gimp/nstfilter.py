@@ -402,23 +402,23 @@ class NstFilter(Gimp.PlugIn):
             GObject.ParamFlags.READWRITE,
         )  # fmt: skip
         procedure.add_string_argument(
-            "preset-name", "_Other preset (name)",
+            "preset-name", "Other preset _name",
             "Any preset name, overrides the list (e.g. one added after GIMP started)",
             "", GObject.ParamFlags.READWRITE,
         )  # fmt: skip
         procedure.add_file_argument(
-            "style", "_Style image", "Style image; overrides the preset's (optional)",
+            "style", "St_yle image", "Style image; overrides the preset's (optional)",
             Gimp.FileChooserAction.OPEN, True, None, GObject.ParamFlags.READWRITE,
         )  # fmt: skip
         procedure.add_double_argument(
-            "strength", "St_rength", "Blend with the photo, 0..1; negative: the preset's",
+            "strength", "Stren_gth", "Blend with the photo, 0..1; negative: the preset's",
             -1.0, 1.0, -1.0, GObject.ParamFlags.READWRITE,
         )  # fmt: skip
         colours = Gimp.Choice.new()
         for index, (nick, label) in enumerate(PRESERVE_CHOICES):
             colours.add(nick, index, label, "")
         procedure.add_choice_argument(
-            "preserve-colors", "Preserve _colours", "Keep the photo's colours",
+            "preserve-colors", "Preser_ve colours", "Keep the photo's colours",
             colours, "preset", GObject.ParamFlags.READWRITE,
         )  # fmt: skip
         procedure.add_int_argument(
