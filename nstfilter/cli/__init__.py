@@ -31,6 +31,7 @@ SUBCOMMANDS = [
     ("nstfilter.cli.watch", "watch"),
     ("nstfilter.cli.batch", "batch"),
     ("nstfilter.cli.editors", "install_gimp_plugin"),
+    ("nstfilter.cli.editors", "install_gmic_filter"),
 ]
 
 
