@@ -217,10 +217,18 @@ def encode_image(image: Image.Image, fmt: str, *, quality: int = 92) -> bytes:
     return buffer.getvalue()
 
 
+def public_file_mode() -> int:
+    """0666 minus the process umask: the mode ``open()`` would give a new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(data: bytes, path: str | Path) -> Path:
     """Write ``data`` to ``path`` through a temp file + fsync + ``os.replace``.
 
-    A reader (or a crash) never sees a half-written output.
+    A reader (or a crash) never sees a half-written output. The file gets the usual
+    permissions (0666 minus the umask), not ``mkstemp``'s private 0600.
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -233,6 +241,7 @@ def write_atomic(data: bytes, path: str | Path) -> Path:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            os.fchmod(handle.fileno(), public_file_mode())
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:

@@ -168,3 +168,13 @@ def test_save_to_unwritable_place_is_an_output_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(OutputError, match="cannot write"):
         save_image(Image.new("RGB", (8, 8)), blocker / "out.png")
+
+
+def test_outputs_get_normal_permissions_not_private_temp_ones(tmp_path):
+    import os
+    import stat
+
+    path = save_image(Image.new("RGB", (8, 8)), tmp_path / "shared.png")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputNotFoundError, OutputError, UsageError
+from ..imageio import public_file_mode
 from .names import STATE_DIRNAME, numbered
 
 
@@ -188,6 +189,7 @@ def write_new(data: bytes, target: Path) -> Path:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            os.fchmod(handle.fileno(), public_file_mode())  # not mkstemp's private 0600
             os.fsync(handle.fileno())
         _place(tmp, target)
         fsync_dir(folder)
