@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OutputError
+from ..jsonlines import read_records
 
 log = logging.getLogger(__name__)
 
@@ -38,20 +39,9 @@ class Manifest:
         self._load()
 
     def _load(self) -> None:
-        if not self.path.is_file():
-            return
-        with open(self.path, encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, 1):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    log.warning("%s:%d: ignoring a torn record", self.path, number)
-                    continue
-                if isinstance(record, dict) and "key" in record:
-                    self.records[record["key"]] = record
+        for record in read_records(self.path):
+            if "key" in record:
+                self.records[record["key"]] = record
 
     def is_done(self, key: str, input_hash: str, preset_hash: str, output: Path) -> bool:
         """Finished earlier with the same input and preset, and the output still exists."""

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..jsonlines import read_records
 from .folders import fsync_dir
 
 log = logging.getLogger("nstfilter.watch")
@@ -71,18 +72,8 @@ class Journal:
     def load(self) -> list[JournalJob]:
         """Read the journal (tolerating a torn last line) and return the open jobs."""
         self._open.clear()
-        if self.path.exists():
-            with open(self.path, encoding="utf-8", errors="replace") as handle:
-                for number, line in enumerate(handle, 1):
-                    line = line.strip()
-                    if not line:
-                        continue
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError:
-                        log.warning("journal line %d unreadable (torn write?); skipped", number)
-                        continue
-                    self._apply(record)
+        for record in read_records(self.path):
+            self._apply(record)
         return list(self._open.values())
 
     def _apply(self, record: dict[str, Any]) -> None:
