@@ -115,6 +115,31 @@ def upsample_with_detail(
     return clip_0_1(up + detail)
 
 
+#: Working sizes are padded up to a multiple of this many pixels (fewer at small sizes).
+SHAPE_BUCKET = 16
+
+
+def bucket_shape(height: int, width: int) -> tuple[int, int]:
+    """The padded working size for an image of (height, width).
+
+    TensorFlow's oneDNN kernels keep compiled primitives per input shape (a bounded LRU cache
+    of ~1 MB entries), so a watcher fed photos of every aspect ratio would grow its memory
+    with each new shape. Rounding the working size up to a multiple of ``SHAPE_BUCKET``
+    (``longest // 16`` for small images) caps the distinct shapes at about 32 per side
+    length, at the price of at most ``SHAPE_BUCKET - 1`` mirrored pixels, cropped off again.
+    """
+    step = max(1, min(SHAPE_BUCKET, max(height, width) // 16))
+    return -(-height // step) * step, -(-width // step) * step
+
+
+def _pad_to(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(H, W, C) mirrored at the bottom and right edges up to ``shape``."""
+    pad_h, pad_w = shape[0] - image.shape[0], shape[1] - image.shape[1]
+    if pad_h == 0 and pad_w == 0:
+        return image
+    return np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="symmetric")
+
+
 def _fit_longest(image: tf.Tensor, longest: int) -> tf.Tensor:
     h, w = int(image.shape[1]), int(image.shape[2])
     factor = longest / max(h, w)
@@ -409,8 +434,13 @@ def _stylize_whole(
     step_offset: int = 0,
     total_steps: int | None = None,
 ) -> EngineResult:
-    """The coarse-to-fine schedule on the whole image (no tiling)."""
+    """The coarse-to-fine schedule on the whole image (no tiling), at the bucketed size."""
     start = time.perf_counter()
+    exact = content.shape[:2]
+    working = bucket_shape(*exact)
+    content = _pad_to(content, working)
+    if start_image is not None:
+        start_image = _pad_to(start_image, working)
     full = tf.convert_to_tensor(content[None], tf.float32)
     style_ts = [(tf.convert_to_tensor(s[None], tf.float32), float(w)) for s, w in styles if w > 0]
     height, width = int(full.shape[1]), int(full.shape[2])
@@ -441,7 +471,7 @@ def _stylize_whole(
     final_terms = stylizer.loss_terms(image, final_targets)
     content_w, style_w = resolve_weights(params, stylizer.backbone)
     return EngineResult(
-        image=image[0].numpy(),
+        image=image[0, : exact[0], : exact[1]].numpy(),
         initial=LossTerms.from_tensors(initial_terms),
         final=LossTerms.from_tensors(final_terms),
         iterations=sum(steps),
@@ -493,6 +523,7 @@ def _lbfgs(
 __all__ = [
     "EngineResult",
     "LossTerms",
+    "bucket_shape",
     "Progress",
     "Stylizer",
     "initial_image",

@@ -108,6 +108,17 @@ class LocalExecutor:
         """One job; the future's result is a :class:`JobOutcome` (no retry on a dead pool)."""
         return self.pool.submit(run_job, job)
 
+    def _submit(self, job: Job) -> Future:
+        """Submit to the pool; a pool that broke since the last look (a worker died while
+        outcomes were being collected) yields a failed future, so the caller's one recovery
+        path handles it instead of an exception escaping mid-loop."""
+        try:
+            return self.pool.submit(run_job, job)
+        except BrokenProcessPool as exc:
+            future: Future = Future()
+            future.set_exception(exc)
+            return future
+
     def map_unordered(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, JobOutcome]]:
         """Outcomes as jobs finish; at most ``window`` jobs are read ahead and in flight.
 
@@ -126,7 +137,7 @@ class LocalExecutor:
             if suspects:
                 if not pending:
                     job = suspects.popleft()
-                    pending[self.pool.submit(run_job, job)] = job
+                    pending[self._submit(job)] = job
                     isolated = True
             else:
                 while len(pending) < self.window and not exhausted:
@@ -134,7 +145,7 @@ class LocalExecutor:
                     if job is None:
                         exhausted = True
                         break
-                    pending[self.pool.submit(run_job, job)] = job
+                    pending[self._submit(job)] = job
             if not pending:
                 return
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
