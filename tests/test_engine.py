@@ -156,7 +156,7 @@ def test_memory_and_traces_stay_flat_over_varied_sizes(stylizer, images):
     assert growth_mb < 40, f"RSS grew {growth_mb:.0f} MB over {len(sizes)} new sizes"
 
 
-def test_bucket_shape_pads_a_little_and_the_result_keeps_the_exact_size():
+def test_bucket_shape_pads_by_less_than_one_bucket():
     assert bucket_shape(384, 512) == (384, 512)
     assert bucket_shape(383, 512) == (384, 512)
     assert bucket_shape(341, 512) == (352, 512)

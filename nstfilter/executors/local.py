@@ -105,8 +105,18 @@ class LocalExecutor:
     # --- running jobs ------------------------------------------------------------------
 
     def submit(self, job: Job) -> Future:
-        """One job; the future's result is a :class:`JobOutcome` (no retry on a dead pool)."""
-        return self.pool.submit(run_job, job)
+        """One job; the future's result is a :class:`JobOutcome` (no retry on a dead pool).
+
+        A pool broken by an earlier worker death (whose job's future already carried the
+        error) is replaced first, so one crash does not fail every later job of a
+        long-running caller such as the watcher.
+        """
+        try:
+            return self.pool.submit(run_job, job)
+        except BrokenProcessPool:
+            log.warning("a worker process died earlier; starting a new pool")
+            self._discard_pool()
+            return self.pool.submit(run_job, job)
 
     def _submit(self, job: Job) -> Future:
         """Submit to the pool; a pool that broke since the last look (a worker died while

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,22 @@ def test_help_documents_exit_status():
     )
     assert result.exit_code == 0
     assert "1 when any job failed" in result.output and "--scheduler" in result.output
+
+
+def test_submit_after_a_worker_death_starts_a_new_pool(tmp_path: Path, monkeypatch):
+    """The watcher submits one job at a time: a crash must not fail every later file."""
+    monkeypatch.setenv("NSTFILTER_KILL_DIR", str(tmp_path))
+    from .conftest import make_photos
+
+    paths = make_photos(tmp_path / "p", 2)
+
+    def job(filter_name: str, path: Path) -> Job:
+        params = StyleParams(filter=filter_name, size=32)
+        return Job.from_files(path, params=params, styles=[(paths[0], 1.0)], key=path.name)
+
+    with LocalExecutor(workers=1, plugins_dirs=[STUB_PLUGINS, BATCH_PLUGINS]) as executor:
+        crashed = executor.submit(job("kill-always", paths[0]))
+        with pytest.raises(BrokenProcessPool):
+            crashed.result(timeout=120)
+        outcome = executor.submit(job("stub", paths[1])).result(timeout=120)
+    assert outcome.ok, outcome.error
