@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from ..errors import OutputError, UsageError
+from ..errors import UsageError
 from ..imageio import FORMATS, format_for, load_image, save_image, write_atomic
 from ..params import BACKBONES_BUILTIN, INITS, OPTIMIZERS, StyleParams
+from ..safepaths import check_plan
 from ..schedules import QUALITY_MODES, apply_quality
 from .common import verbosity_options
 from .progress import MODES, ProgressPlugin
@@ -142,9 +143,12 @@ def apply(contents, output, styles, preset, quality, progress_mode, metrics, max
     targets = output_paths(inputs, output, tag, out_ext)
     for target in targets:
         format_for(target)
-        for source in inputs:
-            if source.exists() and target.exists() and target.resolve() == source.resolve():
-                raise OutputError("refusing to overwrite an input file", path=target)
+    check_plan(  # before any work: no output over an input or another output, folders writable
+        [*((f"result of {s}", t) for s, t in zip(inputs, targets)),
+         *([("metrics", metrics)] if metrics else [])],
+        [*(("photo", s) for s in inputs), *(("style image", p) for p, _ in style_specs),
+         *(("preset", f) for f in (resolved.files if preset else ()))],
+    )  # fmt: skip
     style_images = [(load_image(p, max_pixels=max_pixels), w) for p, w in style_specs]
 
     from ..plugins import get_plugin_manager

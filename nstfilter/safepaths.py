@@ -1,0 +1,97 @@
+"""Outputs against inputs: the one check every front-end makes before any work starts.
+
+A filter must never cost its user a file. Each front-end (apply, batch, watch) lists every
+file it will write (results, metrics, report, manifest, job log) and every file it reads
+(photos, style images, presets), and :func:`check_plan` refuses, with one line and exit
+code 10, an output that *is* an input (through symlinks, ``..`` and hard links) or two
+outputs that are the same file. It then proves each output's folder writable, so a
+read-only or missing folder fails in a second instead of after minutes of styling.
+
+Comparisons use ``os.path.realpath`` (works for files that do not exist yet, resolving the
+links on the way) and, for files that exist, ``os.path.samefile`` (hard links, bind
+mounts, case-insensitive file systems).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from .builtins.joblog import JOB_LOG_ENV
+from .errors import OutputError
+
+#: An entry of a plan: ``(what it is, path)``, e.g. ``("metrics", Path("m.json"))``.
+Entry = tuple[str, "str | os.PathLike[str]"]
+
+
+def _same(a: str, b: str) -> bool:
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): realpath decided
+        return False
+
+
+def _inside(path: str, folder: str) -> bool:
+    real, root = os.path.realpath(path), os.path.realpath(folder)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def job_log() -> list[Entry]:
+    """The job log, when ``NSTFILTER_JOB_LOG`` turns it on: an output of every run."""
+    path = os.environ.get(JOB_LOG_ENV)
+    return [("job log", path)] if path else []
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Create ``path``'s folder and a throw-away file in it, or raise :class:`OutputError`.
+
+    A real write, not ``os.access``: that is wrong for root, ACLs and read-only mounts.
+    """
+    folder = Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder, prefix=".nstfilter-probe-"):
+            pass
+    except OSError as exc:
+        raise OutputError(f"cannot write here: {exc.strerror or exc}", path=path) from None
+
+
+def check_plan(
+    outputs: Iterable[Entry],
+    inputs: Iterable[Entry],
+    *,
+    consumed: Iterable[Entry] = (),
+    writable: bool = True,
+) -> None:
+    """Refuse a plan in which an output would replace an input or another output.
+
+    ``consumed`` are folders whose files nstfilter moves away (the watcher's inbox): no
+    input may live there. With ``writable`` each output's folder is probed (and created).
+    """
+    outputs = [(label, os.fspath(path)) for label, path in [*outputs, *job_log()]]
+    inputs = [(label, os.fspath(path)) for label, path in inputs]
+    for index, (label, path) in enumerate(outputs):
+        for in_label, source in inputs:
+            if _same(path, source):
+                raise OutputError(f"refusing to write the {label} over the {in_label}", path=path)
+        for other_label, other in outputs[:index]:
+            if _same(path, other):
+                raise OutputError(
+                    f"the {other_label} and the {label} would be the same file "
+                    "(rename the inputs or give separate outputs)",
+                    path=path,
+                )
+    for folder_label, folder in consumed:
+        for in_label, source in inputs:
+            if _inside(os.fspath(source), os.fspath(folder)):
+                raise OutputError(
+                    f"the {in_label} is inside the {folder_label}, which nstfilter empties",
+                    path=source,
+                )
+    if writable:  # one probe per folder: a batch has thousands of outputs in a few folders
+        for path in {os.path.dirname(os.path.abspath(p)): p for _, p in outputs}.values():
+            check_writable(path)
