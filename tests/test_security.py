@@ -115,3 +115,14 @@ def test_check_plan_accepts_distinct_files_and_sees_hard_links(tmp_path):
     os.link(photo, hard)
     with pytest.raises(OutputError, match="over the photo"):
         check_plan([("result", hard)], [("photo", photo)], writable=False)
+
+
+def test_batch_refuses_a_job_log_over_a_photo_before_any_job(tmp_path):
+    photo = make_photo(tmp_path / "photos" / "a.png")
+    before = digest(photo)
+    proc = run_cli("batch", str(tmp_path / "photos"), "-p", "stub-starry", "-o",
+                   str(tmp_path / "out"), "--progress", "none",
+                   env={**STUB_ENV, "NSTFILTER_JOB_LOG": str(photo)})  # fmt: skip
+    assert proc.returncode == 10, proc.stderr
+    assert "job log" in proc.stderr and digest(photo) == before
+    assert not (tmp_path / "out" / "manifest.jsonl").exists()

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from ..errors import OutputError, UsageError
+from ..errors import OutputError
 from ..imageio import format_for, write_atomic
 from ..jobs import Job, JobOutcome, sha256
+from ..safepaths import check_plan
 from .inputs import InputFile, output_relative
 from .manifest import DONE, FAILED, Manifest
 from .progress import BatchProgress
-from .report import REPORT_FILES, make_thumbnail, write_report
+from .report import REPORT_FILES, REPORT_NAME, make_thumbnail, write_report
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..executors import Executor
@@ -88,8 +89,6 @@ def plan_batch(
 ) -> list[PlannedJob]:
     """One job per input and preset; marks those an earlier run already finished."""
     planned: list[PlannedJob] = []
-    by_output: dict[Path, str] = {}
-    input_paths = {f.path.resolve() for f in inputs if f.path.exists()}
     hashes: dict[Path, tuple[str | None, str | None]] = {}
     for preset in presets:
         preset_hash = preset.digest()
@@ -99,14 +98,6 @@ def plan_batch(
             rel = output_relative(source.relative, preset.name, ext)
             output = outdir / rel
             key = f"{source.relative.as_posix()}::{preset.name}"
-            if output in by_output:
-                raise UsageError(
-                    f"two jobs would write {output}: {by_output[output]} and {key} "
-                    "(give the folders separately or rename the files)"
-                )
-            by_output[output] = key
-            if output.resolve() in input_paths:
-                raise OutputError("refusing to overwrite an input file", path=output)
             if source.path not in hashes:
                 hashes[source.path] = _read_hash(source.path)
             input_hash, error = hashes[source.path]
@@ -117,6 +108,13 @@ def plan_batch(
                 and manifest.is_done(key, input_hash, preset_hash, output)
             )
             planned.append(job)
+    check_plan(  # no output over an input or another output, folders writable: before any job
+        [*((f"result of {p.key}", p.output) for p in planned), ("manifest", manifest.path),
+         ("report", outdir / REPORT_NAME)],
+        [*(("photo", f.path) for f in inputs),
+         *((f"style image of {p.name}", s) for p in presets for s, _ in p.styles),
+         *((f"preset {p.name}", f) for p in presets for f in p.files)],
+    )  # fmt: skip
     return planned
 
 

@@ -207,7 +207,7 @@ def test_run_job_turns_every_failure_into_an_outcome(style_path: Path, monkeypat
 def test_inputs_lists_mirroring_and_collisions(tmp_path: Path, monkeypatch):
     from nstfilter.batch.manifest import Manifest
     from nstfilter.batch.run import plan_batch
-    from nstfilter.errors import UsageError
+    from nstfilter.errors import OutputError
 
     from .conftest import make_photos
 
@@ -227,7 +227,7 @@ def test_inputs_lists_mirroring_and_collisions(tmp_path: Path, monkeypatch):
         InputFile(Path("a/photo00.png"), Path("x.png")),
         InputFile(Path("a/photo02.jpg"), Path("x.jpg")),
     ]
-    with pytest.raises(UsageError, match="two jobs would write"):
+    with pytest.raises(OutputError, match="would be the same file"):
         plan_batch(clash, [load_preset("stub-starry")], tmp_path / "o", Manifest(tmp_path / "o"))
 
 
