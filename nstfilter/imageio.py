@@ -9,6 +9,7 @@ engine only ever sees (H, W, 3) float arrays in [0, 1].
 from __future__ import annotations
 
 import io
+import math
 import os
 import tempfile
 import warnings
@@ -26,10 +27,13 @@ from .errors import (
     OutputError,
     UsageError,
 )
+from .params import Setting
 
 #: Default decompression-bomb guard: 100 megapixels (a 12,000 x 8,000 photo fits).
 DEFAULT_MAX_PIXELS = 100_000_000
 MAX_PIXELS_ENV = "NSTFILTER_MAX_PIXELS"
+#: JPEG/WebP quality when nobody says otherwise (presets' ``[output] quality``, CLI, jobs).
+DEFAULT_QUALITY = 92
 #: Below this side length the network sees no structure at all.
 MIN_SIDE = 8
 
@@ -43,15 +47,31 @@ FORMATS = {
 }
 
 
+#: The pixel limit's rule (``--max-pixels``, ``$NSTFILTER_MAX_PIXELS``): the table's checks.
+MAX_PIXELS = Setting(section="", kind=int, low=1, help="Refuse images larger than this.")
+
+
 def max_pixels_default() -> int:
     """The pixel limit: ``$NSTFILTER_MAX_PIXELS`` or :data:`DEFAULT_MAX_PIXELS`."""
     value = os.environ.get(MAX_PIXELS_ENV)
     if not value:
         return DEFAULT_MAX_PIXELS
     try:
-        return int(float(value))
+        number = float(value)
+        number = int(number) if math.isfinite(number) and number == int(number) else number
     except ValueError:
-        raise UsageError(f"{MAX_PIXELS_ENV} must be a number, got {value!r}") from None
+        number = value
+    return MAX_PIXELS.check(number, MAX_PIXELS_ENV)
+
+
+def pixel_limit(max_pixels: int | None) -> int:
+    """The limit in force, also made Pillow's own (``Image.MAX_IMAGE_PIXELS``), so raising
+    it lets a large photo through and lowering it refuses one: one documented number, not
+    ours plus Pillow's 89,478,485."""
+    limit = max_pixels_default() if max_pixels is None else max_pixels
+    limit = MAX_PIXELS.check(limit, "max_pixels")
+    Image.MAX_IMAGE_PIXELS = limit
+    return limit
 
 
 @dataclass
@@ -139,10 +159,11 @@ def load_image_bytes(
 def _decode(
     source: Path | io.BytesIO, path: str | Path | None, max_pixels: int | None
 ) -> LoadedImage:
-    limit = max_pixels_default() if max_pixels is None else max_pixels
+    limit = pixel_limit(max_pixels)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # checked just below with our message; Pillow itself refuses beyond twice it
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(source) as opened:
                 width, height = opened.size
                 if width * height > limit:
@@ -156,8 +177,12 @@ def _decode(
                 image.info = dict(opened.info)
     except (ImageTooLargeError, InputNotFoundError):
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLargeError(f"decompression bomb refused: {exc}", path=path) from None
+    except Image.DecompressionBombError:
+        raise ImageTooLargeError(
+            f"exceeds twice the limit of {limit:,} pixels: decompression bomb refused "
+            f"(set {MAX_PIXELS_ENV} to raise the limit)",
+            path=path,
+        ) from None
     except UnidentifiedImageError:
         raise ImageError("not an image file (unrecognised format)", path=path) from None
     except (OSError, SyntaxError, ValueError) as exc:
@@ -171,11 +196,22 @@ def _decode(
     return normalize(image, str(path) if path is not None else None)
 
 
-def fit_longest(image: Image.Image, longest: int) -> Image.Image:
-    """Resize so the longest side is ``longest``, keeping the aspect ratio (Lanczos)."""
+def fit_longest(image: Image.Image, longest: int, *, name: str | None = None) -> Image.Image:
+    """Resize so the longest side is ``longest``, keeping the aspect ratio (Lanczos).
+
+    A result thinner than :data:`MIN_SIDE` is refused rather than made: a 4000x8 photo at
+    64 px would be a 64x1 sliver that no network can style, so the user is told to raise
+    the size or crop (``name`` labels the message).
+    """
     width, height = image.size
     factor = longest / max(width, height)
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    size = (round(width * factor), round(height * factor))
+    if min(size) < MIN_SIDE:
+        raise ImageTooSmallError(
+            f"a {width}x{height} image at longest side {longest} would be {size[0]}x{size[1]} "
+            f"pixels; at least {MIN_SIDE} per side are needed (raise the size or crop it)",
+            path=name,
+        )
     return image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
 
 
@@ -203,7 +239,7 @@ def format_for(path: str | Path) -> str:
         ) from None
 
 
-def encode_image(image: Image.Image, fmt: str, *, quality: int = 92) -> bytes:
+def encode_image(image: Image.Image, fmt: str, *, quality: int = DEFAULT_QUALITY) -> bytes:
     """Encode to bytes in ``fmt`` (alpha dropped for JPEG, which cannot hold it)."""
     if fmt == "JPEG" and image.mode != "RGB":
         image = image.convert("RGB")
@@ -254,7 +290,7 @@ def save_image(
     image: Image.Image,
     path: str | Path,
     *,
-    quality: int = 92,
+    quality: int = DEFAULT_QUALITY,
     alpha: Image.Image | None = None,
 ) -> Path:
     """Save atomically in the format named by the extension, re-attaching ``alpha``."""

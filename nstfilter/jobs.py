@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import NstError
+from .imageio import DEFAULT_QUALITY
 from .params import StyleParams
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,7 +64,7 @@ class Job:
     params: StyleParams
     styles: tuple[tuple[bytes, float], ...]
     output_ext: str = ".png"
-    quality: int = 92
+    quality: int = DEFAULT_QUALITY
     preset: str | None = None
     max_pixels: int | None = None
 
@@ -112,7 +113,7 @@ class Job:
             params=params,
             styles=tuple((Path(p).read_bytes(), float(w)) for p, w in styles),
             output_ext=(output_ext or ".png").lower(),
-            quality=quality or 92,
+            quality=quality or DEFAULT_QUALITY,
             preset=preset.name if preset else None,
             max_pixels=max_pixels,
         )

@@ -1,14 +1,21 @@
-"""The single source of default settings: :class:`StyleParams`.
+"""The one table of settings: :class:`StyleParams`.
 
-Presets, the CLI, the watcher, batch jobs and the editor plug-ins all start from
-``StyleParams()`` and override fields, so a default number lives in exactly one place.
-Validation lives here too, so every front-end rejects the same bad values with the same
-one-line message.
+Each field carries a :class:`Setting` (its preset section, help text, kind, range and CLI
+spelling) in ``field(metadata=...)``. The preset schema (``presets.schema``), the CLI options
+(``cli.common.settings_options``), the validation below and the docs/presets.md table are
+all generated from it, so a setting is added, documented and checked in one place, and a
+test (tests/test_settings.py) fails when any of them drifts.
+
+Validation is one mechanism, :meth:`Setting.check`: every value is checked where it enters
+(CLI option, preset key, Python API) and refused with one line naming it there -- a NaN or
+an infinity never reaches TensorFlow, and no size can ask for gigabytes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -30,6 +37,129 @@ OPTIMIZERS: tuple[str, ...] = ("lbfgs", "adam")
 INITS: tuple[str, ...] = ("content", "noise", "style")
 BACKBONES_BUILTIN: tuple[str, ...] = ("auto", "vgg19", "vgg16-hed")
 
+#: The largest side any setting may ask for: 16384 px is a 268-megapixel square, beyond
+#: which a run needs more memory than a workstation has even when tiled.
+MAX_SIDE = 16384
+#: ``size = "original"``: keep the photo's own size (tiled above ``tile_size``).
+ORIGINAL = "original"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the table: how a setting is spelt, documented and checked.
+
+    ``section`` is the preset table (``""`` for a top-level key); ``kind`` the Python type
+    (of each element when ``many``); ``low``/``high`` bound numbers (``*_open`` excludes the
+    bound itself); ``also`` lists values accepted outside the range (``0`` = never tile,
+    ``"original"``); ``nullable`` lets ``None`` mean "automatic".
+    """
+
+    section: str
+    help: str
+    kind: type = float
+    many: bool = False
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] = ()
+    also: tuple[Any, ...] = ()
+    nullable: bool = False
+    unset: str = ""  # what None means, for help and docs ("calibrated for the backbone")
+    cli: str | None = None  # the long option, when not --field-name
+
+    def rule(self) -> str:
+        """The range in words, for messages and the docs table."""
+        return f"a list of {self._one_rule(plural=True)}" if self.many else self._one_rule()
+
+    def _one_rule(self, plural: bool = False) -> str:
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.kind is str:
+            return "names" if plural else "a string"
+        if self.kind is bool:
+            return "true or false"
+        noun = "integer" if self.kind is int else "finite number"
+        noun = f"{noun}s" if plural else f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+        def num(x: float) -> str:
+            return f"{int(x)}" if self.kind is int else f"{x:g}"
+
+        lo = None if self.low is None else f"{'>' if self.low_open else '>='} {num(self.low)}"
+        hi = None if self.high is None else f"{'<' if self.high_open else '<='} {num(self.high)}"
+        if lo and hi and not self.low_open and not self.high_open:
+            text = f"{noun} between {num(self.low)} and {num(self.high)}"
+        else:
+            text = " and ".join(filter(None, (f"{noun} {lo}" if lo else noun, hi)))
+        extras = [f"{a!r}" if isinstance(a, str) else f"{a}" for a in self.also]
+        return " or ".join([text, *extras])
+
+    def check(self, value: Any, label: str) -> Any:
+        """``value`` if it is valid (tuples for lists, floats for numbers), else a
+        :class:`UsageError` naming ``label`` (the option, the preset key or the field)."""
+        if value is None:
+            if self.nullable:
+                return None
+            raise UsageError(f"{label} must be set")
+        if self.many:
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+                raise UsageError(f"{label} must be {self.rule()}, got {value!r}")
+            items = tuple(self._one(v, label) for v in value)
+            if not items:
+                raise UsageError(f"{label} needs at least one value")
+            return items
+        return self._one(value, label)
+
+    def _one(self, value: Any, label: str) -> Any:
+        if value in self.also and type(value) is type(self.also[self.also.index(value)]):
+            return value
+        bad = UsageError(f"{label} must be {self.rule()}, got {value!r}")
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise bad
+            return value
+        if self.kind is str:
+            if not isinstance(value, str) or (self.choices and value not in self.choices):
+                raise bad
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        if self.kind is int:
+            if not isinstance(value, int):
+                raise bad
+        elif not math.isfinite(value):
+            raise bad
+        else:
+            value = float(value)
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            raise bad
+        if self.high is not None and (value >= self.high if self.high_open else value > self.high):
+            raise bad
+        return value
+
+    def option(self, name: str) -> str:
+        """The CLI's long option for field ``name``."""
+        return self.cli or "--" + name.replace("_", "-")
+
+    @property
+    def kind_name(self) -> str:
+        name = {bool: "boolean", int: "integer", float: "number", str: "string"}[self.kind]
+        return f"array of {name}s" if self.many else name
+
+
+def setting(default: Any, **meta: Any) -> Any:
+    """A dataclass field whose metadata is its :class:`Setting`."""
+    kwargs: dict[str, Any] = {"metadata": {"setting": Setting(**meta)}}
+    if isinstance(default, (list, dict)):
+        kwargs["default_factory"] = lambda: type(default)(default)
+    else:
+        kwargs["default"] = default
+    return field(**kwargs)
+
+
+_WEIGHT = {"low": 0.0, "nullable": True, "unset": "calibrated for the backbone"}
+_STEPS = {"kind": int, "low": 0, "high": 100_000}
+
 
 @dataclass(frozen=True)
 class StyleParams:
@@ -41,44 +171,153 @@ class StyleParams:
     Explicit numbers mean exactly what they mean in the TF tutorial.
     """
 
-    # objective
-    content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
-    style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
-    style_layer_weights: tuple[float, ...] | None = None  # None: equal weights
-    content_weight: float | None = None
-    style_weight: float | None = None
-    tv_weight: float = 0.0
-    # schedule
-    size: int = 512  # longest side of the result, pixels
-    iterations: int = 60  # optimiser steps at the final scale
-    scales: int = 3  # coarse-to-fine pyramid levels (1 = single scale)
-    min_size: int = 128  # longest side of the coarsest scale
-    coarse_iterations: int = 60  # steps at each coarser scale
-    optimizer: Optimizer = "lbfgs"
-    learning_rate: float = 0.02  # Adam, the tutorial's values
-    beta_1: float = 0.99
-    epsilon: float = 0.1
-    init: Init = "content"
-    seed: int | None = 0
-    style_scale: float = 1.0  # style image size relative to the content's longest side
-    # network
-    backbone: str = "auto"
-    # colour and strength (post-processing)
-    preserve_color: bool = False
-    strength: float = 1.0
-    # which registered filter runs ("neural-style" is the engine; plugins may add others)
-    filter: str = "neural-style"
-    # large images: above this longest side, refine in tiles of this size (0 = never tile);
-    # memory then stays bounded at any size (see engine.tiling)
-    tile_size: int = 1024
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    content_layers: tuple[str, ...] = setting(
+        DEFAULT_CONTENT_LAYERS, section="objective", kind=str, many=True,
+        help="Layers whose features the result keeps from the photo.",
+    )  # fmt: skip
+    style_layers: tuple[str, ...] = setting(
+        DEFAULT_STYLE_LAYERS, section="objective", kind=str, many=True,
+        help="Layers whose Gram matrices the result takes from the style images.",
+    )  # fmt: skip
+    style_layer_weights: tuple[float, ...] | None = setting(
+        None, section="objective", many=True, low=0.0, nullable=True, unset="equal",
+        help="One weight per style layer.",
+    )  # fmt: skip
+    content_weight: float | None = setting(
+        None, section="objective", **_WEIGHT,
+        help="Weight of the content loss.",
+    )  # fmt: skip
+    style_weight: float | None = setting(
+        None, section="objective", **_WEIGHT,
+        help="Weight of the style loss.",
+    )  # fmt: skip
+    tv_weight: float = setting(
+        0.0, section="objective", low=0.0, help="Total-variation weight (smoothness)."
+    )
+    backbone: str = setting(
+        "auto", section="objective", kind=str,
+        help=f"Feature network: {', '.join(BACKBONES_BUILTIN)} or a plugin's.",
+    )  # fmt: skip
+    size: int | Literal["original"] = setting(
+        512, section="schedule", kind=int, low=16, high=MAX_SIDE, also=(ORIGINAL,),
+        help="Longest side of the result in pixels; 'original' keeps the photo's size.",
+    )  # fmt: skip
+    iterations: int = setting(
+        60, section="schedule", **_STEPS, help="Optimiser steps at the final scale."
+    )
+    scales: int = setting(
+        3, section="schedule", kind=int, low=1, high=10,
+        help="Coarse-to-fine pyramid levels (1 = single scale).",
+    )  # fmt: skip
+    min_size: int = setting(
+        128, section="schedule", kind=int, low=16, high=MAX_SIDE,
+        help="Longest side of the coarsest scale.",
+    )  # fmt: skip
+    coarse_iterations: int = setting(
+        60, section="schedule", **_STEPS, help="Optimiser steps at each coarser scale."
+    )
+    optimizer: Optimizer = setting(
+        "lbfgs", section="schedule", kind=str, choices=OPTIMIZERS, help="Optimiser."
+    )
+    learning_rate: float = setting(
+        0.02, section="schedule", low=0.0, low_open=True, high=1.0, help="Adam's step size."
+    )
+    beta_1: float = setting(
+        0.99, section="schedule", low=0.0, high=1.0, high_open=True, help="Adam's beta_1."
+    )
+    epsilon: float = setting(
+        0.1, section="schedule", low=0.0, low_open=True, high=10.0, help="Adam's epsilon."
+    )
+    init: Init = setting(
+        "content", section="schedule", kind=str, choices=INITS, help="Initial image."
+    )
+    seed: int | None = setting(
+        0, section="schedule", kind=int, low=0, high=2**31 - 1, nullable=True, unset="0",
+        help="Random seed (init = noise).",
+    )  # fmt: skip
+    style_scale: float = setting(
+        1.0, section="schedule", low=0.0, low_open=True, high=4.0,
+        help="Style image size relative to the result's longest side.",
+    )  # fmt: skip
+    tile_size: int = setting(
+        1024, section="schedule", kind=int, low=64, high=MAX_SIDE, also=(0,),
+        help="Above this longest side, refine in tiles of this size (0 = never tile).",
+    )  # fmt: skip
+    preserve_color: bool = setting(
+        False, section="color", kind=bool, help="Keep the photo's own colours."
+    )
+    strength: float = setting(
+        1.0, section="color", low=0.0, high=1.0, help="Blend with the photo: 0 (photo) to 1."
+    )
+    filter: str = setting(
+        "neural-style", section="", kind=str,
+        help="Registered filter that runs (neural-style is the engine).",
+    )  # fmt: skip
 
     def replace(self, **changes: Any) -> StyleParams:
-        """A copy with ``changes`` applied and validated (``None`` values are ignored)."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """A copy with ``changes`` applied and validated; ``None`` means ``None`` (e.g.
+        ``content_weight=None`` goes back to the calibrated default), so pass only the
+        settings you mean to change."""
+        return dataclasses.replace(self, **changes)
+
+    def working_size(self, longest: int) -> int:
+        """The result's longest side for a photo whose longest side is ``longest``."""
+        return longest if self.size == ORIGINAL else int(self.size)
 
     def __post_init__(self) -> None:
-        validate(self)
+        for name, spec in SETTINGS.items():
+            object.__setattr__(self, name, spec.check(getattr(self, name), name))
+        check_combination(self)
+
+
+#: The table: field name -> :class:`Setting`, in field order.
+SETTINGS: dict[str, Setting] = {
+    f.name: f.metadata["setting"] for f in dataclasses.fields(StyleParams)
+}
+
+#: Style image weights (``--style IMG:W``, ``[[style]] weight``, the API's pairs).
+STYLE_WEIGHT = Setting(section="style", help="Weight of a style image.", low=0.0)
+
+
+def default_text(name: str) -> str:
+    """A setting's default as the CLI help and the docs show it."""
+    value = getattr(StyleParams(), name)
+    if value is None:
+        return SETTINGS[name].unset or "unset"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def settings_markdown() -> str:
+    """The settings table of docs/presets.md (tests/test_settings.py keeps them equal)."""
+    rows = [
+        "| preset key | CLI option | default | accepted values | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for section, specs in by_section():
+        for name, spec in specs.items():
+            key = f"[{section}] `{name}`" if section else f"`{name}`"
+            option = spec.option(name)
+            if spec.kind is bool:
+                option = f"{option}/--no-{option[2:]}"
+            rows.append(
+                f"| {key} | `{option}` | `{default_text(name)}` | {spec.rule()} | {spec.help} |"
+            )
+    return "\n".join(rows) + "\n"
+
+
+def check_settings(values: dict[str, Any], label: Callable[[str], str]) -> dict[str, Any]:
+    """Check ``values`` (field -> value) one by one, naming each by ``label(field)``."""
+    return {name: SETTINGS[name].check(value, label(name)) for name, value in values.items()}
+
+
+def by_section() -> Iterator[tuple[str, dict[str, Setting]]]:
+    """The table grouped by preset section, top-level keys first."""
+    sections: dict[str, dict[str, Setting]] = {}
+    for name, spec in SETTINGS.items():
+        sections.setdefault(spec.section, {})[name] = spec
+    yield from sorted(sections.items(), key=lambda item: item[0] != "")
 
 
 def _require(condition: bool, message: str) -> None:
@@ -86,31 +325,11 @@ def _require(condition: bool, message: str) -> None:
         raise UsageError(message)
 
 
-def validate(p: StyleParams) -> None:
-    """Reject values no run could use, naming the option and the rule it breaks."""
-    for name in ("content_weight", "style_weight"):
-        value = getattr(p, name)
-        _require(value is None or value >= 0, f"{name} must be >= 0, got {value}")
-    _require(p.tv_weight >= 0, f"tv_weight must be >= 0, got {p.tv_weight}")
-    _require(p.size >= 16, f"size must be at least 16 pixels, got {p.size}")
-    _require(p.iterations >= 0, f"iterations must be >= 0, got {p.iterations}")
-    _require(p.coarse_iterations >= 0, "coarse_iterations must be >= 0")
-    _require(p.scales >= 1, f"scales must be >= 1, got {p.scales}")
-    _require(p.min_size >= 16, f"min_size must be at least 16, got {p.min_size}")
-    _require(p.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}")
-    _require(p.init in INITS, f"init must be one of {INITS}, got {p.init!r}")
-    _require(0.0 <= p.strength <= 1.0, f"strength must be between 0 and 1, got {p.strength}")
-    _require(p.learning_rate > 0, "learning_rate must be > 0")
-    _require(0 <= p.beta_1 < 1, "beta_1 must be in [0, 1)")
-    _require(p.epsilon > 0, "epsilon must be > 0")
-    _require(p.style_scale > 0, "style_scale must be > 0")
-    _require(p.tile_size == 0 or p.tile_size >= 64, "tile_size must be 0 or >= 64")
-    _require(len(p.content_layers) > 0, "at least one content layer is needed")
-    _require(len(p.style_layers) > 0, "at least one style layer is needed")
+def check_combination(p: StyleParams) -> None:
+    """Rules that span settings (each value alone is checked by its :class:`Setting`)."""
     if p.style_layer_weights is not None:
         _require(
             len(p.style_layer_weights) == len(p.style_layers),
             f"{len(p.style_layer_weights)} style layer weights for "
             f"{len(p.style_layers)} style layers",
         )
-        _require(all(w >= 0 for w in p.style_layer_weights), "style layer weights must be >= 0")

@@ -1,4 +1,5 @@
-"""Pieces shared by the subcommands: logging set-up and the -v/-q options.
+"""Pieces shared by the subcommands: logging set-up, the -v/-q options, and the options
+generated from the settings table (:func:`settings_options`) that apply, batch and watch share.
 
 ``-v``/``-q`` work both before the subcommand (``nstfilter -q apply``) and after it
 (``nstfilter apply -q``), because users type both.
@@ -6,12 +7,18 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
+
+from ..errors import UsageError
+from ..imageio import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV
+from ..params import SETTINGS, STYLE_WEIGHT, Setting, default_text
+from ..schedules import QUALITY_MODES
 
 _levels = {"verbose": 0, "quiet": 0}
 
@@ -51,4 +58,101 @@ def verbosity_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "-v", "--verbose", count=True, expose_value=False, callback=_adjust("verbose"),
         help="More log output (repeatable).",
+    )(command)  # fmt: skip
+
+
+class SettingType(click.ParamType):
+    """A value of one :class:`~nstfilter.params.Setting`: parsed from text, then checked by
+    the table (:meth:`Setting.check`), so a bad number is refused with one line naming the
+    option -- the same rule a preset key or the Python API meets."""
+
+    def __init__(self, option: str, spec: Setting) -> None:
+        self.option, self.spec = option, spec
+        kinds = {int: "INTEGER", float: "NUMBER", str: "TEXT"}
+        self.name = "|".join(spec.choices) if spec.choices else kinds[spec.kind]
+        if spec.many:
+            self.name += ",..."
+        self.name += "".join(f"|{a}" for a in spec.also if isinstance(a, str))
+
+    def _parse(self, text: str) -> Any:
+        if text in self.spec.also:
+            return text
+        try:
+            return self.spec.kind(text) if self.spec.kind in (int, float) else text
+        except ValueError:
+            raise UsageError(f"{self.option} must be {self.spec.rule()}, got {text!r}") from None
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        if not isinstance(value, str):
+            return value
+        if self.spec.many:
+            parsed: Any = [self._parse(v.strip()) for v in value.split(",") if v.strip()]
+        else:
+            parsed = self._parse(value)
+        return self.spec.check(parsed, self.option)
+
+    def shell_complete(self, ctx, param, incomplete):  # noqa: ARG002
+        from click.shell_completion import CompletionItem
+
+        words = [*self.spec.choices, *(a for a in self.spec.also if isinstance(a, str))]
+        return [CompletionItem(w) for w in words if w.startswith(incomplete)]
+
+
+def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add one option per :class:`~nstfilter.params.StyleParams` field (spelling, help,
+    default and range from the table) and ``--quality``; the command receives only what was
+    given, as ``settings`` (field -> checked value) and ``quality_mode``.
+
+    Used by ``apply``, ``batch`` and ``watch``, so the three accept the same settings.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = {name: kwargs.pop(name) for name in SETTINGS}
+        kwargs["settings"] = {k: v for k, v in given.items() if v is not None}
+        return command(*args, **kwargs)
+
+    for name, spec in reversed(SETTINGS.items()):
+        option = spec.option(name)
+        help_text = f"{spec.help} [default: {default_text(name)}]"
+        if spec.kind is bool:
+            decls = [f"{option}/--no-{option[2:]}", name]
+            wrapper = click.option(*decls, default=None, help=help_text)(wrapper)
+        else:
+            kind = SettingType(option, spec)
+            wrapper = click.option(option, name, type=kind, help=help_text)(wrapper)
+    return click.option(
+        "--quality", "quality_mode", type=click.Choice(list(QUALITY_MODES)),
+        help="Schedule preset: preview (fast), standard, high; explicit settings win.",
+    )(wrapper)  # fmt: skip
+
+
+def parse_style(spec: str) -> tuple[str, float]:
+    """``IMG`` or ``IMG:WEIGHT`` (the weight is whatever follows the last colon, if it reads
+    as a number); the weight is checked by the table's rule for style weights."""
+    head, sep, tail = spec.rpartition(":")
+    if sep and head:
+        try:
+            weight = float(tail)
+        except ValueError:
+            return spec, 1.0
+        return head, STYLE_WEIGHT.check(weight, f"style weight in --style {spec!r}")
+    return spec, 1.0
+
+
+def style_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``-s/--style IMG[:WEIGHT]`` (repeatable), shared by apply, batch and watch."""
+    return click.option(
+        "-s", "--style", "styles", multiple=True, metavar="IMG[:WEIGHT]",
+        help="Style image (a path or a name on the style path), optionally weighted; "
+        "repeatable. Replaces the preset's style images.",
+    )(command)  # fmt: skip
+
+
+def max_pixels_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--max-pixels N``: the decompression-bomb limit, also ``$NSTFILTER_MAX_PIXELS``."""
+    return click.option(
+        "--max-pixels", type=click.IntRange(1), metavar="N",
+        help=f"Refuse images larger than N pixels [default: ${MAX_PIXELS_ENV} or "
+        f"{DEFAULT_MAX_PIXELS:,}].",
     )(command)  # fmt: skip

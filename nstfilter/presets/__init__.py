@@ -8,13 +8,12 @@ module follows ``extends`` and returns a :class:`Preset`.
 from __future__ import annotations
 
 import hashlib
-import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputNotFoundError, PresetError
-from ..imageio import FORMATS, encode_image
+from ..imageio import DEFAULT_QUALITY, FORMATS
 from ..params import StyleParams
 from .dump import dump_toml, resolved_data
 from .schema import SCHEMA, params_from, read_preset_file
@@ -42,10 +41,6 @@ __all__ = [
     "list_preset_sources", "list_presets", "load_preset", "preset_dirs", "preset_sources",
     "procedural_style", "read_preset_file", "resolved_data", "style_dirs", "user_dir",
 ]  # fmt: skip
-
-
-#: JPEG/WebP quality when a preset does not say: image IO's own default.
-DEFAULT_QUALITY: int = inspect.signature(encode_image).parameters["quality"].default
 
 
 @dataclass(frozen=True)
@@ -116,9 +111,7 @@ def load_preset(name: str) -> Preset:
     base = Path(data["_style_base"])
     styles = []
     for entry in data["style"]:
-        weight = float(entry.get("weight", 1.0))
-        if weight < 0:
-            raise PresetError(f"style weight must be >= 0, got {weight}", path=path)
+        weight = float(entry.get("weight", 1.0))  # checked by read_preset_file
         try:
             styles.append((find_style(entry["image"], relative_to=base), weight))
         except InputNotFoundError as exc:
@@ -129,9 +122,7 @@ def load_preset(name: str) -> Preset:
         raise PresetError(
             f"[output] 'format' must be one of {', '.join(s[1:] for s in FORMATS)}", path=path
         )
-    quality = output.get("quality", DEFAULT_QUALITY)
-    if not 1 <= quality <= 100:
-        raise PresetError("[output] 'quality' must be between 1 and 100", path=path)
+    quality = output.get("quality", DEFAULT_QUALITY)  # checked by read_preset_file
     return Preset(
         name=data.get("name", name),
         params=params,

@@ -1,8 +1,12 @@
 """The preset file format: a strict TOML schema mapped onto :class:`StyleParams`.
 
-Validation is strict -- an unknown key or a wrong type is an error naming the file, the key
-and the expected type -- because a typo silently ignored would produce a subtly different
-picture hours later in a batch. Values a preset leaves out come from ``StyleParams()``.
+Validation is strict -- an unknown key, a wrong type or a value out of range is an error
+naming the file, the key and what was expected -- because a typo silently ignored would
+produce a subtly different picture hours later in a batch. Every settings key is generated
+from the table in :mod:`nstfilter.params` (section, kind, range), so a preset can set
+exactly what the CLI and the Python API can; only the keys that are not settings (name,
+``[[style]]``, ``[output]``, the quality mode) are written out here. Values a preset leaves
+out come from ``StyleParams()``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NstError, PresetError
-from ..params import StyleParams
+from ..params import SETTINGS, STYLE_WEIGHT, Setting, StyleParams, check_settings
 from ..schedules import QUALITY_MODES, apply_quality
 from .search import check_name
 
@@ -21,14 +25,31 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-# key -> (accepted Python types, type name for messages, StyleParams field or None)
-_NUM = (int, float)
+#: JPEG/WebP quality of ``[output] quality`` (and ``--jpeg-quality``).
+OUTPUT_QUALITY = Setting(section="output", kind=int, low=1, high=100, help="JPEG/WebP quality.")
+
+_BASE_TYPES: dict[type, tuple[type, ...]] = {
+    bool: (bool,), int: (int,), float: (int, float), str: (str,)
+}  # fmt: skip
+_NUM = _BASE_TYPES[float]
+
+
+def _entry(name: str, spec: Setting) -> tuple[tuple[type, ...], str, str]:
+    """A settings key's (accepted TOML types, type name for messages, field)."""
+    if spec.many:
+        return (list,), spec.kind_name, name
+    types = _BASE_TYPES[spec.kind]
+    extra = [a for a in spec.also if not isinstance(a, types)]
+    names = " or ".join([spec.kind_name, *(repr(a) for a in extra)])
+    return types + tuple(type(a) for a in extra), names, name
+
+
+# section -> key -> (accepted Python types, type name for messages, StyleParams field or None)
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str, str | None]]] = {
     "": {
         "name": ((str,), "string", None),
         "description": ((str,), "string", None),
         "extends": ((str,), "string", None),
-        "filter": ((str,), "string", "filter"),
         "style": ((list,), "array of tables", None),
         "objective": ((dict,), "table", None),
         "schedule": ((dict,), "table", None),
@@ -44,44 +65,19 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str, str | None]]] = {
         "source": ((str,), "string", None),
         "license": ((str,), "string", None),
     },
-    "objective": {
-        "content_layers": ((list,), "array of strings", "content_layers"),
-        "style_layers": ((list,), "array of strings", "style_layers"),
-        "style_layer_weights": ((list,), "array of numbers", "style_layer_weights"),
-        "content_weight": (_NUM, "number", "content_weight"),
-        "style_weight": (_NUM, "number", "style_weight"),
-        "tv_weight": (_NUM, "number", "tv_weight"),
-        "backbone": ((str,), "string", "backbone"),
-    },
-    "schedule": {
-        "quality": ((str,), "string", None),
-        "size": ((int,), "integer", "size"),
-        "iterations": ((int,), "integer", "iterations"),
-        "scales": ((int,), "integer", "scales"),
-        "min_size": ((int,), "integer", "min_size"),
-        "coarse_iterations": ((int,), "integer", "coarse_iterations"),
-        "optimizer": ((str,), "string", "optimizer"),
-        "learning_rate": (_NUM, "number", "learning_rate"),
-        "init": ((str,), "string", "init"),
-        "seed": ((int,), "integer", "seed"),
-        "style_scale": (_NUM, "number", "style_scale"),
-        "tile_size": ((int,), "integer", "tile_size"),
-    },
-    "color": {
-        "preserve_color": ((bool,), "boolean", "preserve_color"),
-        "strength": (_NUM, "number", "strength"),
-    },
+    "objective": {},
+    "schedule": {"quality": ((str,), "string", None)},
+    "color": {},
     "output": {
         "format": ((str,), "string", None),
         "quality": ((int,), "integer", None),
     },
 }
+for _name, _spec in SETTINGS.items():
+    SCHEMA[_spec.section][_name] = _entry(_name, _spec)
 
-_ELEMENTS: dict[str, tuple[tuple[type, ...], str]] = {
-    "content_layers": ((str,), "string"),
-    "style_layers": ((str,), "string"),
-    "style_layer_weights": (_NUM, "number"),
-}
+#: The tables that hold settings (each key is a :class:`StyleParams` field).
+SETTINGS_SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(s.section for s in SETTINGS.values()))
 
 
 def _is_a(value: Any, types: tuple[type, ...]) -> bool:
@@ -96,6 +92,10 @@ def _toml_type(value: Any) -> str:
     return "table" if isinstance(value, dict) else names.get(type(value), type(value).__name__)
 
 
+def _label(section: str, key: str) -> str:
+    return f"[{section}] {key!r}" if section else repr(key)
+
+
 def _check_table(data: dict[str, Any], section: str, path: Path) -> None:
     schema = SCHEMA[section]
     where = f"[{section}] " if section else ""
@@ -104,15 +104,24 @@ def _check_table(data: dict[str, Any], section: str, path: Path) -> None:
             raise PresetError(
                 f"unknown key {where}{key!r}; allowed: {', '.join(schema)}", path=path
             )
-        types, type_name, _ = schema[key]
+        types, type_name, target = schema[key]
         if not _is_a(value, types):
             raise PresetError(
                 f"key {where}{key!r} must be a {type_name}, got {_toml_type(value)}",
                 path=path,
             )
-        element = _ELEMENTS.get(key)
-        if element is not None and not all(_is_a(v, element[0]) for v in value):
-            raise PresetError(f"key {where}{key!r} must be a {type_name}", path=path)
+        spec = SETTINGS.get(target) if target else None
+        if spec is not None and spec.many:
+            element = _BASE_TYPES[spec.kind]
+            if not all(_is_a(v, element) for v in value):
+                raise PresetError(f"key {where}{key!r} must be a {type_name}", path=path)
+
+
+def _check_value(spec: Setting, value: Any, label: str, path: Path) -> Any:
+    try:
+        return spec.check(value, label)
+    except NstError as exc:
+        raise PresetError(str(exc), path=path) from None
 
 
 def read_preset_file(path: Path) -> dict[str, Any]:
@@ -135,24 +144,28 @@ def read_preset_file(path: Path) -> dict[str, Any]:
         _check_table(entry, "style", path)
         if "image" not in entry:
             raise PresetError("a [[style]] entry needs an 'image' key", path=path)
+        if "weight" in entry:
+            _check_value(STYLE_WEIGHT, entry["weight"], "[[style]] 'weight'", path)
+    if "quality" in data.get("output", {}):
+        _check_value(OUTPUT_QUALITY, data["output"]["quality"], "[output] 'quality'", path)
     return data
 
 
 def params_from(data: dict[str, Any], path: Path) -> StyleParams:
-    values: dict[str, Any] = {}
-    for section in ("objective", "schedule", "color"):
-        for key, value in data.get(section, {}).items():
-            target = SCHEMA[section][key][2]
-            if target is not None:
-                values[target] = tuple(value) if isinstance(value, list) else value
-    if "filter" in data:
-        values["filter"] = data["filter"]
+    """The settings of a (merged) preset: each key checked by the table, named by its key."""
+    values = {
+        key: value
+        for section in SETTINGS_SECTIONS
+        for key, value in (data if section == "" else data.get(section, {})).items()
+        if key in SETTINGS and SETTINGS[key].section == section
+    }
     quality = data.get("schedule", {}).get("quality")
     if quality is not None and quality not in QUALITY_MODES:
         raise PresetError(
             f"[schedule] 'quality' must be one of {', '.join(QUALITY_MODES)}", path=path
         )
     try:
-        return apply_quality(StyleParams(), quality).replace(**values)
-    except (NstError, TypeError) as exc:
+        checked = check_settings(values, lambda key: _label(SETTINGS[key].section, key))
+        return apply_quality(StyleParams(), quality).replace(**checked)
+    except NstError as exc:
         raise PresetError(str(exc), path=path) from None
