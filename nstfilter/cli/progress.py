@@ -2,7 +2,9 @@
 
 A rich progress bar with the loss on a terminal; plain log lines (every few steps) when
 stderr is not a terminal; JSON lines for programs that drive the CLI (the editor
-plug-ins); nothing at all with ``none``.
+plug-ins); nothing at all with ``none``. The ETA and the bar's fill weight every step by
+its pixel cost (:class:`nstfilter.eta.CostEta`): a coarse-to-fine run's last scale is most
+of the work.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..eta import CostEta, format_seconds
 from ..hookspecs import hookimpl
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,30 +38,27 @@ class ProgressPlugin:
         self._bar = None
         self._task = None
         self.label = ""
+        self._eta = CostEta()
 
     def start(self, label: str) -> None:
         self.label = label
+        self._eta = CostEta()
         if self.mode == "bar":
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(
                 TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
+                BarColumn(),  # filled by pixel cost, not by steps
+                TextColumn("step {task.fields[step]}"),
                 TextColumn("loss {task.fields[loss]}"),
                 TimeElapsedColumn(),
-                TimeRemainingColumn(),
+                TextColumn("ETA {task.fields[eta]}"),
                 transient=False,
+                console=Console(stderr=True),  # stdout may be the result (apply -o -)
             )
             self._bar.start()
-            self._task = self._bar.add_task(label, total=None, loss="-")
+            self._task = self._bar.add_task(label, total=None, loss="-", step="-", eta="-:--")
 
     def stop(self) -> None:
         if self._bar is not None:
@@ -67,22 +67,29 @@ class ProgressPlugin:
 
     @hookimpl
     def nstfilter_progress(self, event: Progress) -> None:
+        left = self._eta.update(event)
         if self.mode == "bar" and self._bar is not None:
             self._bar.update(
                 self._task,
-                completed=event.step,
-                total=event.total,
+                completed=round(1000 * self._eta.fraction()),
+                total=1000,
+                step=f"{event.step}/{event.total}",
                 loss=f"{event.loss:.4g}",
-                description=f"{self.label} {event.width}x{event.height}",
+                eta=format_seconds(left),
+                description=(
+                    f"{self.label} scale {event.scale}/{event.scales} {event.width}x{event.height}"
+                ),
             )
         elif self.mode == "log":
             if event.step % self.log_every == 0 or event.step == event.total:
                 log.info(
-                    "%s step %d/%d scale %d/%d %dx%d loss %.4g (content %.4g, style %.4g) %.1fs",
+                    "%s step %d/%d scale %d/%d %dx%d loss %.4g (content %.4g, style %.4g) "
+                    "%.1fs ETA %s",
                     self.label, event.step, event.total, event.scale, event.scales,
                     event.width, event.height, event.loss, event.content_loss,
-                    event.style_loss, event.seconds,
+                    event.style_loss, event.seconds, format_seconds(left),
                 )  # fmt: skip
         elif self.mode == "json":
-            record = {"event": "progress", **event.as_dict()}
+            eta = None if left is None else round(left, 1)
+            record = {"event": "progress", **event.as_dict(), "eta_seconds": eta}
             click.echo(json.dumps(record), err=True)
