@@ -20,7 +20,7 @@ from PIL import Image
 from .errors import UsageError
 from .events import Progress
 from .imageio import LoadedImage, fit_longest, load_image, normalize
-from .params import StyleParams
+from .params import STYLE_WEIGHT, StyleParams
 from .plugins import collect, get_plugin_manager
 
 log = logging.getLogger(__name__)
@@ -52,9 +52,7 @@ def _style_list(styles: Sequence[StyleSpec] | StyleSpec) -> list[tuple[LoadedIma
     out = []
     for spec in styles:
         image, weight = spec if isinstance(spec, tuple) else (spec, 1.0)
-        if weight < 0:
-            raise UsageError(f"style weight must be >= 0, got {weight}")
-        out.append((as_loaded(image), float(weight)))
+        out.append((as_loaded(image), STYLE_WEIGHT.check(weight, "style weight")))
     return out
 
 
@@ -88,7 +86,7 @@ def run_filter(
         raise UsageError(
             f"unknown filter {params.filter!r}; registered: {', '.join(sorted(filters))}"
         ) from None
-    original = fit_longest(loaded.rgb, params.size)
+    original = fit_longest(loaded.rgb, params.working_size(max(loaded.size)), name=loaded.path)
     image = _chain(pm.hook.nstfilter_preprocess, original, params=params)
 
     def progress(event: Progress) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from helpers import run_cli
 from PIL import Image
 from test_imageio import png_header_only
 
@@ -126,8 +126,8 @@ def test_pixel_limit_option(tmp_path, photo):
 @pytest.mark.parametrize(
     "args, code, message",
     [
-        (["--content-weight", "-1"], 2, "content_weight must be >= 0"),
-        (["--strength", "1.5"], 2, "strength must be between 0 and 1"),
+        (["--content-weight", "-1"], 2, "--content-weight must be a finite number >= 0"),
+        (["--strength", "1.5"], 2, "--strength must be a finite number between 0 and 1"),
         (["--style-layers", "block1_conv1,block9_conv9"], 8, "unknown layer 'block9_conv9'"),
         (["--backbone", "resnet"], 2, "unknown backbone 'resnet'"),
         (["--preset", "no-such-preset"], 7, "no-such-preset"),
@@ -145,7 +145,7 @@ def test_bad_options_give_one_line(tmp_path, photo, style_path, args, code, mess
 
 def test_negative_style_weight_and_missing_style(tmp_path, photo, style_path):
     proc = run_cli("apply", str(photo), "--style", f"{style_path}:-2", *FAST)
-    assert proc.returncode == 2 and "style weight must be >= 0" in proc.stderr
+    assert proc.returncode == 2 and "must be a finite number >= 0, got -2" in proc.stderr
     proc = run_cli("apply", str(photo), "--style", str(tmp_path / "nope.jpg"), *FAST)
     assert proc.returncode == 3 and "nope.jpg" in proc.stderr
 
@@ -163,3 +163,146 @@ def test_unknown_output_extension(tmp_path, photo, style_path):
     proc = run_cli("apply", str(photo), "--style", str(style_path), "-o",
                    str(tmp_path / "out.xyz"), *FAST)  # fmt: skip
     assert proc.returncode == 2 and "unsupported output extension" in proc.stderr
+
+
+# --- issue 11: numbers that are not numbers; issue 13: the CLI a newcomer meets ----------
+
+STUB = ["--filter", "stub", "--size", "64", "-q"]
+STUB_ENV = {"NSTFILTER_PLUGINS_DIR": str(Path(__file__).resolve().parent / "plugins")}
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["--style-weight", "inf"], "--style-weight"),
+        (["--content-weight", "inf"], "--content-weight"),
+        (["--tv-weight", "inf"], "--tv-weight"),
+        (["--tv-weight", "nan"], "--tv-weight"),
+        (["--strength", "1e309"], "--strength"),
+        (["--learning-rate", "nan"], "--learning-rate"),
+        (["--size", "100000"], "--size"),
+        (["--size", "99999999999999999"], "--size"),
+        (["--tile-size", "big"], "--tile-size"),
+        (["--max-pixels", "-5"], "--max-pixels"),
+        (["--max-pixels", "0"], "--max-pixels"),
+        (["--jpeg-quality", "101"], "--jpeg-quality"),
+    ],
+)
+def test_bad_numbers_are_one_line_naming_the_option(tmp_path, photo, style_path, args, option):
+    out = tmp_path / "out.png"
+    proc = run_cli("apply", str(photo), "--style", str(style_path), "-o", str(out), *args)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"nstfilter: error: {option} must be"), lines
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("weight", ["nan", "inf", "1e309"])
+def test_style_weight_that_is_not_a_number_is_refused(tmp_path, photo, style_path, weight):
+    proc = run_cli("apply", str(photo), "--style", f"{style_path}:{weight}", "-o",
+                   str(tmp_path / "o.png"), *STUB, env=STUB_ENV)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "style weight" in proc.stderr
+
+
+def test_output_folder_with_trailing_slash_is_created(tmp_path, photo, style_path):
+    target = tmp_path / "new" / "dir"
+    proc = run_cli("apply", str(photo), "--style", str(style_path), "-o", f"{target}/",
+                   *STUB, env=STUB_ENV)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert [p.name for p in target.iterdir()] == ["photo.styled.png"]
+
+
+def test_stdin_to_stdout_pipe(tmp_path, photo, style_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "nstfilter", "apply", "-", "--style", str(style_path),
+         "-o", "-", "--progress", "log", "--filter", "stub", "--size", "64"],
+        input=photo.read_bytes(), capture_output=True, timeout=300,
+        env={**__import__("os").environ, **STUB_ENV},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(b"\x89PNG")  # PNG by default, nothing else on stdout
+    out = tmp_path / "piped.png"
+    out.write_bytes(proc.stdout)
+    assert Image.open(out).size == (64, 48)
+    assert b"step 4/4" in proc.stderr  # progress went to stderr
+
+
+def test_stdout_format_option(tmp_path, photo, style_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "nstfilter", "apply", "-", "--style", str(style_path),
+         "-o", "-", "--format", "jpg", *STUB],
+        input=photo.read_bytes(), capture_output=True, timeout=300,
+        env={**__import__("os").environ, **STUB_ENV},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout[:3] == b"\xff\xd8\xff"
+
+
+def test_size_original_keeps_the_photos_size(tmp_path, style_path):
+    src = tmp_path / "wide.png"
+    Image.new("RGB", (760, 400), (30, 90, 160)).save(src)
+    out, metrics = tmp_path / "o.png", tmp_path / "m.json"
+    proc = run_cli("apply", str(src), "--style", str(style_path), "-o", str(out), "--metrics",
+                   str(metrics), *STUB, "--size", "original", env=STUB_ENV)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert Image.open(out).size == (760, 400)
+    assert json.loads(metrics.read_text())["device"] == "auto"  # stub: no TensorFlow asked
+
+
+def test_a_sliver_photo_is_refused_with_one_line(tmp_path, style_path):
+    src = tmp_path / "thin.png"
+    Image.new("RGB", (4000, 8)).save(src)
+    out = tmp_path / "o.png"
+    proc = run_cli("apply", str(src), "--style", str(style_path), "-o", str(out), *STUB,
+                   env=STUB_ENV)  # fmt: skip
+    assert proc.returncode == 6, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "64x0" in proc.stderr
+    assert not out.exists()
+
+
+def test_max_pixels_option_is_the_limit_in_force(tmp_path, style_path):
+    """A photo above Pillow's 89,478,485 but under --max-pixels gets past the limit: the
+    header-only file then fails as truncated (exit 4), not as a bomb (exit 5)."""
+    big = tmp_path / "big.png"
+    big.write_bytes(png_header_only(10_000, 9_500))
+    proc = run_cli("apply", str(big), "--style", str(style_path), "-o", str(tmp_path / "o.png"),
+                   "--max-pixels", "200000000", *STUB, env=STUB_ENV)  # fmt: skip
+    assert proc.returncode == 4 and "89,478,485" not in proc.stderr, proc.stderr
+
+
+def test_help_shows_every_default_and_examples():
+    proc = run_cli("apply", "--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    from nstfilter.params import SETTINGS, default_text
+
+    squeezed = text.replace(" ", "")  # click wraps long defaults anywhere
+    for name in SETTINGS:
+        assert f"[default:{default_text(name).replace(' ', '')}]" in squeezed, name
+    assert text.count("nstfilter apply ") >= 2 and "Examples:" in text
+
+
+def test_device_choice():
+    from nstfilter.device import choose_device
+    from nstfilter.errors import UsageError
+
+    assert choose_device("auto", []) == "cpu"
+    assert choose_device("auto", ["/physical_device:GPU:0"]) == "gpu"
+    assert choose_device("cpu", ["/physical_device:GPU:0"]) == "cpu"
+    assert choose_device("gpu", ["/physical_device:GPU:0"]) == "gpu"
+    with pytest.raises(UsageError, match="sees no GPU"):
+        choose_device("gpu", [])
+
+
+@pytest.mark.slow
+def test_device_gpu_without_a_gpu_is_one_line(tmp_path, photo, style_path):
+    proc = run_cli("apply", str(photo), "--style", str(style_path), "-o",
+                   str(tmp_path / "o.png"), "--device", "gpu", *FAST)  # fmt: skip
+    assert proc.returncode == 2 and "sees no GPU" in proc.stderr, proc.stderr

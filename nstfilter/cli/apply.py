@@ -4,44 +4,50 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 
 import click
 
 from ..errors import UsageError
-from ..imageio import FORMATS, format_for, load_image, save_image, write_atomic
-from ..params import BACKBONES_BUILTIN, INITS, OPTIMIZERS, StyleParams
+from ..imageio import (
+    FORMATS,
+    encode_image,
+    format_for,
+    load_image,
+    load_image_bytes,
+    save_image,
+    write_atomic,
+)
 from ..safepaths import check_plan
-from ..schedules import QUALITY_MODES, apply_quality
-from .common import verbosity_options
+from .common import (
+    device_option,
+    job_options,
+    resolve_styling,
+    settings_options,
+    style_option,
+    verbosity_options,
+)
+from .plugins import facade
 from .progress import MODES, ProgressPlugin
 
 log = logging.getLogger("nstfilter.apply")
 
 IMAGE_SUFFIXES = set(FORMATS) | {".bmp", ".gif", ".tga", ".ppm", ".pgm"}
+#: ``-`` as a photo reads standard input; as ``-o`` writes standard output.
+STDIO = "-"
 
+EPILOG = """\b
+Examples:
+  nstfilter apply photo.jpg --style painting.jpg -o styled.png
+  nstfilter apply photos/ --preset starry-night --size 1024 -o out/
+  nstfilter apply - --style painting.jpg -o - < photo.jpg > styled.png
 
-def parse_style(spec: str) -> tuple[str, float]:
-    """``IMG`` or ``IMG:WEIGHT`` (the weight is whatever follows the last colon, if numeric)."""
-    head, sep, tail = spec.rpartition(":")
-    if sep and head:
-        try:
-            weight = float(tail)
-        except ValueError:
-            return spec, 1.0
-        if weight < 0:
-            raise UsageError(f"style weight must be >= 0, got {weight}", path=head)
-        return head, weight
-    return spec, 1.0
-
-
-def parse_list(value: str | None, kind: type = str) -> tuple | None:
-    if value is None:
-        return None
-    try:
-        return tuple(kind(v.strip()) for v in value.split(",") if v.strip())
-    except ValueError:
-        raise UsageError(f"cannot read {value!r} as a comma-separated list") from None
+\b
+-o: a file for one photo; a folder (an existing one, or any path ending in /, created
+if missing) gets <stem>.<preset>.<ext>; - writes the result to standard output (--format,
+PNG by default). Logs and progress always go to standard error.
+"""
 
 
 def expand_inputs(inputs: tuple[str, ...]) -> list[Path]:
@@ -49,133 +55,134 @@ def expand_inputs(inputs: tuple[str, ...]) -> list[Path]:
     paths: list[Path] = []
     for item in inputs:
         path = Path(item)
-        if path.is_dir():
+        if item != STDIO and path.is_dir():
             paths += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         else:
             paths.append(path)
     return paths
 
 
-def output_paths(contents: list[Path], output: str | None, tag: str, ext: str | None) -> list[Path]:
-    """One output per input. One input: ``-o`` is a file (or a folder if it is one).
+def is_folder(output: str) -> bool:
+    """``-o`` names a folder: it is one, or it ends with a path separator."""
+    return output.endswith(("/", "\\")) or Path(output).is_dir()
 
-    Several inputs: ``-o`` is a folder and results are ``<stem>.<tag>.<ext>`` inside it.
+
+def output_paths(
+    contents: list[Path], output: str | None, tag: str, ext: str | None
+) -> list[Path | None]:
+    """One output per input (``None`` = standard output): the one place results are named.
+
+    One input and a file ``-o``: that file. ``-o -``: standard output (one input only).
+    Otherwise ``-o`` (or the current folder) is a folder and results are
+    ``<stem>.<tag>.<ext>`` in it.
     """
-    if len(contents) == 1 and output and not Path(output).is_dir():
+    if output == STDIO:
+        if len(contents) != 1:
+            raise UsageError("-o - (standard output) takes exactly one photo")
+        return [None]
+    if len(contents) == 1 and output and not is_folder(output):
         return [Path(output)]
     folder = Path(output) if output else Path(".")
     suffix = ext or ".png"
-    return [folder / f"{c.stem}.{tag}{suffix}" for c in contents]
+    return [folder / f"{'stdin' if str(c) == STDIO else c.stem}.{tag}{suffix}" for c in contents]
 
 
-def resolve_style(spec: str) -> Path:
-    """A style image by path, or by name on the style path (presets' search rules)."""
-    path = Path(spec)
-    if path.exists():
-        return path
-    try:
-        from ..presets import find_style
-    except ImportError:  # pragma: no cover - presets module without style lookup
-        return path
-    return find_style(spec)
+def _load(source: Path, max_pixels: int | None):
+    if str(source) == STDIO:
+        return load_image_bytes(sys.stdin.buffer.read(), name="<stdin>", max_pixels=max_pixels)
+    return load_image(source, max_pixels=max_pixels)
 
 
-@click.command()
-@click.argument("contents", nargs=-1, required=True)
-@click.option("-o", "--output", help="Output file (one input) or folder (several inputs).")
-@click.option("-s", "--style", "styles", multiple=True, help="Style image IMG[:WEIGHT].")
-@click.option("-p", "--preset", help="A preset name (see 'nstfilter presets list').")
+def _write(image, target: Path | None, fmt: str, quality: int) -> None:
+    if target is None:
+        sys.stdout.buffer.write(encode_image(image, fmt, quality=quality))
+        sys.stdout.buffer.flush()
+    else:
+        save_image(image, target, quality=quality)
+
+
+@click.command(epilog=EPILOG)
+@click.argument("contents", nargs=-1, required=True, metavar="PHOTO...")
 @click.option(
-    "--quality",
-    type=click.Choice(list(QUALITY_MODES)),
-    help="Schedule preset: preview (fast), standard, high. Explicit options win.",
+    "-o", "--output", metavar="FILE|FOLDER/|-",
+    help="Result file (one photo), folder, or - for standard output [default: the current "
+    "folder, <stem>.<preset>.<ext>].",
+)  # fmt: skip
+@style_option
+@click.option("-p", "--preset", help="A preset name (see 'nstfilter presets list').")
+@settings_options
+@job_options
+@device_option
+@click.option(
+    "--metrics", type=click.Path(dir_okay=False), help="Write run metrics as JSON to this file."
 )
-@click.option("--size", type=int, help="Longest side of the result in pixels.")
-@click.option("--iterations", type=int, help="Optimiser steps at the final scale.")
-@click.option("--scales", type=int, help="Coarse-to-fine levels (1 = single scale).")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS))
-@click.option("--content-weight", type=float)
-@click.option("--style-weight", type=float)
-@click.option("--tv-weight", type=float)
-@click.option("--content-layers", help="Comma-separated layer names.")
-@click.option("--style-layers", help="Comma-separated layer names.")
-@click.option("--style-layer-weights", help="Comma-separated weights, one per style layer.")
-@click.option("--backbone", help=f"Feature network: {', '.join(BACKBONES_BUILTIN)}.")
-@click.option("--init", type=click.Choice(INITS), help="Initial image.")
-@click.option("--seed", type=int)
-@click.option("--preserve-color/--no-preserve-color", default=None, help="Keep photo colours.")
-@click.option("--strength", type=float, help="Blend with the photo: 0..1.")
-@click.option("--jpeg-quality", type=click.IntRange(1, 100), help="JPEG/WebP quality.")
-@click.option("--max-pixels", type=int, help="Refuse inputs larger than this many pixels.")
-@click.option("--metrics", type=click.Path(dir_okay=False), help="Write run metrics as JSON.")
-@click.option("--progress", "progress_mode", type=click.Choice(MODES), default="auto")
+@click.option(
+    "--progress", "progress_mode", type=click.Choice(MODES), default="auto", show_default=True,
+    help="auto: a bar on a terminal, log lines otherwise; json for programs.",
+)  # fmt: skip
 @verbosity_options
-def apply(contents, output, styles, preset, quality, progress_mode, metrics, max_pixels, **options):
-    """Style CONTENT image(s) with --style image(s) or a --preset."""
+def apply(
+    contents, output, styles, preset, settings, quality_mode, out_format, jpeg_quality,
+    max_pixels, device, metrics, progress_mode,
+):  # fmt: skip
+    """Style PHOTO(s) (files, folders, or - for standard input) with --style image(s) or a
+    --preset; every setting below overrides the preset's."""
     from ..api import run_filter
+    from ..jobs import TF_FILTERS
 
-    base = StyleParams()
-    style_specs: list[tuple[Path, float]] = []
-    jpeg_quality = options.pop("jpeg_quality")
-    file_quality = jpeg_quality or 92
-    out_ext = None
-    tag = "styled"
-    if preset:
-        from ..presets import load_preset
-
-        resolved = load_preset(preset)
-        base, tag = resolved.params, resolved.name
-        style_specs = list(resolved.styles)
-        file_quality = jpeg_quality or resolved.quality
-        out_ext = f".{resolved.output_format}" if resolved.output_format else None
-    if styles:
-        style_specs = [(resolve_style(p), w) for p, w in map(parse_style, styles)]
-    if not style_specs:
-        raise UsageError("no style image: pass --style IMG or --preset NAME")
-    options["content_layers"] = parse_list(options["content_layers"])
-    options["style_layers"] = parse_list(options["style_layers"])
-    options["style_layer_weights"] = parse_list(options["style_layer_weights"], float)
-    params = apply_quality(base, quality).replace(**options)
-
+    plugins = facade()
+    styling = resolve_styling(
+        preset, styles, settings, quality_mode, plugins=plugins,
+        jpeg_quality=jpeg_quality, out_format=out_format,
+    )  # fmt: skip
     inputs = expand_inputs(contents)
     if not inputs:
         raise UsageError(f"no images found in {', '.join(contents)}")
-    targets = output_paths(inputs, output, tag, out_ext)
+    if sum(str(p) == STDIO for p in inputs) > 1:
+        raise UsageError("standard input (-) can be read only once")
+    ext = f".{styling.output_format}" if styling.output_format else None
+    targets = output_paths(inputs, output, styling.name, ext)
+    fmt = FORMATS[ext or ".png"]
     for target in targets:
-        format_for(target)
+        if target is not None:
+            format_for(target)
     check_plan(  # before any work: no output over an input or another output, folders writable
-        [*((f"result of {s}", t) for s, t in zip(inputs, targets)),
+        [*((f"result of {s}", t) for s, t in zip(inputs, targets) if t is not None),
          *([("metrics", metrics)] if metrics else [])],
-        [*(("photo", s) for s in inputs), *(("style image", p) for p, _ in style_specs),
-         *(("preset", f) for f in (resolved.files if preset else ()))],
+        [*(("photo", s) for s in inputs if str(s) != STDIO),
+         *(("style image", p) for p, _ in styling.styles),
+         *(("preset", f) for f in styling.files)],
     )  # fmt: skip
-    style_images = [(load_image(p, max_pixels=max_pixels), w) for p, w in style_specs]
+    style_images = [(load_image(p, max_pixels=max_pixels), w) for p, w in styling.styles]
+    params = styling.params
+    if params.filter in TF_FILTERS:
+        from ..device import use_device
 
-    from ..plugins import get_plugin_manager
+        device = use_device(device)
 
-    pm = get_plugin_manager()
     reporter = ProgressPlugin(progress_mode)
-    pm.register(reporter, name="cli-progress")
+    plugins.register(reporter, "cli-progress")
     all_metrics = []
     try:
         for source, target in zip(inputs, targets):
-            content = load_image(source, max_pixels=max_pixels)
-            reporter.start(source.name)
+            content = _load(source, max_pixels)
+            reporter.start("stdin" if str(source) == STDIO else source.name)
             try:
-                result = run_filter(content, style_images, params, plugin_manager=pm)
+                result = run_filter(content, style_images, params, plugins=plugins)
             finally:
                 reporter.stop()
-            save_image(result.image, target, quality=file_quality)
-            record = {"input": str(source), "output": str(target), **result.metrics}
+            _write(result.image, target, fmt if target is None else "", styling.quality)
+            shown = "<stdout>" if target is None else str(target)
+            record = {"input": str(source), "output": shown, **result.metrics, "device": device}
             all_metrics.append(record)
             log.info(
                 "%s -> %s (%.1f s, style loss %.4g -> %.4g)",
-                source, target, record["seconds"],
+                source, shown, record["seconds"],
                 record.get("initial", {}).get("style", float("nan")),
                 record.get("final", {}).get("style", float("nan")),
             )  # fmt: skip
     finally:
-        pm.unregister(name="cli-progress")
+        plugins.unregister("cli-progress")
         if metrics and all_metrics:
             data = all_metrics[0] if len(all_metrics) == 1 else all_metrics
             write_atomic(json.dumps(data, indent=2).encode(), metrics)

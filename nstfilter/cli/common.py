@@ -7,18 +7,25 @@ generated from the settings table (:func:`settings_options`) that apply, batch a
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..device import DEVICES
 from ..errors import UsageError
-from ..imageio import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV
-from ..params import SETTINGS, STYLE_WEIGHT, Setting, default_text
-from ..schedules import QUALITY_MODES
+from ..imageio import DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, FORMATS, MAX_PIXELS, MAX_PIXELS_ENV
+from ..params import SETTINGS, STYLE_WEIGHT, Setting, StyleParams, default_text
+from ..presets.schema import OUTPUT_QUALITY
+from ..schedules import QUALITY_MODES, apply_quality
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..presets import Preset
 
 _levels = {"verbose": 0, "quiet": 0}
 
@@ -73,6 +80,10 @@ class SettingType(click.ParamType):
         if spec.many:
             self.name += ",..."
         self.name += "".join(f"|{a}" for a in spec.also if isinstance(a, str))
+        self.name = self.name if spec.choices else self.name.replace("TEXT", "NAME")
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return f"[{self.name}]" if self.spec.choices else self.name
 
     def _parse(self, text: str) -> Any:
         if text in self.spec.also:
@@ -149,10 +160,66 @@ def style_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)  # fmt: skip
 
 
-def max_pixels_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--max-pixels N``: the decompression-bomb limit, also ``$NSTFILTER_MAX_PIXELS``."""
-    return click.option(
-        "--max-pixels", type=click.IntRange(1), metavar="N",
+def job_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--format``, ``--jpeg-quality`` and ``--max-pixels``: how results are written and
+    how large an input may be, shared by apply, batch and watch (checked by the table's
+    rules, so ``--max-pixels 0`` is one line like any bad setting)."""
+    command = click.option(
+        "--max-pixels", type=SettingType("--max-pixels", MAX_PIXELS), metavar="N",
         help=f"Refuse images larger than N pixels [default: ${MAX_PIXELS_ENV} or "
         f"{DEFAULT_MAX_PIXELS:,}].",
     )(command)  # fmt: skip
+    command = click.option(
+        "--jpeg-quality", type=SettingType("--jpeg-quality", OUTPUT_QUALITY), metavar="1-100",
+        help=f"JPEG/WebP quality [default: the preset's, else {DEFAULT_QUALITY}].",
+    )(command)  # fmt: skip
+    return click.option(
+        "--format", "out_format", type=click.Choice(sorted({s[1:] for s in FORMATS})),
+        help="Result format [default: the preset's, else png; a file -o's own extension].",
+    )(command)  # fmt: skip
+
+
+def device_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--device auto|cpu|gpu`` (see :mod:`nstfilter.device`)."""
+    return click.option(
+        "--device", type=click.Choice(DEVICES), default="auto", show_default=True,
+        help="Where TensorFlow runs: auto (a GPU when there is one), cpu, or gpu (refuse "
+        "to run without one). Logged and written in the metrics.",
+    )(command)  # fmt: skip
+
+
+def resolve_style(spec: str) -> Path:
+    """A style image by path, or by name on the style path (presets' search rules)."""
+    from ..presets import find_style
+
+    path = Path(spec)
+    return path if path.exists() else find_style(spec)
+
+
+def resolve_styling(
+    preset: str | None,
+    styles: tuple[str, ...],
+    settings: dict[str, Any],
+    quality_mode: str | None,
+    *,
+    plugins: Any = None,
+    jpeg_quality: int | None = None,
+    out_format: str | None = None,
+) -> Preset:
+    """What the options of apply/batch/watch ask for, as one :class:`Preset`: the preset
+    (or the defaults, named ``styled``), ``--style`` images replacing its own, then the
+    quality mode's schedule, then the explicit settings (the order a user expects)."""
+    from ..presets import Preset, load_preset
+
+    base = load_preset(preset, plugins=plugins) if preset else Preset("styled", StyleParams())
+    if styles:
+        chosen = [(resolve_style(p), w) for p, w in map(parse_style, styles)]
+        base = dataclasses.replace(base, styles=chosen)
+    if not base.styles:
+        raise UsageError("no style image: pass --style IMG or --preset NAME")
+    return dataclasses.replace(
+        base,
+        params=apply_quality(base.params, quality_mode).replace(**settings),
+        quality=jpeg_quality or base.quality,
+        output_format=out_format or base.output_format,
+    )
