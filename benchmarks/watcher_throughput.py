@@ -92,26 +92,26 @@ def fresh_drop(root: Path, name: str) -> Path:
 def direct_loop(sources: list[Path], out: Path) -> float:
     from nstfilter.api import run_filter
     from nstfilter.imageio import encode_image, load_image, write_atomic
-    from nstfilter.plugins import get_plugin_manager
+    from nstfilter.plugins import Plugins
     from nstfilter.presets import load_preset
 
     preset = load_preset("bench-stub")
     styles = [(load_image(p), w) for p, w in preset.styles]
-    pm = get_plugin_manager()
+    plugins = Plugins.load()
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     for source in sources:
-        result = run_filter(load_image(source), styles, preset.params, plugin_manager=pm)
+        result = run_filter(load_image(source), styles, preset.params, plugins=plugins)
         write_atomic(encode_image(result.image, "PNG"), out / f"{source.stem}.png")
     return time.perf_counter() - start
 
 
 def watcher_for(base: Path, once: bool):
-    from nstfilter.plugins import get_plugin_manager
+    from nstfilter.plugins import Plugins
     from nstfilter.watcher import Layout, Watcher, WatchOptions
 
     options = WatchOptions(preset="bench-stub", settle=SETTLE, close_grace=SETTLE, once=once)
-    return Watcher(Layout.build(base / "inbox"), options, get_plugin_manager())
+    return Watcher(Layout.build(base / "inbox"), options, Plugins.load())
 
 
 def count_done(base: Path) -> int:

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pluggy
 from PIL import Image
 
-from .errors import UsageError
+from .errors import NstError, UsageError
 from .events import Progress
 from .imageio import LoadedImage, fit_longest, load_image, normalize
 from .params import STYLE_WEIGHT, StyleParams
-from .plugins import collect, get_plugin_manager
+from .plugins import Plugins, blame
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +55,6 @@ def _style_list(styles: Sequence[StyleSpec] | StyleSpec) -> list[tuple[LoadedIma
     return out
 
 
-def _chain(hook: Any, image: Image.Image, **kwargs: Any) -> Image.Image:
-    """Call a chaining hook implementation by implementation, feeding each the last image."""
-    for impl in reversed(hook.get_hookimpls()):  # pluggy calls last-registered first
-        result = impl.function(image=image, **kwargs)
-        if result is not None:
-            image = result
-    return image
-
-
 def run_filter(
     content: ImageLike,
     styles: Sequence[StyleSpec] | StyleSpec,
@@ -72,14 +62,18 @@ def run_filter(
     *,
     callback: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
-    plugin_manager: pluggy.PluginManager | None = None,
+    plugins: Plugins | None = None,
 ) -> StylizeResult:
-    """Style ``content`` with ``styles`` under ``params`` through the plugin pipeline."""
-    pm = plugin_manager or get_plugin_manager()
+    """Style ``content`` with ``styles`` under ``params`` through the plugin pipeline.
+
+    ``plugins`` is the caller's facade; without one a fresh :meth:`Plugins.load` is used
+    for this call (pass one to keep compiled models between calls).
+    """
+    plugins = plugins or Plugins.load()
     start = time.perf_counter()
     loaded = as_loaded(content)
     style_images = _style_list(styles)
-    filters = dict(collect(pm.hook.nstfilter_register_filters))
+    filters = plugins.filters()
     try:
         chosen = filters[params.filter]
     except KeyError:
@@ -87,17 +81,22 @@ def run_filter(
             f"unknown filter {params.filter!r}; registered: {', '.join(sorted(filters))}"
         ) from None
     original = fit_longest(loaded.rgb, params.working_size(max(loaded.size)), name=loaded.path)
-    image = _chain(pm.hook.nstfilter_preprocess, original, params=params)
+    image = plugins.preprocess(original, params)
 
     def progress(event: Progress) -> None:
-        pm.hook.nstfilter_progress(event=event)
+        plugins.progress(event)
         if callback is not None:
             callback(event)
 
-    output = chosen.apply(
-        image, [(s.rgb, w) for s, w in style_images], params, progress, should_stop
-    )
-    result = _chain(pm.hook.nstfilter_postprocess, output.image, original=original, params=params)
+    try:
+        output = chosen.apply(
+            image, [(s.rgb, w) for s, w in style_images], params, progress, should_stop
+        )
+    except (NstError, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a plugin's filter, SystemExit included
+        raise blame(exc, f"filter {params.filter}", "apply") from exc
+    result = plugins.postprocess(output.image, original, params)
     if loaded.alpha is not None:
         result = result.convert("RGB")
         result.putalpha(loaded.alpha.resize(result.size, Image.Resampling.LANCZOS))
@@ -118,7 +117,7 @@ def stylize(
     params: StyleParams | None = None,
     callback: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
-    plugin_manager: pluggy.PluginManager | None = None,
+    plugins: Plugins | None = None,
     **overrides: Any,
 ) -> Image.Image:
     """Style an image and return it as a PIL image.
@@ -127,10 +126,11 @@ def stylize(
     supplies both styles and settings, and ``styles``/``params``/``overrides`` win over it.
     """
     base = params or StyleParams()
+    plugins = plugins or Plugins.load()
     if preset is not None:
         from .presets import load_preset
 
-        resolved = load_preset(preset)
+        resolved = load_preset(preset, plugins=plugins)
         base = params or resolved.params
         if styles is None:
             styles = [(path, weight) for path, weight in resolved.styles]
@@ -143,5 +143,5 @@ def stylize(
         final,
         callback=callback,
         should_stop=should_stop,
-        plugin_manager=plugin_manager,
+        plugins=plugins,
     ).image

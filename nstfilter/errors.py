@@ -77,12 +77,32 @@ class OutputError(NstError):
 
 
 class PluginError(NstError):
-    """A plugin failed to load or is misconfigured."""
+    """A plugin failed: a misspelt hook, or an implementation that raised (named with its
+    hook; see ``nstfilter.plugins``)."""
 
     exit_code = 11
+
+
+class JobError(NstError):
+    """A job failed on an executor; the message is the worker's one-line error."""
+
+    exit_code = 1
+
+
+class BatchFailedError(NstError):
+    """Some jobs of a batch failed (the others finished; see the report)."""
+
+    exit_code = 1
 
 
 class Cancelled(NstError):
     """The run was cancelled by a callback, a signal or the user."""
 
     exit_code = 130
+
+
+def error_line(error: BaseException) -> str:
+    """One line for any failure: nstfilter errors as they are, others with their type (a
+    bug's ``KeyError: 'x'`` must still say what it was)."""
+    text = str(error) if isinstance(error, NstError) else f"{type(error).__name__}: {error}"
+    return " ".join(text.split()) or type(error).__name__

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine.backbones import Backbone
     from .events import Progress
     from .filters import Filter
+    from .jobs import JobReport
     from .params import StyleParams
 
 PROJECT = "nstfilter"
@@ -93,20 +94,23 @@ def nstfilter_progress(event: Progress) -> None:
 
 
 @hookspec
-def nstfilter_job_done(job: dict[str, Any], result: dict[str, Any]) -> None:
-    """A watcher or batch job finished: ``job`` names input, preset and output;
-    ``result`` holds seconds and the final losses.
+def nstfilter_job_done(job: JobReport) -> None:
+    """A watcher or batch job finished: ``job`` is a frozen :class:`~nstfilter.jobs.JobReport`
+    (``front_end``, ``id``, ``input``, ``preset``, ``output``, ``seconds``, the final
+    ``losses`` under the same names from every front-end, and ``details``).
 
-    Fires once per job, after its output is written. The JSON-lines job log is a
-    built-in plugin on this hook. Not ``firstresult``.
+    Fires once per job, after its output is written, in the front-end's process. A plugin
+    that raises here is logged in one line; the job stays done. The JSON-lines job log is a
+    plugin object on this hook that the watcher registers. Not ``firstresult``.
     """
 
 
 @hookspec
-def nstfilter_job_failed(job: dict[str, Any], error: str) -> None:
-    """A watcher or batch job failed with the one-line ``error``.
+def nstfilter_job_failed(job: JobReport) -> None:
+    """A watcher or batch job failed: ``job.error`` is the one-line reason.
 
-    Fires once per failed job (the job is not retried by the hook). Not ``firstresult``.
+    Fires once per failed job (the job is not retried by the hook); guarded like
+    ``nstfilter_job_done``. Not ``firstresult``.
     """
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +18,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from .durable import write_atomic
 from .errors import (
     ImageError,
     ImageTooLargeError,
     ImageTooSmallError,
     InputNotFoundError,
-    OutputError,
     UsageError,
 )
 from .params import Setting
@@ -251,39 +250,6 @@ def encode_image(image: Image.Image, fmt: str, *, quality: int = DEFAULT_QUALITY
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)
     return buffer.getvalue()
-
-
-def public_file_mode() -> int:
-    """0666 minus the process umask: the mode ``open()`` would give a new file."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def write_atomic(data: bytes, path: str | Path) -> Path:
-    """Write ``data`` to ``path`` through a temp file + fsync + ``os.replace``.
-
-    A reader (or a crash) never sees a half-written output. The file gets the usual
-    permissions (0666 minus the umask), not ``mkstemp``'s private 0600.
-    """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write: {exc.strerror or exc}", path=path) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), public_file_mode())
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write: {exc.strerror or exc}", path=path) from None
-    return path
 
 
 def save_image(

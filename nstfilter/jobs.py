@@ -8,13 +8,18 @@ Dask worker. :func:`run_job` never raises for a bad image or a failing filter: e
 failure becomes a :class:`JobOutcome` with a one-line error, so one broken photo cannot stop
 a batch of thousands.
 
-Workers keep state between jobs on purpose: the engine caches its compiled objective per
-process (see ``builtins.neural_style``), and decoded style images are cached here, so only
-a worker's first job pays for loading the backbone.
+Workers keep state between jobs on purpose: a worker process builds one plugin facade
+(:func:`worker_plugins`) whose neural-style filter caches its compiled objectives, and
+decoded style images are cached here, so only a worker's first job pays for loading the
+backbone.
+
+:class:`JobReport` is what the job hooks (``nstfilter_job_done``/``_failed``) receive from
+every front-end, batch and watcher alike.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import socket
@@ -22,20 +27,20 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from .errors import NstError
+from .errors import error_line
 from .imageio import DEFAULT_QUALITY
 from .params import StyleParams
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pluggy
-
     from .events import Progress
     from .imageio import LoadedImage
+    from .plugins import Plugins
     from .presets import Preset
 
 #: Worker thread budget for TensorFlow (intra-op threads); set by the executors.
@@ -136,10 +141,34 @@ class JobOutcome:
         return dict(self.metrics.get("final") or {})
 
 
-def error_line(error: BaseException) -> str:
-    """One line for a failure: nstfilter errors as they are, others with their type."""
-    text = str(error) if isinstance(error, NstError) else f"{type(error).__name__}: {error}"
-    return " ".join(text.split()) or type(error).__name__
+@dataclass(frozen=True)
+class JobReport:
+    """One finished or failed job, as the job hooks see it, whichever front-end ran it.
+
+    ``losses`` are the final loss terms under the same names everywhere (``loss``,
+    ``content``, ``style``, ``tv``; empty for a filter that reports none); ``details`` holds
+    what only one front-end knows (the watcher's ``processed``/``failed`` paths, the batch
+    ``worker``). Frozen, mappings read-only: one plugin cannot change what the next sees.
+    """
+
+    front_end: str  # "batch" or "watch"
+    id: str  # batch: the manifest key; watcher: the journal's job id
+    input: str
+    preset: str | None
+    output: str | None = None  # the result file (done jobs)
+    seconds: float = 0.0
+    losses: Mapping[str, float] = field(default_factory=dict)
+    error: str | None = None  # the one-line reason (failed jobs)
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "losses", MappingProxyType(dict(self.losses)))
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-able fields (the job log writes this)."""
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {**data, "losses": dict(self.losses), "details": dict(self.details)}
 
 
 # --- worker-side state -----------------------------------------------------------------
@@ -218,12 +247,26 @@ def _styles(job: Job) -> list[tuple[LoadedImage, float]]:
     return out
 
 
+@functools.cache
+def worker_plugins(plugins_dirs: tuple[str, ...] = ()) -> Plugins:
+    """The plugin facade of a worker process, built on its first job and kept, so its
+    compiled models serve every later job (a worker is its own front-end)."""
+    from .plugins import Plugins
+
+    return Plugins.load(plugins_dirs)
+
+
+def run_worker_job(job: Job, plugins_dirs: tuple[str, ...] = ()) -> JobOutcome:
+    """What executors run in a worker: :func:`run_job` with the worker's facade."""
+    return run_job(job, plugins=worker_plugins(plugins_dirs))
+
+
 def run_job(
     job: Job,
     *,
+    plugins: Plugins,
     callback: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
-    plugin_manager: pluggy.PluginManager | None = None,
 ) -> JobOutcome:
     """Decode, style and encode one job; failures come back as outcomes, never raised."""
     start = time.perf_counter()
@@ -241,7 +284,7 @@ def run_job(
             job.params,
             callback=callback,
             should_stop=should_stop,
-            plugin_manager=plugin_manager,
+            plugins=plugins,
         )
         data = encode_image(result.image, fmt, quality=job.quality)
     except Exception as exc:  # noqa: BLE001 - every failure is an outcome

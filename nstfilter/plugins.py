@@ -1,10 +1,30 @@
-"""The one place that builds nstfilter's plugin manager.
+"""The plugin layer's one door: :class:`Plugins`, a typed facade over pluggy's manager.
 
-Order: built-in plugins, then the ``nstfilter`` entry-point group, then ``*.py`` files from
-the plugins directory (``--plugins-dir`` / ``NSTFILTER_PLUGINS_DIR``), then
+Nothing else in nstfilter calls ``pm.hook.*``: every hook has one typed method here (the
+shape of OCRmyPDF's ``_plugin_manager.py`` and tox's ``plugin/manager.py``). A front-end
+(the CLI in ``ctx.obj``, a batch or watcher worker, a Python caller) builds one facade with
+:meth:`Plugins.load` and passes it down; no module keeps a global manager.
+
+Why a facade rather than ``pm.hook`` calls scattered around:
+
+* **pluggy's own calling.** Each implementation is called through a one-plugin
+  ``subset_hook_caller``, so pluggy passes only the arguments it declares: a
+  ``def nstfilter_postprocess(image):`` is valid and hookspecs can grow.
+* **Every implementation guarded.** Whatever a plugin raises, ``SystemExit`` included,
+  becomes one :class:`~nstfilter.errors.PluginError` naming the plugin and the hook; the
+  traceback goes to the debug log (``-v``). Only ``Cancelled`` and ``KeyboardInterrupt``
+  pass through: they mean "stop", not "broken".
+* **One policy.** Hooks that shape a job (filters, image hooks, progress) raise that
+  ``PluginError`` into the job: ``apply`` stops with exit 11, a batch or watcher job fails
+  and the process goes on. Hooks that only observe or register (job notifications,
+  presets, commands) log the one line and go on: a plugin's bug must not hide presets or
+  undo a finished job.
+
+Loading order: built-in plugins, the ``nstfilter`` entry-point group, ``*.py`` files from
+the plugins folders (``--plugins-dir`` / ``NSTFILTER_PLUGINS_DIR``), then pluggy's
 ``check_pending()``. ``NSTFILTER_DISABLE_PLUGINS=a,b`` blocks plugins by name. A plugin that
-raises while loading is logged with its name and skipped: one broken plugin must not take
-the whole tool down.
+raises while loading is recorded in :attr:`Plugins.load_errors` and skipped; a hook name
+that matches no hookspec (a typo) stops the build with a ``PluginError``.
 """
 
 from __future__ import annotations
@@ -14,15 +34,25 @@ import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError
+from .errors import Cancelled, PluginError, error_line
+
+if TYPE_CHECKING:  # pragma: no cover
+    import click
+    from PIL import Image
+
+    from .engine.backbones import Backbone
+    from .events import Progress
+    from .filters import Filter
+    from .jobs import JobReport
+    from .params import StyleParams
 
 log = logging.getLogger(__name__)
 
@@ -30,31 +60,27 @@ ENTRY_POINT_GROUP = "nstfilter"
 PLUGINS_DIR_ENV = "NSTFILTER_PLUGINS_DIR"
 DISABLE_ENV = "NSTFILTER_DISABLE_PLUGINS"
 
-#: Built-in plugins, registered under these names (so they can be disabled too).
+#: Built-in plugins, registered under these names (so they can be disabled too). A module
+#: with a ``make_plugin(plugins)`` function registers what it returns: state such as the
+#: engine's compiled models then belongs to this facade, not to the module.
 BUILTIN_PLUGINS: dict[str, str] = {
     "neural-style": "nstfilter.builtins.neural_style",
     "backbones": "nstfilter.builtins.backbones",
     "color": "nstfilter.builtins.color",
-    "joblog": "nstfilter.builtins.joblog",
 }
-
-_manager: pluggy.PluginManager | None = None
-#: Errors met while loading plugins, as (name, one-line message); shown by ``plugins list``.
-load_errors: list[tuple[str, str]] = []
-#: Entry-point plugins by name: "distribution version", for ``plugins list``.
-_entry_point_sources: dict[str, str] = {}
 
 
 def disabled_names() -> set[str]:
     return {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
 
 
-def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
-    try:
-        pm.register(plugin, name=name)
-    except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, not fatal
-        load_errors.append((name, f"{type(exc).__name__}: {exc}"))
-        log.warning("plugin %s failed to register: %s", name, exc)
+def plugin_dirs(extra: Iterable[str | Path] = ()) -> list[Path]:
+    """Plugin folders: explicit ones first, then ``$NSTFILTER_PLUGINS_DIR`` (os.pathsep list)."""
+    dirs = [Path(p) for p in extra]
+    env = os.environ.get(PLUGINS_DIR_ENV)
+    if env:
+        dirs += [Path(p) for p in env.split(os.pathsep) if p]
+    return dirs
 
 
 def _load_file(path: Path) -> ModuleType:
@@ -68,109 +94,211 @@ def _load_file(path: Path) -> ModuleType:
     return module
 
 
-def plugin_dirs(extra: Iterable[str | Path] = ()) -> list[Path]:
-    """Plugin folders: explicit ones first, then ``$NSTFILTER_PLUGINS_DIR`` (os.pathsep list)."""
-    dirs = [Path(p) for p in extra]
-    env = os.environ.get(PLUGINS_DIR_ENV)
-    if env:
-        dirs += [Path(p) for p in env.split(os.pathsep) if p]
-    return dirs
+def blame(exc: BaseException, who: str, where: str) -> PluginError:
+    """``PluginError("<who> failed in <where>: <one line>")``; the traceback to the debug
+    log, which ``-v`` shows."""
+    log.debug("%s failed in %s", who, where, exc_info=exc)
+    return PluginError(f"{who} failed in {where}: {error_line(exc)}")
 
 
-def build_plugin_manager(plugins_dirs: Iterable[str | Path] = ()) -> pluggy.PluginManager:
-    """A fresh, fully loaded manager (tests use this to avoid the process-wide one).
+class Plugins:
+    """One loaded plugin manager and a typed, guarded method per hook."""
 
-    ``load_errors`` is reset: it describes the most recent build.
-    """
-    load_errors.clear()
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
-    blocked = disabled_names()
-    for name in blocked:
-        pm.set_blocked(name)
-    for name, module_name in BUILTIN_PLUGINS.items():
-        if name not in blocked:
-            _register(pm, importlib.import_module(module_name), name)
-    _load_entry_points(pm, blocked)
-    for folder in plugin_dirs(plugins_dirs):
-        if not folder.is_dir():
-            load_errors.append((str(folder), "plugins directory does not exist"))
-            continue
-        for path in sorted(folder.glob("*.py")):
-            if path.stem in blocked or path.name.startswith("_"):
+    def __init__(self, pm: pluggy.PluginManager | None = None) -> None:
+        if pm is None:
+            pm = pluggy.PluginManager(hookspecs.PROJECT)
+            pm.add_hookspecs(hookspecs)
+        self.pm = pm
+        #: Plugins that failed to load, as (name, one-line message): ``plugins list``.
+        self.load_errors: list[tuple[str, str]] = []
+        self._sources: dict[str, str] = {}  # plugin name -> where it came from
+
+    # --- building ------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, plugins_dirs: Iterable[str | Path] = (), *, builtins: bool = True) -> Plugins:
+        """A fresh facade with built-ins, entry points and plugin files loaded."""
+        plugins = cls()
+        blocked = disabled_names()
+        for name in blocked:
+            plugins.pm.set_blocked(name)
+        if builtins:
+            for name, module_name in BUILTIN_PLUGINS.items():
+                if name not in blocked:
+                    module = importlib.import_module(module_name)
+                    factory = getattr(module, "make_plugin", None)
+                    plugins._add(factory(plugins) if factory else module, name, "built-in")
+        plugins._load_entry_points(blocked)
+        for folder in plugin_dirs(plugins_dirs):
+            if not folder.is_dir():
+                plugins.load_errors.append((str(folder), "plugins directory does not exist"))
+                continue
+            for path in sorted(folder.glob("*.py")):
+                if path.stem in blocked or path.name.startswith("_"):
+                    continue
+                try:
+                    module = _load_file(path)
+                except Exception as exc:  # noqa: BLE001 - a broken plugin is reported
+                    plugins._failed_to_load(path.stem, exc)
+                    continue
+                plugins._add(module, path.stem, str(path))
+        plugins.check_pending()
+        return plugins
+
+    def _failed_to_load(self, name: str, exc: BaseException) -> None:
+        self.load_errors.append((name, error_line(exc)))
+        log.warning("plugin %s failed to load: %s", name, error_line(exc))
+
+    def _add(self, plugin: Any, name: str, source: str) -> None:
+        try:
+            self.register(plugin, name, source=source)
+        except Exception as exc:  # noqa: BLE001 - e.g. a hookimpl with unknown arguments
+            self._failed_to_load(name, exc)
+
+    def _load_entry_points(self, blocked: set[str]) -> None:
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name in blocked or self.pm.get_plugin(ep.name) is not None:
                 continue
             try:
-                module = _load_file(path)
+                plugin = ep.load()
             except Exception as exc:  # noqa: BLE001
-                load_errors.append((path.stem, f"{type(exc).__name__}: {exc}"))
-                log.warning("plugin %s (%s) failed to load: %s", path.stem, path, exc)
+                self._failed_to_load(ep.name, exc)
                 continue
-            _register(pm, module, path.stem)
-    _check_pending(pm)
-    return pm
+            dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else ep.value
+            self._add(plugin, ep.name, f"entry point ({dist})")
 
-
-def _check_pending(pm: pluggy.PluginManager) -> None:
-    """``check_pending()``, but a plugin with a misspelt hook is reported and unregistered
-    (its hook would never fire) instead of stopping the whole tool."""
-    for _ in range(len(pm.get_plugins()) + 1):
+    def check_pending(self) -> None:
+        """Stop on a hook implementation whose name matches no hookspec (``nstfilter_
+        postprocesss``): it would never fire, and docs/plugins.md promises a stop."""
         try:
-            pm.check_pending()
-            return
+            self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
-            name = pm.get_name(exc.plugin) or "?"
-            load_errors.append((name, f"PluginValidationError: {exc}"))
-            log.warning("plugin %s skipped: %s", name, exc)
-            pm.unregister(exc.plugin)
+            name = self.pm.get_name(exc.plugin) or "?"
+            raise PluginError(f"plugin {name}: {exc}") from None
 
+    def register(self, plugin: Any, name: str, *, source: str = "registered at run time") -> None:
+        """Add a plugin object or module (tests, front-ends' own plugins such as the job log)."""
+        if self.pm.register(plugin, name=name) is not None:
+            self._sources[name] = source
 
-def _load_entry_points(pm: pluggy.PluginManager, blocked: set[str]) -> None:
-    from importlib.metadata import entry_points
+    def unregister(self, name: str) -> None:
+        self.pm.unregister(name=name)
+        self._sources.pop(name, None)
 
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in blocked or pm.get_plugin(ep.name) is not None:
-            continue
-        try:
-            plugin = ep.load()
-        except Exception as exc:  # noqa: BLE001
-            load_errors.append((ep.name, f"{type(exc).__name__}: {exc}"))
-            log.warning("plugin %s (%s) failed to load: %s", ep.name, ep.value, exc)
-            continue
-        _register(pm, plugin, ep.name)
-        dist = ep.dist
-        _entry_point_sources[ep.name] = f"{dist.name} {dist.version}" if dist else ep.value
+    # --- describing ------------------------------------------------------------------------
 
+    def names(self) -> list[str]:
+        """Registered (not blocked) plugin names."""
+        return [name for name, plugin in self.pm.list_name_plugin() if plugin is not None]
 
-def get_plugin_manager() -> pluggy.PluginManager:
-    """The process-wide manager, built on first use."""
-    global _manager
-    if _manager is None:
-        _manager = build_plugin_manager()
-    return _manager
+    def source(self, name: str) -> str:
+        """Where a plugin came from: ``built-in``, ``entry point (dist version)`` or a file."""
+        return self._sources.get(name, "registered at run time")
 
+    def hooks_of(self, name: str) -> list[str]:
+        plugin = self.pm.get_plugin(name)
+        return sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [])
 
-def set_plugin_manager(pm: pluggy.PluginManager | None) -> None:
-    """Replace the process-wide manager (the CLI does this for ``--plugins-dir``)."""
-    global _manager
-    _manager = pm
+    def hook_names(self) -> list[str]:
+        return sorted(n for n in dir(self.pm.hook) if n.startswith("nstfilter_"))
 
+    # --- calling, guarded --------------------------------------------------------------------
 
-def collect(hook: Callable[..., Any], **kwargs: Any) -> list[Any]:
-    """Call a registration hook and return what its ``register`` callback received."""
-    items: list[Any] = []
+    def _each(
+        self, hook: str, kwargs: dict[str, Any], *, skip_failing: bool = False
+    ) -> Iterator[tuple[str, Any, bool]]:
+        """``(plugin name, result, ok)`` per implementation, in pluggy's call order (last
+        registered first, ``tryfirst``/``trylast`` respected).
 
-    def register(*args: Any) -> None:
-        items.append(args[0] if len(args) == 1 else args)
+        Each implementation runs through a caller that holds only its own plugin, so pluggy
+        itself matches arguments (a hookimpl may take fewer than the spec) and a failure is
+        pinned on the plugin that raised. With ``skip_failing`` a failure is logged in one
+        line (``ok`` false) and the other plugins still run; otherwise it is raised.
+        ``kwargs`` is read at each call, so a chain can update it between implementations.
+        """
+        impls = list(reversed(getattr(self.pm.hook, hook).get_hookimpls()))
+        for impl in impls:
+            others = [i.plugin for i in impls if i.plugin is not impl.plugin]
+            caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
+            try:
+                returned = caller(**kwargs)
+            except (Cancelled, KeyboardInterrupt):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - SystemExit from a plugin too
+                error = blame(exc, f"plugin {impl.plugin_name}", hook)
+                if not skip_failing:
+                    raise error from exc
+                log.warning("%s", error)
+                yield impl.plugin_name, None, False
+                continue
+            yield impl.plugin_name, returned[0] if returned else None, True
 
-    hook(register=register, **kwargs)
-    return items
+    def _collect(self, hook: str, *, skip_failing: bool = False) -> list[tuple[str, Any]]:
+        """Call a registration hook: ``(plugin name, what it registered)`` in registration
+        order (pluggy *calls* the last registered first; reversed back here)."""
+        items: list[Any] = []
+        per_plugin: list[tuple[str, list[Any]]] = []
 
+        def register(*args: Any) -> None:
+            items.append(args[0] if len(args) == 1 else args)
 
-def plugin_source(pm: pluggy.PluginManager, plugin: Any) -> str:
-    """Where a plugin came from: built-in, an entry point's distribution, or a file."""
-    name = pm.get_name(plugin) or "?"
-    if name in BUILTIN_PLUGINS:
-        return "built-in"
-    if name in _entry_point_sources:
-        return f"entry point ({_entry_point_sources[name]})"
-    return getattr(plugin, "__file__", None) or "registered at run time"
+        for name, _, ok in self._each(hook, {"register": register}, skip_failing=skip_failing):
+            per_plugin.append((name, items[:] if ok else []))
+            items.clear()
+        return [(name, item) for name, got in reversed(per_plugin) for item in got]
+
+    def _chain(self, hook: str, image: Image.Image, **kwargs: Any) -> Image.Image:
+        arguments = {"image": image, **kwargs}
+        for _, result, _ in self._each(hook, arguments):
+            if result is not None:
+                arguments["image"] = result
+        return arguments["image"]
+
+    # --- one method per hook -------------------------------------------------------------
+
+    def filters(self) -> dict[str, Filter]:
+        """``nstfilter_register_filters``: filter name -> filter (a later name wins)."""
+        return dict(item for _, item in self._collect("nstfilter_register_filters"))
+
+    def presets(self) -> list[tuple[str, Path]]:
+        """``nstfilter_register_presets``: ``(plugin name, folder or file)``, entry points
+        before plugin files; a plugin that raises is logged and skipped."""
+        found = self._collect("nstfilter_register_presets", skip_failing=True)
+        return [(name, Path(path)) for name, path in found]
+
+    def backbones(self) -> list[Backbone]:
+        """``nstfilter_register_backbones``."""
+        return [item for _, item in self._collect("nstfilter_register_backbones")]
+
+    def preprocess(self, image: Image.Image, params: StyleParams) -> Image.Image:
+        """``nstfilter_preprocess``, chained: each plugin gets the previous one's image."""
+        return self._chain("nstfilter_preprocess", image, params=params)
+
+    def postprocess(
+        self, image: Image.Image, original: Image.Image, params: StyleParams
+    ) -> Image.Image:
+        """``nstfilter_postprocess``, chained like :meth:`preprocess`."""
+        return self._chain("nstfilter_postprocess", image, original=original, params=params)
+
+    def progress(self, event: Progress) -> None:
+        """``nstfilter_progress``; a failing plugin fails the job (it runs inside it)."""
+        for _ in self._each("nstfilter_progress", {"event": event}):
+            pass
+
+    def job_done(self, job: JobReport) -> None:
+        """``nstfilter_job_done``: logged and skipped if a plugin fails (the output is
+        written; a notification cannot undo it)."""
+        for _ in self._each("nstfilter_job_done", {"job": job}, skip_failing=True):
+            pass
+
+    def job_failed(self, job: JobReport) -> None:
+        """``nstfilter_job_failed``, guarded like :meth:`job_done`."""
+        for _ in self._each("nstfilter_job_failed", {"job": job}, skip_failing=True):
+            pass
+
+    def register_commands(self, cli: click.Group) -> None:
+        """``nstfilter_register_commands``: a failing plugin is logged, the CLI starts."""
+        for _ in self._each("nstfilter_register_commands", {"cli": cli}, skip_failing=True):
+            pass

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import SHARED_DATA, STUB_PLUGINS
+
+from nstfilter.plugins import Plugins
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-STUB_PLUGINS = REPO / "tests" / "plugins"
 
 
 @pytest.fixture(scope="session")
@@ -41,14 +38,8 @@ def _style_path_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("NSTFILTER_STYLE_PATH", str(SHARED_DATA / "styles"))
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600, cwd=None):
-    """Run the real ``nstfilter`` CLI in a subprocess; returns the CompletedProcess."""
-    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "nstfilter", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-        cwd=cwd,
-    )
+@pytest.fixture
+def stub_plugins(monkeypatch: pytest.MonkeyPatch) -> Plugins:
+    """A fresh plugin facade with the stub engine (``filter="stub"``) loaded."""
+    monkeypatch.delenv("NSTFILTER_PLUGINS_DIR", raising=False)
+    return Plugins.load([STUB_PLUGINS])

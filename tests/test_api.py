@@ -9,17 +9,14 @@ from PIL import Image
 from nstfilter import StyleParams, hookimpl, run_filter, stylize
 from nstfilter.builtins.color import blend_strength, preserve_color
 from nstfilter.errors import UsageError
-from nstfilter.plugins import build_plugin_manager
+from nstfilter.plugins import Plugins
 
 STUB = StyleParams(filter="stub", size=48)
 
 
 @pytest.fixture
-def pm(monkeypatch):
-    from conftest import STUB_PLUGINS
-
-    monkeypatch.setenv("NSTFILTER_PLUGINS_DIR", str(STUB_PLUGINS))
-    return build_plugin_manager()
+def pm(stub_plugins: Plugins) -> Plugins:
+    return stub_plugins
 
 
 @pytest.fixture
@@ -47,7 +44,7 @@ def test_pre_and_postprocess_hooks_chain_in_order(pm, photo):
             calls.append(("progress", event.step))
 
     pm.register(Plugin(), name="recorder")
-    result = run_filter(photo, [photo], STUB, plugin_manager=pm)
+    result = run_filter(photo, [photo], STUB, plugins=pm)
     assert calls[0] == ("pre", (48, 36))
     assert ("progress", 4) in calls and calls[-1] == ("post", (48, 36))
     r, g, b = result.image.split()
@@ -73,7 +70,7 @@ def test_strength_and_colour_builtins():
 
 def test_unknown_filter_is_a_usage_error(pm, photo):
     with pytest.raises(UsageError, match="unknown filter 'nope'.*stub"):
-        run_filter(photo, [photo], STUB.replace(filter="nope"), plugin_manager=pm)
+        run_filter(photo, [photo], STUB.replace(filter="nope"), plugins=pm)
 
 
 def test_stylize_with_the_real_engine(content_path, style_path):

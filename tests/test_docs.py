@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import inspect
 import re
-from pathlib import Path
 
 import pytest
+from helpers import DOCS
 
 from nstfilter import hookspecs
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 HOOKS = sorted(
     name
     for name, obj in vars(hookspecs).items()
@@ -20,7 +19,7 @@ HOOKS = sorted(
 
 def documented() -> dict[str, str]:
     """Hook headings in the docs: ``### nstfilter_x(a, b)`` -> ``"a, b"``."""
-    text = DOCS.read_text(encoding="utf-8")
+    text = (DOCS / 'plugins.md').read_text(encoding="utf-8")
     return dict(re.findall(r"^### (nstfilter_\w+)\(([^)]*)\)\s*$", text, flags=re.M))
 
 

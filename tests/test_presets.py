@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, SHARED_DATA, run_cli
+from helpers import REPO, SHARED_DATA, STUB_PLUGINS, run_cli
 from PIL import Image
 
-from nstfilter import plugins as plugin_module
 from nstfilter.errors import InputNotFoundError, PresetError
 from nstfilter.hookspecs import hookimpl
 from nstfilter.params import StyleParams
+from nstfilter.plugins import Plugins
 from nstfilter.presets import (
     BUNDLED_DIR,
     Preset,
@@ -46,7 +46,6 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.delenv("NSTFILTER_PRESET_PATH", raising=False)
     monkeypatch.delenv("NSTFILTER_PLUGINS_DIR", raising=False)
     monkeypatch.delenv("NSTFILTER_DISABLE_PLUGINS", raising=False)
-    monkeypatch.setattr(plugin_module, "_manager", None)
 
 
 @pytest.fixture
@@ -360,20 +359,19 @@ def test_search_order_user_then_env_then_plugin_then_bundled(preset_dir, tmp_pat
             register(plugin_dir)
             register(str(single))
 
-    pm = plugin_module.build_plugin_manager()
-    pm.register(PresetPlugin(), name="preset-plugin")
-    plugin_module.set_plugin_manager(pm)
-    kinds = [kind for kind, _ in preset_sources()]
+    plugins = Plugins.load()
+    plugins.register(PresetPlugin(), "preset-plugin")
+    kinds = [kind for kind, _ in preset_sources(plugins)]
     assert kinds == ["user", "env", "plugin:preset-plugin", "plugin:preset-plugin", "bundled"]
 
     for folder, label in [(plugin_dir, "plugin"), (preset_dir, "env"), (user, "user")]:
         write(folder, "preview", f'description = "{label}"\n' + SWIRL)
-        assert load_preset("preview").description == label
-        assert list_preset_sources()["preview"][0].startswith(label)
-    assert load_preset("lonely").description == "single file"
-    assert dict(list_presets())["lonely"] == single
-    pm.unregister(name="preset-plugin")
-    assert "lonely" not in dict(list_presets())
+        assert load_preset("preview", plugins=plugins).description == label
+        assert list_preset_sources(plugins)["preview"][0].startswith(label)
+    assert load_preset("lonely", plugins=plugins).description == "single file"
+    assert dict(list_presets(plugins))["lonely"] == single
+    plugins.unregister("preset-plugin")
+    assert "lonely" not in dict(list_presets(plugins))
 
 
 def test_a_plugin_failing_to_register_presets_is_skipped(caplog):
@@ -382,10 +380,9 @@ def test_a_plugin_failing_to_register_presets_is_skipped(caplog):
         def nstfilter_register_presets(self, register):
             raise RuntimeError("boom")
 
-    pm = plugin_module.build_plugin_manager()
-    pm.register(Broken(), name="broken-presets")
-    plugin_module.set_plugin_manager(pm)
-    assert "preview" in dict(list_presets())
+    plugins = Plugins.load()
+    plugins.register(Broken(), "broken-presets")
+    assert "preview" in dict(list_presets(plugins))
     assert "broken-presets" in caplog.text and "boom" in caplog.text
 
 
@@ -563,10 +560,10 @@ def test_stylize_with_a_preset_and_overrides(preset_dir):
     from nstfilter.api import stylize
 
     write(preset_dir, "stubby", 'filter = "stub"\n[schedule]\nsize = 40\n' + SWIRL)
-    pm = plugin_module.build_plugin_manager([REPO / "tests" / "plugins"])
+    plugins = Plugins.load([STUB_PLUGINS])
     photo = Image.linear_gradient("L").convert("RGB").resize((60, 30))
-    assert stylize(photo, preset="stubby", plugin_manager=pm).size == (40, 20)
-    assert stylize(photo, preset="stubby", plugin_manager=pm, size=20).size == (20, 10)
+    assert stylize(photo, preset="stubby", plugins=plugins).size == (40, 20)
+    assert stylize(photo, preset="stubby", plugins=plugins, size=20).size == (20, 10)
 
 
 def test_cli_list_survives_an_invalid_preset(preset_dir):
@@ -592,9 +589,8 @@ def test_plugins_preset_folders_are_searched_in_registration_order(tmp_path):
 
         return Plugin()
 
-    pm = plugin_module.build_plugin_manager()
-    pm.register(plugin(folders["first"]), name="first")
-    pm.register(plugin(folders["second"]), name="second")
-    plugin_module.set_plugin_manager(pm)
-    assert [k for k, _ in preset_sources()][1:3] == ["plugin:first", "plugin:second"]
-    assert load_preset("shared").description == "first"
+    plugins = Plugins.load()
+    plugins.register(plugin(folders["first"]), "first")
+    plugins.register(plugin(folders["second"]), "second")
+    assert [k for k, _ in preset_sources(plugins)][1:3] == ["plugin:first", "plugin:second"]
+    assert load_preset("shared", plugins=plugins).description == "first"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, STUB_PLUGINS, run_cli
+from helpers import REPO, STUB_PLUGINS, run_cli
 from PIL import Image
 
 from nstfilter.errors import OutputError

@@ -13,17 +13,10 @@ The command is ``nstfilter batch`` (:mod:`nstfilter.cli.batch`).
 
 from __future__ import annotations
 
-from ..errors import NstError
+from ..errors import BatchFailedError
 from .inputs import InputFile, collect_inputs
 from .manifest import Manifest
 from .run import BatchResult, run_batch
-
-
-class BatchFailedError(NstError):
-    """Some jobs of a batch failed (the others finished; see the report)."""
-
-    exit_code = 1
-
 
 __all__ = [
     "BatchFailedError",

@@ -10,16 +10,12 @@ starts with a ``{"run": ...}`` line, which makes the history of runs readable.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import OutputError
-from ..jsonlines import read_records
+from ..durable import JsonLines, read_records
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +30,7 @@ class Manifest:
     def __init__(self, folder: str | Path) -> None:
         self.path = Path(folder) / MANIFEST_NAME
         self.records: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
-        self._handle = None
+        self._file = JsonLines(self.path)
         self._load()
 
     def _load(self) -> None:
@@ -54,31 +49,9 @@ class Manifest:
             and output.is_file()
         )
 
-    def _open(self):
-        if self._handle is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-            except OSError as exc:
-                raise OutputError(f"cannot write: {exc.strerror or exc}", path=self.path) from None
-            if self._handle.tell() > 0:
-                self._repair_tail()
-        return self._handle
-
-    def _repair_tail(self) -> None:
-        """Start on a fresh line if the last run was killed in the middle of one."""
-        with open(self.path, "rb") as handle:
-            handle.seek(-1, os.SEEK_END)
-            if handle.read(1) != b"\n":
-                self._handle.write("\n")
-
     def append(self, record: dict[str, Any]) -> None:
-        line = json.dumps({**record, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}, default=str)
-        with self._lock:
-            handle = self._open()
-            handle.write(line + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        with self._file.lock:
+            self._file.append_locked({**record, "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
             if "key" in record:
                 self.records[record["key"]] = record
 
@@ -86,7 +59,4 @@ class Manifest:
         self.append({"run": time.strftime("%Y-%m-%dT%H:%M:%S"), **info})
 
     def close(self) -> None:
-        with self._lock:
-            if self._handle is not None:
-                self._handle.close()
-                self._handle = None
+        self._file.close()

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from ..builtins import joblog
+from ..durable import write_atomic
 from ..errors import OutputError
-from ..imageio import format_for, write_atomic
-from ..jobs import Job, JobOutcome, sha256
+from ..imageio import format_for
+from ..jobs import Job, JobOutcome, JobReport, sha256
 from ..safepaths import check_plan
 from .inputs import InputFile, output_relative
 from .manifest import DONE, FAILED, Manifest
@@ -28,6 +30,7 @@ from .report import REPORT_FILES, REPORT_NAME, make_thumbnail, write_report
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..executors import Executor
+    from ..plugins import Plugins
     from ..presets import Preset
 
 log = logging.getLogger("nstfilter.batch")
@@ -149,13 +152,13 @@ def _jobs(todo: Sequence[PlannedJob], max_pixels: int | None) -> Iterator[Job]:
 class _Recorder:
     """Writes outcomes: output file, thumbnails, manifest record, plugin hooks."""
 
-    def __init__(self, outdir: Path, manifest: Manifest, result: BatchResult) -> None:
-        from ..plugins import get_plugin_manager
-
+    def __init__(
+        self, outdir: Path, manifest: Manifest, result: BatchResult, plugins: Plugins
+    ) -> None:
         self.outdir = outdir
         self.manifest = manifest
         self.result = result
-        self.hook = get_plugin_manager().hook
+        self.plugins = plugins
 
     def __call__(self, planned: PlannedJob, outcome: JobOutcome, image: bytes | None) -> None:
         ok, error = outcome.ok, outcome.error
@@ -183,18 +186,20 @@ class _Recorder:
             **thumbs,
         }
         self.manifest.append(record)
-        job = {"input": record["input"], "preset": record["preset"], "key": planned.key}
+        report = JobReport(
+            "batch", planned.key, record["input"], record["preset"],
+            output=str(planned.output) if ok else None, seconds=outcome.seconds,
+            losses=final, error=None if ok else error or "failed",
+            details={"backbone": record["backbone"], "worker": outcome.worker},
+        )  # fmt: skip
         if ok:
             self.result.done += 1
             self.result.job_seconds += outcome.seconds
-            output = str(planned.output)
-            self.hook.nstfilter_job_done(
-                job={**job, "output": output}, result={"seconds": outcome.seconds, **final}
-            )
+            self.plugins.job_done(report)
         else:
             self.result.failed += 1
             self.result.failures.append((planned.key, error or "failed"))
-            self.hook.nstfilter_job_failed(job=job, error=error or "failed")
+            self.plugins.job_failed(report)
 
     def _thumbnails(
         self, planned: PlannedJob, image: bytes | None, output: bytes | None
@@ -218,11 +223,16 @@ def run_batch(
     outdir: str | Path,
     executor_factory: Callable[[], Executor],
     *,
+    plugins: Plugins,
     force: bool = False,
     progress: str = "auto",
     max_pixels: int | None = None,
 ) -> BatchResult:
-    """Run every job not already finished; returns counts. Never raises for a failed job."""
+    """Run every job not already finished; returns counts. Never raises for a failed job.
+
+    ``plugins`` is the front-end's facade: job hooks fire on it (the workers style with
+    their own); ``$NSTFILTER_JOB_LOG`` adds a job log to it for this run.
+    """
     outdir = Path(outdir)
     start = time.perf_counter()
     manifest = Manifest(outdir)
@@ -230,7 +240,10 @@ def run_batch(
     result = BatchResult(planned)
     result.skipped = sum(1 for p in planned if p.skip)
     todo = [p for p in planned if not p.skip]
-    recorder = _Recorder(outdir, manifest, result)
+    recorder = _Recorder(outdir, manifest, result, plugins)
+    log_file = joblog.chosen_path()
+    if log_file is not None:
+        plugins.register(joblog.JobLog(log_file), joblog.NAME, source="batch job log")
     bar = BatchProgress(len(planned), mode=progress, skipped=result.skipped)
     try:
         if todo:
@@ -254,6 +267,8 @@ def run_batch(
         result.interrupted = True
         raise
     finally:
+        if log_file is not None and plugins.pm.has_plugin(joblog.NAME):
+            plugins.unregister(joblog.NAME)
         manifest.close()
         result.seconds = time.perf_counter() - start
         result.report = write_report(outdir, planned, manifest, result)

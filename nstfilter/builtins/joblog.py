@@ -1,39 +1,47 @@
-"""A JSON-lines job log for the watcher and batch front-ends.
+"""A JSON-lines job log: a plugin object a front-end registers with its file.
 
-Enabled by setting ``NSTFILTER_JOB_LOG`` to a file path (front-ends set it to their state
-folder). One line per finished or failed job, appended and flushed, so ``tail -f`` and log
-shippers can follow it.
+The watcher registers ``JobLog(<state folder>/jobs.jsonl)`` (or ``$NSTFILTER_JOB_LOG`` when
+the user chose a file), batch registers one when ``$NSTFILTER_JOB_LOG`` is set. An object,
+not a process-wide setting: two watchers in one process each log to their own file. One
+line per finished or failed job (:meth:`nstfilter.jobs.JobReport.as_dict` plus status and
+time), appended whole, so ``tail -f`` and log shippers can follow it.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 import time
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..durable import append_line
 from ..hookspecs import hookimpl
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..jobs import JobReport
+
 JOB_LOG_ENV = "NSTFILTER_JOB_LOG"
-_lock = threading.Lock()
+NAME = "joblog"  # its plugin name: NSTFILTER_DISABLE_PLUGINS=joblog turns it off
 
 
-def _append(record: dict[str, Any]) -> None:
-    path = os.environ.get(JOB_LOG_ENV)
-    if not path:
-        return
-    record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **record}
-    line = json.dumps(record, default=str)
-    with _lock, open(path, "a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
+def chosen_path() -> Path | None:
+    """The file the user chose with ``$NSTFILTER_JOB_LOG``, if any."""
+    value = os.environ.get(JOB_LOG_ENV)
+    return Path(value) if value else None
 
 
-@hookimpl
-def nstfilter_job_done(job: dict[str, Any], result: dict[str, Any]) -> None:
-    _append({"status": "done", **job, **result})
+class JobLog:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
 
+    def _append(self, status: str, job: JobReport) -> None:
+        record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "status": status}
+        append_line(self.path, {**record, **job.as_dict()}, sync=False)
 
-@hookimpl
-def nstfilter_job_failed(job: dict[str, Any], error: str) -> None:
-    _append({"status": "failed", **job, "error": error})
+    @hookimpl
+    def nstfilter_job_done(self, job: JobReport) -> None:
+        self._append("done", job)
+
+    @hookimpl
+    def nstfilter_job_failed(self, job: JobReport) -> None:
+        self._append("failed", job)

@@ -1,8 +1,9 @@
 """The engine as the built-in ``neural-style`` filter.
 
 TensorFlow is imported on first use, so listing plugins or presets never pays for it.
-Compiled objectives are cached per (backbone, layers), which is what makes a watcher or a
-batch worker fast after its first image.
+Each plugin facade gets its own filter (:func:`make_plugin`), whose compiled objectives are
+cached per (backbone, layers): a watcher or a batch worker is fast after its first image,
+and the cache lives as long as the front-end's facade, not as long as the module.
 """
 
 from __future__ import annotations
@@ -21,46 +22,43 @@ from ..imageio import fit_longest, from_array, to_array
 from ..params import StyleParams
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine.backbones import Backbone, BackboneRegistry
+    from ..engine.backbones import BackboneRegistry
     from ..engine.optimize import Stylizer
+    from ..plugins import Plugins
 
 log = logging.getLogger(__name__)
-
-
-def backbone_registry() -> BackboneRegistry:
-    """All backbones registered by plugins (built-ins included)."""
-    from ..engine.backbones import BackboneRegistry
-    from ..plugins import collect, get_plugin_manager
-
-    registry = BackboneRegistry()
-    for backbone in collect(get_plugin_manager().hook.nstfilter_register_backbones):
-        registry.register(backbone)
-    return registry
-
-
-@functools.lru_cache(maxsize=16)
-def _stylizer(backbone: Backbone, content_layers: tuple[str, ...], style_layers: tuple[str, ...]):
-    from ..engine.optimize import Stylizer
-
-    return Stylizer(backbone, content_layers, style_layers)
 
 
 class NeuralStyleFilter:
     """Gatys et al.'s optimisation, through the TensorFlow engine."""
 
-    def __init__(self, backbones: Callable[[], BackboneRegistry] = backbone_registry) -> None:
-        self._backbones = backbones
+    def __init__(self, plugins: Plugins) -> None:
+        self._plugins = plugins
         self._lock = threading.Lock()
+        self._stylizer = functools.lru_cache(maxsize=16)(self._compile)
 
     @functools.cached_property
     def registry(self) -> BackboneRegistry:
-        return self._backbones()
+        """Every backbone the facade's plugins register (built-ins included)."""
+        from ..engine.backbones import BackboneRegistry
+
+        registry = BackboneRegistry()
+        for backbone in self._plugins.backbones():
+            registry.register(backbone)
+        return registry
+
+    @staticmethod
+    def _compile(backbone, content_layers: tuple[str, ...], style_layers: tuple[str, ...]):
+        from ..engine.optimize import Stylizer
+
+        return Stylizer(backbone, content_layers, style_layers)
 
     def stylizer(self, params: StyleParams) -> Stylizer:
-        """A compiled objective for the params' backbone and layers, cached per process."""
+        """A compiled objective for the params' backbone and layers, cached per filter."""
         backbone = self.registry.get(params.backbone)
         with self._lock:
-            return _stylizer(backbone, tuple(params.content_layers), tuple(params.style_layers))
+            layers = tuple(params.content_layers), tuple(params.style_layers)
+            return self._stylizer(backbone, *layers)
 
     def apply(
         self,
@@ -100,9 +98,16 @@ class NeuralStyleFilter:
         return FilterOutput(from_array(result.image), metrics)
 
 
-NEURAL_STYLE = NeuralStyleFilter()
+class NeuralStylePlugin:
+    """The built-in plugin object: registers this facade's one ``neural-style`` filter."""
+
+    def __init__(self, plugins: Plugins) -> None:
+        self.filter = NeuralStyleFilter(plugins)
+
+    @hookimpl
+    def nstfilter_register_filters(self, register) -> None:
+        register("neural-style", self.filter)
 
 
-@hookimpl
-def nstfilter_register_filters(register) -> None:
-    register("neural-style", NEURAL_STYLE)
+def make_plugin(plugins: Plugins) -> NeuralStylePlugin:
+    return NeuralStylePlugin(plugins)

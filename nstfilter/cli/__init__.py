@@ -35,10 +35,6 @@ SUBCOMMANDS = [
 ]
 
 
-def error_line(error: BaseException) -> str:
-    return f"nstfilter: error: {error}"
-
-
 class NstGroup(click.Group):
     """A click group that maps nstfilter errors to one line and a distinct exit code."""
 
@@ -46,7 +42,7 @@ class NstGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NstError as error:
-            click.echo(error_line(error), err=True)
+            click.echo(f"nstfilter: error: {error}", err=True)
             ctx.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("nstfilter: interrupted", err=True)
@@ -70,10 +66,10 @@ def main(ctx: click.Context, verbose: int, quiet: int, plugins_dir: tuple[str, .
     configure_logging(verbose, quiet)
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
-    if plugins_dir:
-        from ..plugins import build_plugin_manager, set_plugin_manager
+    from ..plugins import Plugins
 
-        set_plugin_manager(build_plugin_manager(plugins_dir))
+    # the one facade of this run: subcommands take it from here (cli.plugins.facade)
+    ctx.obj["plugins"] = Plugins.load(plugins_dir)
 
 
 def _add_subcommands() -> None:
@@ -88,12 +84,13 @@ def _add_subcommands() -> None:
 
 
 def _add_plugin_commands() -> None:
-    from ..plugins import get_plugin_manager
+    """Before arguments are parsed: a facade of its own (no ``--plugins-dir`` yet)."""
+    from ..plugins import Plugins
 
     try:
-        get_plugin_manager().hook.nstfilter_register_commands(cli=main)
-    except Exception as exc:  # noqa: BLE001 - a plugin's command must not break the CLI
-        click.echo(f"nstfilter: warning: a plugin failed to add commands: {exc}", err=True)
+        Plugins.load().register_commands(main)
+    except NstError as exc:  # a misspelt hook: the run's own facade stops with it later
+        click.echo(f"nstfilter: warning: plugin commands not added: {exc}", err=True)
 
 
 _add_subcommands()

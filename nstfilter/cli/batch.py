@@ -9,12 +9,20 @@ import click
 
 from ..errors import UsageError
 from ..executors import EXECUTORS
-from .common import verbosity_options
+from .common import (
+    job_options,
+    resolve_styling,
+    settings_options,
+    style_option,
+    verbosity_options,
+    workers_option,
+)
 
 EPILOG = """\b
 Examples:
   nstfilter batch photos/ --recursive --preset starry-night -o styled/
   nstfilter batch @list.txt --preset swirl --preset mosaic -o out/ --workers 2
+  nstfilter batch photos/ --style painting.jpg --size 256 -o styled/
   nstfilter batch photos/ --preset swirl -o out/ --executor dask --scheduler tcp://10.0.0.5:8786
 
 \b
@@ -36,9 +44,10 @@ def _terminate_as_interrupt(signum, frame):  # noqa: ARG001
 @click.command(epilog=EPILOG)
 @click.argument("inputs", nargs=-1, required=True)
 @click.option(
-    "-p", "--preset", "presets", multiple=True, required=True,
+    "-p", "--preset", "presets", multiple=True,
     help="Preset name (repeatable: every input is styled with every preset).",
 )  # fmt: skip
+@style_option
 @click.option(
     "-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
     help="Output folder; results are <stem>.<preset>.<ext>, the input tree is mirrored.",
@@ -50,23 +59,24 @@ def _terminate_as_interrupt(signum, frame):  # noqa: ARG001
     help="local: worker processes here; dask: a Dask cluster (--scheduler) or a LocalCluster.",
 )  # fmt: skip
 @click.option("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://HOST:8786.")
-@click.option(
-    "-j", "--workers", type=click.IntRange(1),
-    help="Worker processes (local, or the LocalCluster of --executor dask; default 1); the "
-    "cores are shared among them.",
-)  # fmt: skip
-@click.option("--max-pixels", type=int, help="Refuse inputs larger than this many pixels.")
+@workers_option(
+    "Worker processes (local, or the LocalCluster of --executor dask); the cores are shared "
+    "among them."
+)
 @click.option(
     "--progress", "progress_mode", type=click.Choice(["auto", "bar", "log", "none"]),
     default="auto", show_default=True, help="Progress display over jobs.",
 )  # fmt: skip
+@settings_options
+@job_options
 @verbosity_options
 @click.pass_context
 def batch(
-    ctx, inputs, presets, outdir, recursive, force, executor, scheduler, workers, max_pixels,
-    progress_mode,
+    ctx, inputs, presets, styles, outdir, recursive, force, executor, scheduler, workers,
+    progress_mode, settings, quality_mode, out_format, jpeg_quality, max_pixels,
 ):  # fmt: skip
-    """Style INPUTS (image files, folders, @list.txt files of paths) with every --preset.
+    """Style INPUTS (image files, folders, @list.txt files of paths) with every --preset
+    (or with --style images); settings given here override every preset's.
 
     Finished jobs are recorded in OUTDIR/manifest.jsonl; re-running the same command skips
     jobs whose input and preset are unchanged and redoes the rest, so an interrupted batch
@@ -76,11 +86,23 @@ def batch(
     from ..batch import BatchFailedError, collect_inputs, run_batch
     from ..batch.report import print_summary
     from ..executors import make_executor
-    from ..presets import load_preset
 
     if scheduler and executor != "dask":
         raise UsageError("--scheduler needs --executor dask")
-    resolved = [load_preset(name) for name in dict.fromkeys(presets)]
+    from .plugins import facade
+
+    resolved = [
+        resolve_styling(
+            name,
+            styles,
+            settings,
+            quality_mode,
+            plugins=facade(),
+            jpeg_quality=jpeg_quality,
+            out_format=out_format,
+        )  # fmt: skip
+        for name in (dict.fromkeys(presets) or [None])
+    ]
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} exists and is not a folder")
@@ -97,7 +119,7 @@ def batch(
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         result = run_batch(
-            found, resolved, out, factory, force=force, progress=progress_mode,
+            found, resolved, out, factory, plugins=facade(), force=force, progress=progress_mode,
             max_pixels=max_pixels,
         )  # fmt: skip
     finally:

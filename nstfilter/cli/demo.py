@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .common import verbosity_options
+from .plugins import facade
 from .progress import MODES, ProgressPlugin
 
 log = logging.getLogger("nstfilter.demo")
@@ -27,22 +28,21 @@ def demo(output: str, preset: str, size: int, progress_mode: str) -> None:
     from ..api import run_filter
     from ..demo import contact_sheet, demo_photo
     from ..imageio import load_image, save_image
-    from ..plugins import get_plugin_manager
     from ..presets import load_preset
 
-    resolved = load_preset(preset)
+    resolved = load_preset(preset, plugins=facade())
     params = resolved.params.replace(size=size)
     styles = [(load_image(path), weight) for path, weight in resolved.styles]
     photo = demo_photo()
-    pm = get_plugin_manager()
+    plugins = facade()
     reporter = ProgressPlugin(progress_mode)
-    pm.register(reporter, name="cli-progress")
+    plugins.register(reporter, "cli-progress")
     reporter.start("demo")
     try:
-        result = run_filter(photo, styles, params, plugin_manager=pm)
+        result = run_filter(photo, styles, params, plugins=plugins)
     finally:
         reporter.stop()
-        pm.unregister(name="cli-progress")
+        plugins.unregister("cli-progress")
     folder = Path(output)
     styled = save_image(result.image, folder / "demo.png")
     sheet = contact_sheet(

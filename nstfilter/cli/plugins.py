@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from .common import verbosity_options
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..plugins import Plugins
+
+
+def facade() -> Plugins:
+    """The run's plugin facade, built once by the main command (``ctx.obj["plugins"]``);
+    a subcommand invoked on its own (``CliRunner().invoke(apply, ...)``) gets one built here
+    and kept for the rest of that invocation."""
+    from ..plugins import Plugins
+
+    root = click.get_current_context().find_root()
+    obj = root.ensure_object(dict)
+    if "plugins" not in obj:
+        obj["plugins"] = Plugins.load()
+    return obj["plugins"]
 
 
 @click.group()
@@ -17,24 +35,23 @@ def plugins() -> None:
 @verbosity_options
 def list_command(hook_name: str | None) -> None:
     """Plugins with their source (built-in, entry point, file) and hooks; load errors last."""
-    from .. import plugins as plugin_module
     from ..errors import UsageError
+    from ..plugins import DISABLE_ENV, disabled_names
 
-    pm = plugin_module.get_plugin_manager()
-    known = sorted(n for n in dir(pm.hook) if n.startswith("nstfilter_"))
+    plugins = facade()
+    known = plugins.hook_names()
     if hook_name is not None and not hook_name.startswith("nstfilter_"):
         hook_name = f"nstfilter_{hook_name}"  # "--hook postprocess" works too
     if hook_name is not None and hook_name not in known:
         raise UsageError(f"unknown hook {hook_name!r}; hooks: {', '.join(known)}")
     rows = []
-    for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
-        if plugin is None:  # blocked
-            continue
-        hooks = sorted(impl.name for impl in pm.get_hookcallers(plugin) or [])
+    for name in sorted(plugins.names()):
+        hooks = plugins.hooks_of(name)
         if hook_name is not None and hook_name not in hooks:
             continue
-        source = plugin_module.plugin_source(pm, plugin)
-        rows.append((name, source, ", ".join(h.removeprefix("nstfilter_") for h in hooks)))
+        rows.append(
+            (name, plugins.source(name), ", ".join(h.removeprefix("nstfilter_") for h in hooks))
+        )
     if rows:
         width_name = max(len(r[0]) for r in rows)
         width_source = max(len(r[1]) for r in rows)
@@ -43,8 +60,8 @@ def list_command(hook_name: str | None) -> None:
             click.echo(f"{name:<{width_name}}  {source:<{width_source}}  {hooks}")
     else:
         click.echo("no plugins" + (f" implement {hook_name}" if hook_name else ""))
-    blocked = sorted(plugin_module.disabled_names())
+    blocked = sorted(disabled_names())
     if blocked:
-        click.echo(f"disabled by {plugin_module.DISABLE_ENV}: {', '.join(blocked)}")
-    for name, message in plugin_module.load_errors:
+        click.echo(f"disabled by {DISABLE_ENV}: {', '.join(blocked)}")
+    for name, message in plugins.load_errors:
         click.echo(f"failed to load {name}: {message}")

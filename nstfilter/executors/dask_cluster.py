@@ -25,16 +25,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
-from ..jobs import (
-    THREADS_ENV,
-    Job,
-    JobOutcome,
-    error_line,
-    run_job,
-    set_thread_budget,
-    sha256,
-)
+from ..errors import UsageError, error_line
+from ..jobs import THREADS_ENV, Job, JobOutcome, run_worker_job, set_thread_budget, sha256
 from . import cpu_count, thread_budget
 
 log = logging.getLogger(__name__)
@@ -82,8 +74,10 @@ class DaskExecutor:
     ) -> None:
         try:
             from distributed import Client, LocalCluster
-        except ImportError:  # pragma: no cover - dask is a dependency
-            raise UsageError("--executor dask needs 'dask[distributed]' installed") from None
+        except ImportError:  # an extra: most users never run a cluster
+            raise UsageError(
+                "--executor dask needs Dask: pip install 'nstfilter[dask]'"
+            ) from None
         self.retries = retries
         self._cluster = None
         if scheduler:
@@ -152,7 +146,7 @@ class DaskExecutor:
     def submit(self, job: Job) -> Any:
         """One job as a Dask task; the future's ``result()`` is a :class:`JobOutcome`."""
         return self.client.submit(
-            run_job,
+            run_worker_job,  # the worker's own plugin facade (NSTFILTER_PLUGINS_DIR there)
             job,
             key=task_key(job),
             pure=False,

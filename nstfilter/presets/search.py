@@ -13,9 +13,13 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InputNotFoundError, OutputError, PresetError
 from ..imageio import write_atomic
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..plugins import Plugins
 
 log = logging.getLogger(__name__)
 
@@ -48,36 +52,28 @@ def user_dir(kind: str) -> Path:
     return Path(user_config_dir("nstfilter")) / kind
 
 
-def preset_sources() -> list[tuple[str, Path]]:
+def preset_sources(plugins: Plugins | None = None) -> list[tuple[str, Path]]:
     """Where presets come from, in search order, as ``(kind, path)``.
 
     ``kind`` is ``user``, ``env``, ``plugin:<name>`` or ``bundled``; ``path`` is a folder of
-    ``*.toml`` files, or a single ``.toml`` file registered by a plugin.
+    ``*.toml`` files, or a single ``.toml`` file registered by a plugin. ``plugins`` is the
+    caller's facade (a fresh one when not given).
     """
-    from ..plugins import get_plugin_manager
+    if plugins is None:
+        from ..plugins import Plugins
 
-    pm = get_plugin_manager()
-    registered: list[tuple[str, Path]] = []
-    # get_hookimpls() is in registration order (pluggy *calls* them in reverse): entry-point
-    # plugins' presets come before those of plugin files
-    for impl in pm.hook.nstfilter_register_presets.get_hookimpls():
-        found: list[Path] = []
-        try:
-            impl.function(register=lambda path, _found=found: _found.append(Path(path)))
-        except Exception as exc:  # noqa: BLE001 - one broken plugin must not hide presets
-            log.warning("plugin %s failed to register presets: %s", impl.plugin_name, exc)
-        registered += [(f"plugin:{impl.plugin_name}", path) for path in found]
+        plugins = Plugins.load()
     return [
         ("user", user_dir("presets")),
         *(("env", d) for d in _env_dirs(PRESET_PATH_ENV)),
-        *registered,
+        *((f"plugin:{name}", path) for name, path in plugins.presets()),
         ("bundled", BUNDLED_DIR),
     ]
 
 
-def preset_dirs() -> list[Path]:
+def preset_dirs(plugins: Plugins | None = None) -> list[Path]:
     """Folders (and plugin-registered files) searched for ``<name>.toml``, in order."""
-    return [path for _, path in preset_sources()]
+    return [path for _, path in preset_sources(plugins)]
 
 
 def _candidates(source: Path) -> list[Path]:
@@ -101,9 +97,10 @@ def check_name(name: str) -> str:
     return name
 
 
-def find_preset_file(name: str) -> Path:
+def find_preset_file(name: str, plugins: Plugins | None = None) -> Path:
     check_name(name)
-    for source in preset_dirs():
+    dirs = preset_dirs(plugins)
+    for source in dirs:
         if source.suffix == ".toml":
             if source.stem == name and source.is_file():
                 return source
@@ -113,19 +110,19 @@ def find_preset_file(name: str) -> Path:
             return candidate
     raise PresetError(
         f"unknown preset {name!r}; see 'nstfilter presets list' (searched "
-        f"{os.pathsep.join(str(d) for d in preset_dirs())})"
+        f"{os.pathsep.join(str(d) for d in dirs)})"
     )
 
 
-def list_presets() -> list[tuple[str, Path]]:
+def list_presets(plugins: Plugins | None = None) -> list[tuple[str, Path]]:
     """Every preset name visible on the search path (first one wins), with its file."""
-    return [(name, path) for name, (_, path) in list_preset_sources().items()]
+    return [(name, path) for name, (_, path) in list_preset_sources(plugins).items()]
 
 
-def list_preset_sources() -> dict[str, tuple[str, Path]]:
+def list_preset_sources(plugins: Plugins | None = None) -> dict[str, tuple[str, Path]]:
     """Preset name -> (source kind, file), sorted by name; earlier sources shadow later."""
     seen: dict[str, tuple[str, Path]] = {}
-    for kind, source in preset_sources():
+    for kind, source in preset_sources(plugins):
         for path in _candidates(source):
             if NAME_PATTERN.match(path.stem):
                 seen.setdefault(path.stem, (kind, path))

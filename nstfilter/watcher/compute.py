@@ -15,35 +15,37 @@ crash-safety story is the same whoever computes.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pluggy
-
-from ..errors import Cancelled, NstError
+from ..errors import Cancelled, JobError
+from ..eta import PeriodicLog
 from ..imageio import FORMATS, encode_image, load_image
 from .presetcache import Resolved
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..plugins import Plugins
+
 Compute = Callable[[Path, Resolved, str], tuple[bytes, dict[str, Any]]]
 
+log = logging.getLogger("nstfilter.watch")
 
-class JobError(NstError):
-    """A job failed on an executor; the message is the worker's one-line error."""
-
-    exit_code = 1
+#: Seconds between progress lines of one in-process job (shorter jobs log none).
+PROGRESS_EVERY = 30.0
 
 
 class InProcess:
     def __init__(
         self,
-        plugin_manager: pluggy.PluginManager,
+        plugins: Plugins,
         *,
         max_pixels: int | None,
         should_stop: Callable[[], bool],
     ) -> None:
-        self.pm = plugin_manager
+        self.plugins = plugins
         self.max_pixels = max_pixels
         self.should_stop = should_stop
         self.description = "in-process threads"
@@ -56,8 +58,10 @@ class InProcess:
             content,
             resolved.styles,
             resolved.preset.params,
-            plugin_manager=self.pm,
+            plugins=self.plugins,
             should_stop=self.should_stop,
+            # a long job says how far it is (every 30 s: "photo.jpg: scale 2/3, ..., ETA")
+            callback=PeriodicLog(path.name, log, every=PROGRESS_EVERY),
         )
         data = encode_image(result.image, FORMATS[ext], quality=resolved.preset.quality)
         return data, dict(result.metrics)

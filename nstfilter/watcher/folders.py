@@ -8,16 +8,12 @@ finishing ``photo.jpg`` and ``photo.png`` at once still end up with two results.
 
 from __future__ import annotations
 
-import errno
 import os
-import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputNotFoundError, OutputError, UsageError
-from ..imageio import public_file_mode
 from .names import STATE_DIRNAME, numbered
 
 
@@ -102,20 +98,6 @@ def _resolve(value: str | Path | None, default: Path) -> Path:
     return path.resolve()
 
 
-def fsync_dir(folder: Path) -> None:
-    """Make a rename or link in ``folder`` durable (a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 class Reservations:
     """Names promised to running jobs, so concurrent jobs never pick the same one."""
 
@@ -134,7 +116,7 @@ class Reservations:
             number = 0
             while True:
                 group = [folder / numbered(stem, rest, number) for rest in rests]
-                if all(p not in self._taken and not _exists(p) for p in group):
+                if all(p not in self._taken and not os.path.lexists(p) for p in group):
                     self._taken.update(group)
                     return group
                 number += 1
@@ -147,131 +129,6 @@ class Reservations:
 
     def __len__(self) -> int:
         return len(self._taken)
-
-
-def _exists(path: Path) -> bool:
-    return os.path.lexists(path)
-
-
-def temp_pattern(target: Path) -> str:
-    """The glob of the temp files :func:`write_new` leaves behind if killed."""
-    return f".{target.name}.*.tmp"
-
-
-def remove_temps(target: Path) -> int:
-    """Delete leftover temp files of an interrupted write of ``target``."""
-    count = 0
-    for leftover in target.parent.glob(temp_pattern(target)):
-        try:
-            leftover.unlink()
-            count += 1
-        except OSError:
-            pass
-    return count
-
-
-def write_new(data: bytes, target: Path) -> Path:
-    """Write ``data`` to ``target`` durably and atomically, never replacing a file.
-
-    Temp file in the same folder + ``fsync`` + hard link into place (which fails instead of
-    overwriting) + ``fsync`` of the folder. Where hard links are not supported the temp
-    file is renamed after checking the name is free (the name is reserved, so only another
-    program could race us).
-    """
-    folder = target.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write: {exc.strerror or exc}", path=target) from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), public_file_mode())  # not mkstemp's private 0600
-            os.fsync(handle.fileno())
-        _place(tmp, target)
-        fsync_dir(folder)
-    except FileExistsError:
-        tmp.unlink(missing_ok=True)
-        raise OutputError("refusing to overwrite an existing file", path=target) from None
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write: {exc.strerror or exc}", path=target) from None
-    return target
-
-
-def _place(tmp: Path, target: Path) -> None:
-    try:
-        os.link(tmp, target)
-    except FileExistsError:
-        raise
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
-            raise
-        if _exists(target):
-            raise FileExistsError(errno.EEXIST, "exists", str(target)) from None
-        os.rename(tmp, target)
-        return
-    tmp.unlink()
-
-
-def move_new(source: Path, target: Path) -> Path:
-    """Move ``source`` to ``target`` (a reserved, free name) durably, never overwriting.
-
-    Same file system: hard link + unlink (if killed in between, the file exists in both
-    places and recovery removes the inbox copy). Across file systems (``EXDEV``): copy to a
-    temp file beside the target, ``fsync``, link into place, then unlink the source.
-    """
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create folder: {exc.strerror or exc}", path=target) from None
-    try:
-        os.link(source, target, follow_symlinks=False)
-    except FileExistsError:
-        raise OutputError("refusing to overwrite an existing file", path=target) from None
-    except OSError as exc:
-        if exc.errno in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
-            _copy_across(source, target)
-        else:
-            raise OutputError(f"cannot move: {exc.strerror or exc}", path=target) from None
-    fsync_dir(target.parent)
-    try:
-        source.unlink()
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise OutputError(
-            f"copied to {target} but cannot remove the original: {exc.strerror or exc}",
-            path=source,
-        ) from None
-    fsync_dir(source.parent)
-    return target
-
-
-def _copy_across(source: Path, target: Path) -> None:
-    if source.is_symlink():
-        if _exists(target):
-            raise OutputError("refusing to overwrite an existing file", path=target)
-        os.symlink(os.readlink(source), target)
-        return
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        shutil.copystat(source, tmp)
-        _place(tmp, target)
-    except FileExistsError:
-        tmp.unlink(missing_ok=True)
-        raise OutputError("refusing to overwrite an existing file", path=target) from None
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot move: {exc.strerror or exc}", path=target) from None
 
 
 def same_file(a: Path, b: Path) -> bool:

@@ -16,18 +16,14 @@ a few thousand lines, keeping only open jobs, so it does not grow over days of r
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..jsonlines import read_records
-from .folders import fsync_dir
+from ..durable import JsonLines, read_records
 
 log = logging.getLogger("nstfilter.watch")
 
@@ -62,10 +58,10 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
+        self._file = JsonLines(path)
+        self._lock = self._file.lock
         self._open: dict[str, JournalJob] = {}
         self._lines = 0
-        self._handle = None
 
     # --- reading ----------------------------------------------------------------------
 
@@ -110,10 +106,7 @@ class Journal:
             self._compact_locked()
 
     def close(self) -> None:
-        with self._lock:
-            if self._handle is not None:
-                self._handle.close()
-                self._handle = None
+        self._file.close()
 
     @staticmethod
     def new_id() -> str:
@@ -127,32 +120,15 @@ class Journal:
         entry = {"op": op, "id": job_id, "t": round(time.time(), 3), **fields}
         with self._lock:
             self._apply(entry)
-            if self._handle is None:
-                self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-            self._handle.write(json.dumps(entry, default=str) + "\n")
-            self._handle.flush()
-            if sync:
-                os.fsync(self._handle.fileno())
+            self._file.append_locked(entry, sync=sync)
             self._lines += 1
             if self._lines >= COMPACT_EVERY:
                 self._compact_locked()
 
     def _compact_locked(self) -> None:
         """Rewrite the journal with only the open jobs' records (atomic replace)."""
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
-        tmp = self.path.with_name(self.path.name + ".compact.tmp")
         lines = []
         for job in self._open.values():
             lines.append({**job.data, "op": "start", "id": job.id})
-            for step in job.steps[1:]:
-                lines.append({"op": step, "id": job.id})
-        with open(tmp, "w", encoding="utf-8") as handle:
-            for entry in lines:
-                handle.write(json.dumps(entry, default=str) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
-        fsync_dir(self.path.parent)
-        self._lines = len(lines)
+            lines += [{"op": step, "id": job.id} for step in job.steps[1:]]
+        self._lines = self._file.rewrite_locked(lines)

@@ -21,16 +21,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pluggy
-
-from ..errors import Cancelled, NstError, OutputError
+from ..durable import move_new, remove_temps, write_atomic
+from ..errors import Cancelled, NstError, OutputError, error_line
+from ..jobs import JobReport
 from .compute import Compute, InProcess
-from .folders import Layout, Reservations, move_new, remove_temps, same_file, write_new
+from .folders import Layout, Reservations, same_file
 from .journal import Journal, JournalJob
 from .names import output_extension, output_name, split_name
 from .presetcache import PresetCache
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..plugins import Plugins
 
 log = logging.getLogger("nstfilter.watch")
 
@@ -59,12 +62,11 @@ def identity(path: Path) -> list[int] | None:
 def describe(error: BaseException, source: Path | None = None) -> str:
     """A one-line reason: nstfilter errors as they are (without the input's path, which the
     log line and the note already name), anything else with its type."""
-    if isinstance(error, NstError):
-        text = str(error)
-        prefix = f"{source}: "
-        return text[len(prefix) :] if source is not None and text.startswith(prefix) else text
-    text = " ".join(str(error).split()) or "(no message)"
-    return f"{type(error).__name__}: {text}"
+    text = error_line(error)
+    prefix = f"{source}: "
+    if isinstance(error, NstError) and source is not None and text.startswith(prefix):
+        return text[len(prefix) :]
+    return text
 
 
 class Runner:
@@ -75,7 +77,7 @@ class Runner:
         layout: Layout,
         journal: Journal,
         presets: PresetCache,
-        plugin_manager: pluggy.PluginManager,
+        plugins: Plugins,
         *,
         max_pixels: int | None = None,
         should_stop: Callable[[], bool] = lambda: False,
@@ -84,12 +86,10 @@ class Runner:
         self.layout = layout
         self.journal = journal
         self.presets = presets
-        self.pm = plugin_manager
+        self.plugins = plugins
         self.max_pixels = max_pixels
         self.should_stop = should_stop
-        self.compute = compute or InProcess(
-            plugin_manager, max_pixels=max_pixels, should_stop=should_stop
-        )
+        self.compute = compute or InProcess(plugins, max_pixels=max_pixels, should_stop=should_stop)
         self.names = Reservations()
         self._open_lock = threading.Lock()
 
@@ -131,12 +131,11 @@ class Runner:
         except BaseException:  # e.g. disk full: nothing started, the file stays (retried)
             self.names.release(output, processed)
             raise
-        job = {"id": job_id, "input": str(path), "preset": preset_name, "output": str(output)}
         log.info("received %s (preset %s)", relative, preset_name)
         try:
             resolved = self.presets.get(preset_name)
             data, metrics = self.compute(path, resolved, ext)
-            write_new(data, output)
+            write_atomic(data, output, overwrite=False)
         except Cancelled as exc:
             remove_temps(output)
             self.names.release(output, processed)
@@ -153,7 +152,9 @@ class Runner:
         self.journal.record("output", job_id, sync=False)
         self.names.release(output)
         metrics["filter_seconds"] = metrics.pop("seconds", None)  # run_filter's own time
-        return self._finish(job_id, path, relative, processed, output, job, metrics, started)
+        return self._finish(
+            job_id, path, relative, processed, output, preset_name, metrics, started
+        )
 
     def _finish(
         self,
@@ -162,7 +163,7 @@ class Runner:
         relative: Path,
         processed: Path,
         output: Path,
-        job: dict[str, Any],
+        preset: str,
         metrics: dict[str, Any],
         started: float,
     ) -> Outcome:
@@ -174,15 +175,18 @@ class Runner:
                 f"the result was written to {output}, but the original could not be moved "
                 f"to {self.layout.processed}: {exc}"
             )
-            return self._fail(
-                job_id, path, relative, job["preset"], message, started, output_written=True
-            )
+            return self._fail(job_id, path, relative, preset, message, started, output_written=True)
         self.names.release(processed)
         seconds = time.perf_counter() - started
         self.journal.record("done", job_id, processed=str(processed))
         log.info("done %s -> %s in %.1f s", relative, output.name, seconds)
-        self._hook("nstfilter_job_done", job={**job, "processed": str(processed)},
-                   result={**metrics, "seconds": round(seconds, 3)})  # fmt: skip
+        self.plugins.job_done(
+            JobReport(
+                "watch", job_id, str(path), preset, str(output), round(seconds, 3),
+                losses=metrics.get("final") or {},
+                details={"processed": str(processed), "backbone": metrics.get("backbone")},
+            )
+        )  # fmt: skip
         return Outcome(DONE, path, seconds, output)
 
     # --- failures ----------------------------------------------------------------------
@@ -221,8 +225,11 @@ class Runner:
         self.names.release(dest, note)
         self.journal.record("failed", job_id, failed=str(dest))
         log.warning("failed %s: %s", relative, message)
-        job = {"id": job_id, "input": str(path), "preset": preset, "failed": str(dest)}
-        self._hook("nstfilter_job_failed", job=job, error=message)
+        seconds = round(time.perf_counter() - started, 3)
+        self.plugins.job_failed(
+            JobReport("watch", job_id, str(path), preset, seconds=seconds, error=message,
+                      details={"failed": str(dest)})
+        )  # fmt: skip
         return Outcome(FAILED, path, time.perf_counter() - started, error=message)
 
     def _write_note(self, note: Path, relative: Path, preset: str, message: str) -> None:
@@ -235,13 +242,7 @@ class Runner:
             f"time:    {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n"
             f"error:   {message}\n"
         )
-        write_new(text.encode("utf-8"), note)
-
-    def _hook(self, name: str, **kwargs: Any) -> None:
-        try:
-            getattr(self.pm.hook, name)(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the watcher
-            log.warning("a plugin failed in %s: %s", name, describe(exc))
+        write_atomic(text.encode("utf-8"), note, overwrite=False)
 
     # --- recovery ----------------------------------------------------------------------
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..imageio import LoadedImage, load_image
 from ..presets import Preset, list_presets, load_preset
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..plugins import Plugins
 
 log = logging.getLogger("nstfilter.watch")
 
@@ -40,8 +45,14 @@ def _stamp(path: Path | None) -> tuple[int, int] | None:
 
 
 class PresetCache:
-    def __init__(self, default: str) -> None:
+    def __init__(
+        self, default: str, plugins: Plugins, load: Callable[[str], Preset] | None = None
+    ) -> None:
+        """``load`` resolves a name (the CLI's ``--style`` and settings applied to the
+        preset); without it, presets are used as their files say."""
         self.default = default
+        self.plugins = plugins
+        self.load = load
         self._lock = threading.Lock()
         self._resolved: dict[str, Resolved] = {}
         self._names: set[str] = set()
@@ -51,7 +62,7 @@ class PresetCache:
         with self._lock:
             if time.monotonic() - self._names_at > NAMES_TTL:
                 try:
-                    self._names = {name for name, _ in list_presets()}
+                    self._names = {name for name, _ in list_presets(self.plugins)}
                 except Exception as exc:  # noqa: BLE001 - a broken search path entry
                     log.warning("cannot list presets: %s", exc)
                 self._names_at = time.monotonic()
@@ -69,7 +80,7 @@ class PresetCache:
             cached = self._resolved.get(name)
             if cached is not None and _stamp(cached.preset.path) == cached.stamp:
                 return cached
-        preset = load_preset(name)
+        preset = self.load(name) if self.load else load_preset(name, plugins=self.plugins)
         styles = [(load_image(path), weight) for path, weight in preset.styles]
         resolved = Resolved(preset, styles, _stamp(preset.path))
         with self._lock:

@@ -24,10 +24,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pluggy
-
-from ..builtins.joblog import JOB_LOG_ENV
+from ..builtins import joblog
 from ..errors import NstError, UsageError
 from .compute import InProcess, OnExecutor
 from .folders import InboxLock, Layout
@@ -37,6 +36,10 @@ from .observer import InboxHandler, start_observer
 from .pipeline import RETRY, Runner
 from .presetcache import PresetCache
 from .stability import Tracker
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..plugins import Plugins
+    from ..presets import Preset
 
 log = logging.getLogger("nstfilter.watch")
 
@@ -66,16 +69,18 @@ class WatchOptions:
     executor: str = "threads"  # threads (in this process), local (process pool) or dask
     scheduler: str | None = None  # Dask scheduler address (executor "dask")
     plugins_dirs: tuple[str, ...] = ()  # explicit --plugins-dir, passed on to executors
+    #: How a preset name becomes a Preset (the CLI's --style and settings); None: load_preset
+    load_preset: Callable[[str], Preset] | None = None
 
 
 def make_compute(
-    options: WatchOptions, pm: pluggy.PluginManager, should_stop: Callable[[], bool]
+    options: WatchOptions, plugins: Plugins, should_stop: Callable[[], bool]
 ) -> InProcess | OnExecutor:
     """In-process threads, or an executor from ``nstfilter.executors`` (issue 6)."""
     if options.executor == "threads":
         if options.scheduler:
             raise UsageError("--scheduler needs --executor dask")
-        return InProcess(pm, max_pixels=options.max_pixels, should_stop=should_stop)
+        return InProcess(plugins, max_pixels=options.max_pixels, should_stop=should_stop)
     from ..executors import make_executor
 
     executor = make_executor(
@@ -88,22 +93,20 @@ def make_compute(
 
 
 class Watcher:
-    def __init__(
-        self, layout: Layout, options: WatchOptions, plugin_manager: pluggy.PluginManager
-    ) -> None:
+    def __init__(self, layout: Layout, options: WatchOptions, plugins: Plugins) -> None:
         self.layout = layout
         self.options = options
-        self.pm = plugin_manager
+        self.plugins = plugins
         self.stopping = threading.Event()
         self.work: queue.Queue[Path | None] = queue.Queue()
-        self.presets = PresetCache(options.preset)
+        self.presets = PresetCache(options.preset, plugins, options.load_preset)
         self.journal = Journal(layout.journal)
-        self.compute = make_compute(options, plugin_manager, self.stopping.is_set)
+        self.compute = make_compute(options, plugins, self.stopping.is_set)
         self.runner = Runner(
             layout,
             self.journal,
             self.presets,
-            plugin_manager,
+            plugins,
             max_pixels=options.max_pixels,
             should_stop=self.stopping.is_set,
             compute=self.compute,
@@ -162,16 +165,15 @@ class Watcher:
         self.layout.create()
         lock = InboxLock(self.layout.lock)
         lock.acquire()
-        # the job log plugin writes where $NSTFILTER_JOB_LOG says: the state folder unless
-        # the user chose a file; set only for this run (the watcher may run in-process)
-        own_log = JOB_LOG_ENV not in os.environ
-        if own_log:
-            os.environ[JOB_LOG_ENV] = str(self.layout.job_log)
+        # the job log: the state folder unless the user chose a file; registered for this
+        # run only, on this watcher's facade
+        log_file = joblog.chosen_path() or self.layout.job_log
+        self.plugins.register(joblog.JobLog(log_file), joblog.NAME, source="watcher job log")
         try:
             return self._run()
         finally:
-            if own_log:
-                os.environ.pop(JOB_LOG_ENV, None)
+            if self.plugins.pm.has_plugin(joblog.NAME):
+                self.plugins.unregister(joblog.NAME)
             lock.release()
 
     def _run(self) -> Counter[str]:
@@ -314,13 +316,3 @@ class Watcher:
     def _count(self, status: str) -> None:
         with self._counts_lock:
             self.counts[status] += 1
-
-
-def wait_idle(watcher: Watcher, timeout: float) -> bool:
-    """Test helper: wait until nothing is pending (``True``) or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if watcher.tracker.pending() == 0:
-            return True
-        time.sleep(0.05)
-    return False

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
-
-from nstfilter.plugins import set_plugin_manager
-
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-STUB_PLUGINS = REPO / "tests" / "plugins"
-BATCH_PLUGINS = HERE / "plugins"
-PRESETS = HERE / "presets"
-STYLES = REPO.parent / "shared" / "data" / "styles"
-STUB_PRESETS = ("stub-starry", "stub-scream")
+from helpers.batch import PRESETS, STUB_PLUGINS, make_photos
 
 
 @pytest.fixture(autouse=True)
@@ -28,26 +15,7 @@ def _batch_env(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("NSTFILTER_PRESET_PATH", str(PRESETS))
     monkeypatch.delenv("NSTFILTER_STUB_DELAY", raising=False)
     monkeypatch.delenv("NSTFILTER_STUB_FAIL", raising=False)
-    set_plugin_manager(None)  # rebuilt with the stub on first use
     yield
-    set_plugin_manager(None)
-
-
-def make_photos(folder: Path, count: int = 20, seed: int = 0) -> list[Path]:
-    """``count`` small, distinct photos: half at the top, half in ``sub/``, jpg and png."""
-    rng = np.random.default_rng(seed)
-    paths = []
-    for i in range(count):
-        sub = folder / "sub" if i % 2 else folder
-        sub.mkdir(parents=True, exist_ok=True)
-        h, w = 32 + (i % 5) * 4, 40 + (i % 3) * 6
-        base = np.linspace(0, 255, w, dtype=np.float32)[None, :, None]
-        pixels = base * rng.uniform(0.3, 1.0, (1, 1, 3)) + rng.normal(0, 20, (h, w, 3))
-        image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
-        path = sub / f"photo{i:02d}.{'jpg' if i % 3 else 'png'}"
-        image.save(path)
-        paths.append(path)
-    return paths
 
 
 @pytest.fixture
@@ -55,35 +23,3 @@ def photos(tmp_path: Path) -> Path:
     folder = tmp_path / "photos"
     make_photos(folder)
     return folder
-
-
-def read_manifest(outdir: Path) -> list[dict]:
-    """Every complete record line of the manifest, in order (run markers included)."""
-    lines = (outdir / "manifest.jsonl").read_text().splitlines()
-    records = []
-    for line in lines:
-        with contextlib.suppress(json.JSONDecodeError):
-            records.append(json.loads(line))
-    return records
-
-
-def final_states(outdir: Path) -> dict[str, dict]:
-    return {r["key"]: r for r in read_manifest(outdir) if "key" in r}
-
-
-def outputs(outdir: Path) -> dict[str, bytes]:
-    """Result files (relative path -> bytes), report and manifest excluded."""
-    return {
-        p.relative_to(outdir).as_posix(): p.read_bytes()
-        for p in sorted(outdir.rglob("*"))
-        if p.is_file() and any(f".{name}." in p.name for name in STUB_PRESETS + ("real-tiny",))
-    }
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    return {
-        "NSTFILTER_PLUGINS_DIR": str(STUB_PLUGINS),
-        "NSTFILTER_PRESET_PATH": str(PRESETS),
-        "NSTFILTER_STYLE_PATH": str(STYLES),
-        **extra,
-    }

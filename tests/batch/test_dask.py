@@ -16,14 +16,14 @@ from pathlib import Path
 
 import psutil
 import pytest
+from helpers.batch import STUB_PRESETS, cli_env, final_states, make_photos, outputs
 
 from nstfilter.batch import collect_inputs, run_batch
 from nstfilter.executors.dask_cluster import DaskExecutor
 from nstfilter.executors.local import LocalExecutor
 from nstfilter.jobs import sha256
+from nstfilter.plugins import Plugins
 from nstfilter.presets import load_preset
-
-from .conftest import STUB_PRESETS, cli_env, final_states, make_photos, outputs
 
 pytest.importorskip("distributed")
 DASK = shutil.which("dask", path=os.path.dirname(sys.executable)) or shutil.which("dask")
@@ -32,7 +32,7 @@ DASK = shutil.which("dask", path=os.path.dirname(sys.executable)) or shutil.whic
 def _batch(photos: Path, outdir: Path, factory):
     presets = [load_preset(name) for name in STUB_PRESETS]
     inputs = collect_inputs([str(photos)], recursive=True, exclude=outdir)
-    return run_batch(inputs, presets, outdir, factory, progress="none")
+    return run_batch(inputs, presets, outdir, factory, plugins=Plugins.load(), progress="none")
 
 
 @pytest.fixture(scope="module")

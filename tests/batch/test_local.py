@@ -7,20 +7,11 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from nstfilter.batch import collect_inputs, run_batch
-from nstfilter.batch.inputs import InputFile
-from nstfilter.executors.local import LocalExecutor
-from nstfilter.jobs import Job, run_job
-from nstfilter.params import StyleParams
-from nstfilter.presets import load_preset
-
-from .conftest import (
+from helpers.batch import (
     BATCH_PLUGINS,
     STUB_PLUGINS,
     STUB_PRESETS,
@@ -29,6 +20,15 @@ from .conftest import (
     outputs,
     read_manifest,
 )
+from pebble import ProcessExpired
+
+from nstfilter.batch import collect_inputs, run_batch
+from nstfilter.batch.inputs import InputFile
+from nstfilter.executors.local import LocalExecutor
+from nstfilter.jobs import Job, run_job
+from nstfilter.params import StyleParams
+from nstfilter.plugins import Plugins
+from nstfilter.presets import load_preset
 
 
 def _batch(photos: Path, outdir: Path, *, workers: int = 2, force: bool = False, calls=None):
@@ -40,7 +40,10 @@ def _batch(photos: Path, outdir: Path, *, workers: int = 2, force: bool = False,
         return LocalExecutor(workers=workers)
 
     inputs = collect_inputs([str(photos)], recursive=True, exclude=outdir)
-    return run_batch(inputs, presets, outdir, factory, force=force, progress="none")
+    plugins = Plugins.load()
+    return run_batch(
+        inputs, presets, outdir, factory, plugins=plugins, force=force, progress="none"
+    )
 
 
 def test_twenty_photos_two_presets_then_resume_and_force(photos: Path, tmp_path: Path):
@@ -167,7 +170,7 @@ def test_kill_in_the_middle_then_resume(photos: Path, tmp_path: Path):
 def test_dead_worker_is_replaced_and_its_job_retried(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("NSTFILTER_KILL_DIR", str(tmp_path))
     photos = tmp_path / "p"
-    from .conftest import make_photos
+    from helpers.batch import make_photos
 
     paths = make_photos(photos, 4)
     style = paths[0]
@@ -193,23 +196,25 @@ def test_dead_worker_is_replaced_and_its_job_retried(tmp_path: Path, monkeypatch
 def test_run_job_turns_every_failure_into_an_outcome(style_path: Path, monkeypatch):
     params = StyleParams(filter="stub", size=32)
     styles = ((style_path.read_bytes(), 1.0),)
-    bad = run_job(Job("k", "x.jpg", b"not an image", params, styles))
+    plugins = Plugins.load()
+    bad = run_job(Job("k", "x.jpg", b"not an image", params, styles), plugins=plugins)
     assert not bad.ok and bad.error == "x.jpg: not an image file (unrecognised format)"
     unknown = run_job(
-        Job("k", "x.jpg", style_path.read_bytes(), params.replace(filter="nope"), styles)
+        Job("k", "x.jpg", style_path.read_bytes(), params.replace(filter="nope"), styles),
+        plugins=plugins,
     )
     assert not unknown.ok and "unknown filter 'nope'" in unknown.error
     monkeypatch.setenv("NSTFILTER_STUB_FAIL", "1")
-    crashed = run_job(Job("k", "x.jpg", style_path.read_bytes(), params, styles))
-    assert crashed.error == "RuntimeError: stub engine asked to fail"
+    crashed = run_job(Job("k", "x.jpg", style_path.read_bytes(), params, styles), plugins=plugins)
+    assert crashed.error == "filter stub failed in apply: RuntimeError: stub engine asked to fail"
 
 
 def test_inputs_lists_mirroring_and_collisions(tmp_path: Path, monkeypatch):
+    from helpers.batch import make_photos
+
     from nstfilter.batch.manifest import Manifest
     from nstfilter.batch.run import plan_batch
     from nstfilter.errors import OutputError
-
-    from .conftest import make_photos
 
     monkeypatch.chdir(tmp_path)
     make_photos(Path("a"), 4)
@@ -239,10 +244,10 @@ def test_help_documents_exit_status():
     assert "1 when any job failed" in result.output and "--scheduler" in result.output
 
 
-def test_submit_after_a_worker_death_starts_a_new_pool(tmp_path: Path, monkeypatch):
+def test_submit_after_a_worker_death_blames_that_job_and_goes_on(tmp_path: Path, monkeypatch):
     """The watcher submits one job at a time: a crash must not fail every later file."""
     monkeypatch.setenv("NSTFILTER_KILL_DIR", str(tmp_path))
-    from .conftest import make_photos
+    from helpers.batch import make_photos
 
     paths = make_photos(tmp_path / "p", 2)
 
@@ -252,7 +257,7 @@ def test_submit_after_a_worker_death_starts_a_new_pool(tmp_path: Path, monkeypat
 
     with LocalExecutor(workers=1, plugins_dirs=[STUB_PLUGINS, BATCH_PLUGINS]) as executor:
         crashed = executor.submit(job("kill-always", paths[0]))
-        with pytest.raises(BrokenProcessPool):
+        with pytest.raises(ProcessExpired):
             crashed.result(timeout=120)
         outcome = executor.submit(job("stub", paths[1])).result(timeout=120)
     assert outcome.ok, outcome.error

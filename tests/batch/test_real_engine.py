@@ -6,14 +6,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers.batch import final_states, outputs
 from PIL import Image
 
 from nstfilter.batch import collect_inputs, run_batch
 from nstfilter.executors.dask_cluster import DaskExecutor
 from nstfilter.executors.local import LocalExecutor
+from nstfilter.plugins import Plugins
 from nstfilter.presets import load_preset
-
-from .conftest import final_states, outputs
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,12 @@ def test_real_engine_batch_local_and_dask_agree(shared_data: Path, tmp_path: Pat
     inputs = collect_inputs([str(photos)])
 
     local = run_batch(
-        inputs, [preset], tmp_path / "local", lambda: LocalExecutor(workers=1), progress="none"
+        inputs,
+        [preset],
+        tmp_path / "local",
+        lambda: LocalExecutor(workers=1),
+        plugins=Plugins.load(),
+        progress="none",
     )
     assert (local.done, local.failed) == (2, 0)
     states = final_states(tmp_path / "local")
@@ -40,7 +45,12 @@ def test_real_engine_batch_local_and_dask_agree(shared_data: Path, tmp_path: Pat
     assert "style " in report and "tubingen.jpg" in report
 
     dask = run_batch(
-        inputs, [preset], tmp_path / "dask", lambda: DaskExecutor(workers=1), progress="none"
+        inputs,
+        [preset],
+        tmp_path / "dask",
+        lambda: DaskExecutor(workers=1),
+        plugins=Plugins.load(),
+        progress="none",
     )
     assert (dask.done, dask.failed) == (2, 0)
     assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")  # same seed, same bytes

@@ -577,7 +577,7 @@ def test_tracker_settles_hands_out_once_and_resettles_a_rewritten_file(tmp_path:
 def test_no_per_file_state_is_kept(drop: DropFolder, monkeypatch: pytest.MonkeyPatch):
     """In-process: after a run, no reservation, candidate, claim or open job remains (what
     keeps memory flat over days), and the journal compacts to the open jobs only."""
-    from nstfilter.plugins import build_plugin_manager
+    from nstfilter.plugins import Plugins
     from nstfilter.watcher import Layout, Watcher, WatchOptions
     from nstfilter.watcher import journal as journal_module
 
@@ -589,7 +589,7 @@ def test_no_per_file_state_is_kept(drop: DropFolder, monkeypatch: pytest.MonkeyP
         make_jpeg(drop.inbox / f"m{i}.jpg")
     (drop.inbox / "bad.jpg").write_text("no")
     options = WatchOptions(preset="stubby", settle=0.2, close_grace=0.1, once=True)
-    watcher = Watcher(Layout.build(drop.inbox), options, build_plugin_manager())
+    watcher = Watcher(Layout.build(drop.inbox), options, Plugins.load())
     counts = watcher.run()
     assert counts == {"done": 12, "failed": 1}
     assert len(watcher.runner.names) == 0
@@ -598,5 +598,5 @@ def test_no_per_file_state_is_kept(drop: DropFolder, monkeypatch: pytest.MonkeyP
     journal_lines = (drop.inbox / ".nstfilter" / "journal.jsonl").read_text().splitlines()
     assert len(journal_lines) < 10  # compacted during the run
     drop.assert_conserved(13)
-    assert "NSTFILTER_JOB_LOG" not in os.environ  # the run's setting does not leak
+    assert "joblog" not in watcher.plugins.names()  # registered for the run only
     assert len((drop.inbox / ".nstfilter" / "jobs.jsonl").read_text().splitlines()) == 13

@@ -1,0 +1,31 @@
+"""Helpers shared by the test modules, imported as ``helpers`` (``pythonpath = ["tests"]``
+in pyproject.toml): test modules never import each other or a ``conftest``.
+
+Repository paths are computed here, once.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_STYLES = SHARED_DATA / "styles"
+STUB_PLUGINS = REPO / "tests" / "plugins"
+DOCS = REPO / "docs"
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600, cwd=None):
+    """Run the real ``nstfilter`` CLI in a subprocess; returns the CompletedProcess."""
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "nstfilter", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        cwd=cwd,
+    )
