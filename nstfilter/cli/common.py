@@ -223,3 +223,11 @@ def resolve_styling(
         quality=jpeg_quality or base.quality,
         output_format=out_format or base.output_format,
     )
+
+
+def workers_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``-j/--workers N``, spelt the same in batch and watch."""
+    return click.option(
+        "-j", "--workers", type=click.IntRange(1, 64), default=1, show_default=True, metavar="N",
+        help=help_text,
+    )  # fmt: skip

@@ -7,14 +7,29 @@ import logging
 import click
 
 from ..errors import UsageError
-from .common import verbosity_options
+from ..params import Setting
+from .common import (
+    SettingType,
+    job_options,
+    resolve_styling,
+    settings_options,
+    style_option,
+    verbosity_options,
+    workers_option,
+)
 
 log = logging.getLogger("nstfilter.watch")
+
+# The watcher's own numbers, checked by the same rule as the settings (finite, in range).
+SETTLE = Setting(section="", help="settle seconds", low=0.0, high=3600.0)
+RESCAN = Setting(section="", help="rescan seconds", low=0.0, high=86400.0)
+POLL_INTERVAL = Setting(section="", help="poll seconds", low=0.0, low_open=True, high=3600.0)
 
 
 @click.command()
 @click.argument("inbox", type=click.Path(file_okay=False, path_type=str))
-@click.option("-p", "--preset", required=True, help="Preset for files not in a preset subfolder.")
+@click.option("-p", "--preset", help="Preset for files not in a preset subfolder.")
+@style_option
 @click.option("--outbox", type=click.Path(file_okay=False), help="Results [INBOX/../outbox].")
 @click.option(
     "--processed", type=click.Path(file_okay=False), help="Originals when done [../processed]."
@@ -23,32 +38,18 @@ log = logging.getLogger("nstfilter.watch")
 @click.option("--once", is_flag=True, help="Process what is there, then exit (cron, CI).")
 @click.option("--polling", is_flag=True, help="Poll instead of inotify (network, containers).")
 @click.option(
-    "--poll-interval", type=float, default=1.0, show_default=True, help="Seconds between polls."
-)
+    "--poll-interval", type=SettingType("--poll-interval", POLL_INTERVAL), default="1.0",
+    show_default=True, help="Seconds between polls.",
+)  # fmt: skip
+@workers_option("Files styled at the same time.")
 @click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=1,
-    show_default=True,
-    help="Files styled at the same time.",
-)
-@click.option(
-    "--settle",
-    type=float,
-    default=2.0,
-    show_default=True,
+    "--settle", type=SettingType("--settle", SETTLE), default="2.0", show_default=True,
     help="A file whose size and mtime stay unchanged this long is complete.",
-)
+)  # fmt: skip
 @click.option(
-    "--rescan",
-    type=float,
-    default=60.0,
-    show_default=True,
+    "--rescan", type=SettingType("--rescan", RESCAN), default="60.0", show_default=True,
     help="Seconds between safety sweeps for files whose events were lost (0: never).",
-)
-@click.option(
-    "--max-pixels", type=int, help="Refuse inputs larger than this ($NSTFILTER_MAX_PIXELS)."
-)
+)  # fmt: skip
 @click.option(
     "--executor",
     type=click.Choice(["threads", "local", "dask"]),
@@ -57,32 +58,43 @@ log = logging.getLogger("nstfilter.watch")
     help="threads: in this process; local: a pool of worker processes; dask: a Dask cluster.",
 )
 @click.option("--scheduler", metavar="ADDR", help="Dask scheduler address (--executor dask).")
+@settings_options
+@job_options
 @verbosity_options
 @click.pass_context
-def watch(ctx, inbox, preset, outbox, processed, failed, once, polling, poll_interval, workers,
-          settle, rescan, max_pixels, executor, scheduler):  # fmt: skip
+def watch(ctx, inbox, preset, styles, outbox, processed, failed, once, polling, poll_interval,
+          workers, settle, rescan, executor, scheduler, settings, quality_mode, out_format,
+          jpeg_quality, max_pixels):  # fmt: skip
     """Watch INBOX and style every photo dropped into it.
 
     Results go to OUTBOX/<name>.<preset>.<ext>; originals move to processed/ once the result
     is safely written, or to failed/ beside a <name>.error.txt note. A subfolder of INBOX
     named after a preset uses that preset. Ctrl-C stops after the current file.
     """
-    from ..presets import load_preset
     from ..watcher import Layout, Watcher, WatchOptions
     from ..watcher.signals import install
 
-    if settle < 0 or poll_interval <= 0 or rescan < 0:
-        raise UsageError("--settle and --rescan must be >= 0 and --poll-interval > 0")
     if scheduler and executor != "dask":
         raise UsageError("--scheduler needs --executor dask")
-    if max_pixels is not None and max_pixels <= 0:
-        raise UsageError(f"--max-pixels must be > 0, got {max_pixels}")
     layout = Layout.build(inbox, outbox, processed, failed)
-    load_preset(preset)  # unknown or invalid preset: refuse before watching
-    from ..plugins import get_plugin_manager
+    from .plugins import facade
+
+    plugins = facade()
+
+    def load(name: str):
+        """A file's preset with the command line's settings; --style replaces the default
+        preset's images (a preset subfolder keeps its own)."""
+        default = name == (preset or "styled")
+        return resolve_styling(
+            preset if default else name, styles if default else (), settings, quality_mode,
+            plugins=plugins, jpeg_quality=jpeg_quality, out_format=out_format,
+        )  # fmt: skip
+
+    load(preset or "styled")  # no style, unknown or invalid preset: refuse before watching
 
     options = WatchOptions(
-        preset=preset,
+        preset=preset or "styled",
+        load_preset=load,
         settle=settle,
         close_grace=min(0.5, settle),
         workers=workers,
@@ -95,7 +107,7 @@ def watch(ctx, inbox, preset, outbox, processed, failed, once, polling, poll_int
         scheduler=scheduler,
         plugins_dirs=tuple(ctx.find_root().params.get("plugins_dir") or ()),
     )
-    watcher = Watcher(layout, options, get_plugin_manager())
+    watcher = Watcher(layout, options, facade())
     restore = install(watcher.request_stop)
     try:
         watcher.run()
