@@ -43,6 +43,6 @@ def nstfilter_progress(event) -> None:
 
 
 @hookimpl
-def nstfilter_job_done(job, result) -> None:
-    """Fires after a watcher or batch job: log its total time."""
-    log.info("scale_timer: %s took %s s", job.get("input"), result.get("seconds"))
+def nstfilter_job_done(job) -> None:
+    """Fires after a watcher or batch job (``job`` is a ``nstfilter.jobs.JobReport``)."""
+    log.info("scale_timer: %s took %s s", job.input, job.seconds)
