@@ -26,13 +26,14 @@ from .errors import OutputError
 Entry = tuple[str, "str | os.PathLike[str]"]
 
 
-def _same(a: str, b: str) -> bool:
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
+def _identities(path: str) -> list[object]:
+    """What makes two paths one file: the real path, and for an existing file its inode."""
+    keys: list[object] = [os.path.realpath(path)]
     try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist (yet): realpath decided
-        return False
+        st = os.stat(path)
+    except OSError:  # does not exist (yet): the real path decides
+        return keys
+    return [*keys, (st.st_dev, st.st_ino)]
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -74,17 +75,23 @@ def check_plan(
     """
     outputs = [(label, os.fspath(path)) for label, path in [*outputs, *job_log()]]
     inputs = [(label, os.fspath(path)) for label, path in inputs]
-    for index, (label, path) in enumerate(outputs):
-        for in_label, source in inputs:
-            if _same(path, source):
-                raise OutputError(f"refusing to write the {label} over the {in_label}", path=path)
-        for other_label, other in outputs[:index]:
-            if _same(path, other):
+    read: dict[object, str] = {}
+    for label, path in inputs:
+        for key in _identities(path):
+            read.setdefault(key, label)
+    written: dict[object, str] = {}
+    for label, path in outputs:  # dictionaries, not pairs: a batch has thousands of files
+        for key in _identities(path):
+            if key in read:
+                raise OutputError(f"refusing to write the {label} over the {read[key]}", path=path)
+            if key in written:
                 raise OutputError(
-                    f"the {other_label} and the {label} would be the same file "
+                    f"the {written[key]} and the {label} would be the same file "
                     "(rename the inputs or give separate outputs)",
                     path=path,
                 )
+        for key in _identities(path):
+            written[key] = label
     for folder_label, folder in consumed:
         for in_label, source in inputs:
             if _inside(os.fspath(source), os.fspath(folder)):
