@@ -15,6 +15,9 @@ from nstfilter.errors import Cancelled, LayerError, UsageError
 from nstfilter.imageio import fit_longest, from_array, to_array
 from nstfilter.params import StyleParams
 
+#: real TensorFlow runs: `pytest -m "not slow"` skips them for a fast loop
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def backbone():

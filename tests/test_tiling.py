@@ -19,6 +19,9 @@ from nstfilter.engine.tiling import (
 from nstfilter.imageio import fit_longest, to_array
 from nstfilter.params import StyleParams
 
+#: real TensorFlow runs: `pytest -m "not slow"` skips them for a fast loop
+pytestmark = pytest.mark.slow
+
 TILE = 64
 
 
