@@ -7,13 +7,17 @@ CLI's ``--help`` and the plugin machinery stay fast.
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from .errors import NstError
 from .hookspecs import hookimpl
 from .params import StyleParams
 
-__version__ = "0.1.0"
+try:  # the one place the version is written is pyproject.toml
+    __version__ = version("nstfilter")
+except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+    __version__ = "0+unknown"
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import StylizeResult, run_filter, stylize

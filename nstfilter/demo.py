@@ -1,20 +1,26 @@
 """Inputs for the offline demo: a photo shipped by a dependency, and a contact sheet.
 
 The demo must work on a fresh clone with no network and without ``../shared``; the photo is
-scikit-image's bundled "astronaut" (Eileen Collins, NASA, public domain) and the style
-comes from a bundled procedural preset.
+NASA's public-domain portrait of Eileen Collins (scikit-image's "astronaut"), shipped in
+``nstfilter/_data/demo`` so the demo needs no dependency beyond the filter's own, and the
+style comes from a bundled procedural preset.
 """
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 from PIL import Image, ImageDraw
+
+#: The demo photo inside the package (provenance in ``PROVENANCE.toml`` beside it).
+DEMO_PHOTO = files("nstfilter") / "_data" / "demo" / "astronaut.jpg"
 
 
 def demo_photo() -> Image.Image:
-    """NASA's public-domain portrait of astronaut Eileen Collins, bundled with scikit-image."""
-    from skimage import data
-
-    return Image.fromarray(data.astronaut())
+    """NASA's public-domain portrait of astronaut Eileen Collins (512 x 512)."""
+    with DEMO_PHOTO.open("rb") as handle:
+        image = Image.open(handle)
+        return image.convert("RGB")
 
 
 def contact_sheet(panels: list[tuple[str, Image.Image]], height: int = 256) -> Image.Image:

@@ -152,8 +152,8 @@ class PeriodicLog:
         left = self.eta.update(event)
         now = self.clock()
         if now >= self._next and event.step < event.total:
-            while self._next <= now:  # on the 30 s marks, however far apart events are
-                self._next += self.every
+            while self.every > 0 and self._next <= now:  # on the marks, however far apart
+                self._next += self.every  # events are
             self.logger.info(
                 "%s: scale %d/%d, step %d/%d, ETA %s",
                 self.label, event.scale, event.scales, event.step, event.total,
