@@ -259,7 +259,7 @@ def one_line_error(name: str, *fragments: str) -> str:
         ("schedule = 3\n" + SWIRL, ["'schedule'", "table"]),
         ("[[style]]\nweight = 1\n", ["'image'"]),
         ("description = 'no style'\n", ["no [[style]]"]),
-        (SWIRL + "[color]\nstrength = 1.5\n", ["'strength' must be a finite number between 0 and 1"]),
+        (SWIRL + "[color]\nstrength = 1.5\n", ["'strength' must be a finite number between 0"]),
         (SWIRL + '[schedule]\noptimizer = "sgd"\n', ["'optimizer' must be one of"]),
         (SWIRL + '[schedule]\nquality = "ultra"\n', ["'quality' must be one of"]),
         (SWIRL + '[output]\nformat = "gif"\n', ["'format' must be one of"]),
