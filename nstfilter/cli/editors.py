@@ -22,6 +22,7 @@ from pathlib import Path
 
 import click
 
+from ..durable import write_atomic
 from ..errors import OutputError, UsageError
 
 PLUGIN_NAME = "nstfilter"
@@ -165,13 +166,9 @@ def add_block(user_file: Path, commands: str) -> None:
         text += "\n"
     body = commands.replace("#@gmic\n", "", 1).strip("\n")
     text += f"{BLOCK_BEGIN}\n{body}\n{BLOCK_END}\n"
-    try:
-        user_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = user_file.with_name(user_file.name + ".nstfilter-tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, user_file)
-    except OSError as exc:
-        raise OutputError(f"cannot update: {exc.strerror or exc}", path=user_file) from exc
+    # a private temp file + rename (never a fixed temp name, where a planted link would
+    # redirect the write)
+    write_atomic(text.encode("utf-8"), user_file)
 
 
 @click.command("install-gmic-filter")

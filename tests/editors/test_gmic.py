@@ -58,7 +58,7 @@ def test_nstfilter_command_styles_like_the_cli(
     assert done.returncode == 0, done.stdout + done.stderr
     assert pixels(out).shape == (60, 80, 3)
     assert_styled_like(pixels(out), pixels(reference_png), pixels(content_png))
-    assert not list(gmic_file.parent.glob("nstfilter_*")), "temporary files left behind"
+    assert not list(gmic_file.parent.glob("nstfilter[-_]*")), "temporary files left behind"
 
 
 def test_gui_filter_entry(chroot, gmic_file, nstfilter_bin, editors_workdir, content_png) -> None:
@@ -155,7 +155,7 @@ def test_unknown_preset(chroot, gmic_file, nstfilter_bin, editors_workdir, conte
     )  # fmt: skip
     assert "nstfilter: error: unknown preset 'no-such-preset'" in done.stderr
     assert np.array_equal(got, pixels(content_png))
-    assert not list(gmic_file.parent.glob("nstfilter_*")), "temporary files left behind"
+    assert not list(gmic_file.parent.glob("nstfilter[-_]*")), "temporary files left behind"
 
 
 def test_cli_crash(chroot, gmic_file, editors_workdir, content_png) -> None:
@@ -180,3 +180,65 @@ def test_preset_name_cannot_inject_shell(chroot, gmic_file, editors_workdir, con
         assert not marker.exists()
         assert np.array_equal(got, pixels(content_png))
     assert "invalid preset name" in done.stderr
+
+
+def fake_cli(workdir: Path) -> Path:
+    """A stand-in CLI that records its argv and its input folder's mode, and copies the
+    photo to the output (so the filter runs to the end without TensorFlow)."""
+    fake = workdir / "recording-nstfilter"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f"printf '%s\\n' \"$@\" > {workdir}/argv.txt\n"
+        f'stat -c \'%a\' "$(dirname "$2")" > {workdir}/tmpmode.txt\n'
+        'cp "$2" "$4"\n'
+    )
+    fake.chmod(0o755)
+    return fake
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        "preview,0;{pwn}>=0,-1,64",  # the issue's "preview,0;w>=0,-1,64"
+        "preview,-1,-1,64;{pwn}",
+        "preview,-1,1;{pwn},64",
+        "preview;{pwn}",
+        "preview,0'];run('x\\\\ 0\\\\,{pwn}');t=['1",
+        "preview x 0,{pwn}",
+    ],
+)
+def test_arguments_cannot_inject_shell_or_gmic(
+    chroot, gmic_file, editors_workdir, content_png, args
+) -> None:
+    """Every argument is checked as a number or a name before use: none reaches a shell
+    (or G'MIC's own parser) as code. ``{pwn}`` is a program that leaves a marker."""
+    marker = editors_workdir / "injected"
+    marker.unlink(missing_ok=True)
+    pwn = editors_workdir / "pwn"
+    pwn.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    pwn.chmod(0o755)
+    fake = fake_cli(editors_workdir)
+    out = editors_workdir / "gmic-inject.png"
+    cmd = [str(content_png), "local", "nstfilter", args.format(pwn=pwn), "onfail"]
+    cmd += ["echo", "FAILED:${}", "endlocal", "-o", str(out)]
+    done = gmic(chroot, gmic_file, cmd, str(fake), "injection attempt")
+    assert not marker.exists(), done.stdout + done.stderr
+    assert "FAILED:" in done.stderr and "invalid" in done.stderr
+
+
+def test_plain_arguments_reach_the_cli_quoted_via_a_private_folder(
+    chroot, gmic_file, editors_workdir, content_png
+) -> None:
+    fake = fake_cli(editors_workdir)
+    out = editors_workdir / "gmic-recorded.png"
+    done = gmic(chroot, gmic_file, [str(content_png), "nstfilter", "mosaic,0.25,0,48", "-o",
+                str(out)], str(fake), "recorded arguments")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    argv = (editors_workdir / "argv.txt").read_text().splitlines()
+    assert argv[0] == "apply" and argv[2] == "-o"
+    assert argv[argv.index("--preset") + 1] == "mosaic"
+    assert argv[argv.index("--strength") + 1] == "0.25"
+    assert argv[argv.index("--size") + 1] == "48" and "--no-preserve-color" in argv
+    assert (editors_workdir / "tmpmode.txt").read_text().strip() == "700"
+    assert Path(argv[1]).parent.parent == gmic_file.parent  # in NSTFILTER_TMPDIR
+    assert not list(gmic_file.parent.glob("nstfilter[-_]*")), "temporary folder left behind"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -280,3 +281,74 @@ def _alive(pid: int) -> bool:
         return False
     except OSError:
         return os.path.exists(f"/proc/{pid}")
+
+
+# --- arguments into shells (issue 11) ----------------------------------------------------
+
+
+def gmic_commands() -> dict[str, list[str]]:
+    """The G'MIC file's custom commands: name -> body lines (comments dropped)."""
+    commands: dict[str, list[str]] = {}
+    current = None
+    for line in GMIC.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line.startswith(" "):
+            current = line.split(":", 1)[0].strip()
+            commands[current] = [line.split(":", 1)[1]]
+        elif current is not None:
+            commands[current].append(line)
+    return commands
+
+
+@pytest.mark.parametrize("command", ["nstfilter", "fx_nstfilter"])
+def test_gmic_arguments_are_never_pasted_into_a_command_line(command: str) -> None:
+    """A '$1' in a G'MIC line is pasted in as source (a space starts a new command), so the
+    user-facing commands capture their arguments with '$=' and use only checked copies."""
+    body = "\n".join(gmic_commands()[command])
+    assert "$=" in body
+    pasted = re.findall(r"\$(?:[0-9*#]|\{[0-9*])", body)
+    assert pasted == [], f"{command} pastes its arguments: {pasted}"
+
+
+def test_gmic_shell_words_are_single_quoted() -> None:
+    """Every variable in a shell command is a single-quoted word (or the documented
+    NSTFILTER_BIN command line, which the user's environment sets)."""
+    body = "\n".join(gmic_commands()["nstfilter"])
+    shell_lines = [line for line in body.splitlines() if re.match(r"\s*(x 0,|cmd=|opts=)", line)]
+    assert shell_lines
+    for line in (line.replace("\\$", "") for line in shell_lines):  # \$: the shell's own
+        for match in re.finditer(r"\$(\w+|\{\w+\})", line):
+            name = match.group(1).strip("{}")
+            if name in {"bin", "opts", "cmd"}:
+                continue
+            before, after = line[: match.start()], line[match.end() :]
+            assert before.endswith("'\"") and after.startswith("\"'"), (name, line)
+
+
+def test_gmic_temporary_files_live_in_a_private_folder() -> None:
+    body = "\n".join(gmic_commands()["nstfilter"])
+    assert "mkdir -m 700" in body and "umask 077" in body
+    assert "_pid}_$>" not in body and "nstfilter_${_pid}" not in body  # no shared names
+
+
+def test_gimp_plugin_runs_the_cli_from_an_argv_list(plugin) -> None:
+    """No shell between GIMP and the CLI: a hostile preset name stays one argument."""
+    hostile = "x'; touch /tmp/pwned; echo '"
+    args = plugin.cli_arguments({"preset": hostile, "style": "/a b/$(id).jpg"}, "in", "out")
+    assert args[args.index("--preset") + 1] == hostile
+    assert args[args.index("--style") + 1] == "/a b/$(id).jpg"
+    source = PLUGIN.read_text(encoding="utf-8")
+    assert "shell=True" not in source and "os.system" not in source
+    assert "tempfile.mkdtemp" in source
+
+
+def test_install_gmic_filter_does_not_follow_a_planted_temp_link(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    user_file = tmp_path / "user.gmic"
+    (tmp_path / "user.gmic.nstfilter-tmp").symlink_to(victim)  # the old fixed temp name
+    result = CliRunner().invoke(editors.install_gmic_filter, ["--user-file", str(user_file)])
+    assert result.exit_code == 0, result.output
+    assert victim.read_text() == "precious"
+    assert "fx_nstfilter :" in user_file.read_text()
