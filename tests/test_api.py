@@ -49,8 +49,8 @@ def test_pre_and_postprocess_hooks_chain_in_order(pm, photo):
     assert ("progress", 4) in calls and calls[-1] == ("post", (48, 36))
     r, g, b = result.image.split()
     assert r.tobytes() == g.tobytes() == b.tobytes()  # the greyscale postprocess ran
-    pm.unregister(name="recorder")
-    assert pm.get_plugin("recorder") is None
+    pm.unregister("recorder")
+    assert "recorder" not in pm.names()
 
 
 def test_strength_and_colour_builtins():

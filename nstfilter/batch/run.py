@@ -190,7 +190,8 @@ class _Recorder:
             "batch", planned.key, record["input"], record["preset"],
             output=str(planned.output) if ok else None, seconds=outcome.seconds,
             losses=final, error=None if ok else error or "failed",
-            details={"backbone": record["backbone"], "worker": outcome.worker},
+            details={"filter": outcome.metrics.get("filter"), "backbone": record["backbone"],
+                     "worker": outcome.worker},
         )  # fmt: skip
         if ok:
             self.result.done += 1

@@ -38,6 +38,8 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("nstfilter.watch")
 
 DONE, FAILED, REQUEUED, SKIPPED, RETRY = "done", "failed", "requeued", "skipped", "retry"
+#: Metrics passed on to job hooks in ``JobReport.details``.
+DETAILS = ("filter", "backbone", "worker", "iterations")
 
 
 @dataclass
@@ -184,7 +186,8 @@ class Runner:
             JobReport(
                 "watch", job_id, str(path), preset, str(output), round(seconds, 3),
                 losses=metrics.get("final") or {},
-                details={"processed": str(processed), "backbone": metrics.get("backbone")},
+                details={"processed": str(processed),
+                         **{k: metrics[k] for k in DETAILS if k in metrics}},
             )
         )  # fmt: skip
         return Outcome(DONE, path, seconds, output)

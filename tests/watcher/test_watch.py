@@ -260,7 +260,7 @@ def test_process_pool_executor(drop: DropFolder):
     assert originals(drop.failed) == ["bad.jpg"]
     assert "not an image file" in (drop.failed / "bad.error.txt").read_text()
     log = [json.loads(line) for line in (drop.inbox / ".nstfilter" / "jobs.jsonl").open()]
-    workers = {r["worker"] for r in log if r["status"] == "done"}
+    workers = {r["details"]["worker"] for r in log if r["status"] == "done"}
     assert all(":" in w for w in workers)  # host:pid of the pool's processes
     assert str(os.getpid()) not in {w.split(":")[1] for w in workers}
 
@@ -536,7 +536,7 @@ def test_real_engine_small(drop: DropFolder, shared_data: Path):
     with Image.open(drop.outbox / "tubingen.real.png") as im:
         assert max(im.size) == 64
     log = [json.loads(line) for line in (drop.inbox / ".nstfilter" / "jobs.jsonl").open()]
-    assert log[0]["status"] == "done" and log[0]["filter"] == "neural-style"
+    assert log[0]["status"] == "done" and log[0]["details"]["filter"] == "neural-style"
     drop.assert_conserved(1)
 
 
