@@ -52,7 +52,7 @@ def test_auto_falls_back_to_the_bundled_backbone(tmp_path):
     assert proc.returncode == 0 and "auto -> vgg16-hed" in proc.stdout
 
 
-def test_fetch_downloads_verifies_and_refuses_to_clobber(tmp_path):
+def test_fetch_downloads_verifies_and_keeps_a_good_copy(tmp_path):
     source = tmp_path / "mirror.h5"
     source.write_bytes(b"pretend weights" * 1000)
     md5 = hashlib.md5(source.read_bytes()).hexdigest()  # noqa: S324
@@ -61,9 +61,37 @@ def test_fetch_downloads_verifies_and_refuses_to_clobber(tmp_path):
     proc = run_cli("weights", "fetch", "vgg19", "--url", url, "--md5", md5, "--dest", str(dest))
     assert proc.returncode == 0, proc.stderr
     assert dest.read_bytes() == source.read_bytes()
-    again = run_cli("weights", "fetch", "vgg19", "--url", url, "--dest", str(dest))
-    assert again.returncode == 2 and "already present" in again.stderr
+    assert f"export NSTFILTER_VGG19_WEIGHTS={dest}" in proc.stdout  # not where lookup looks
+    source.write_bytes(b"changed upstream")  # a verified copy is kept, not fetched again
+    again = run_cli("weights", "fetch", "vgg19", "--url", url, "--md5", md5, "--dest", str(dest))
+    assert again.returncode == 0 and "already present" in again.stdout, again.stderr
+    assert dest.read_bytes() == b"pretend weights" * 1000
     bad = run_cli("weights", "fetch", "vgg19", "--url", url, "--md5", "0" * 32,
                   "--dest", str(tmp_path / "other.h5"))  # fmt: skip
     assert bad.returncode == 9 and "checksum mismatch" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "other.h5").exists()
+
+
+def test_fetch_and_lookup_agree_on_keras_home(tmp_path, vgg19_file):
+    """No --dest: the file lands in $KERAS_HOME/models, exactly where auto looks."""
+    md5 = hashlib.md5(vgg19_file.read_bytes()).hexdigest()  # noqa: S324
+    env = {"KERAS_HOME": str(tmp_path / "keras"), "NSTFILTER_VGG19_WEIGHTS": ""}
+    assert "auto -> vgg16-hed" in run_cli("weights", "list", env=env).stdout
+    proc = run_cli("weights", "fetch", "vgg19", "--url", vgg19_file.as_uri(), "--md5", md5,
+                   env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    saved = tmp_path / "keras" / "models" / vgg19_file.name
+    assert saved.read_bytes() == vgg19_file.read_bytes()
+    assert "export" not in proc.stdout  # lookup finds it with no further setting
+    assert "auto -> vgg19" in run_cli("weights", "list", env=env).stdout
+
+
+def test_fetch_network_failure_is_one_line(tmp_path):
+    missing = (tmp_path / "nowhere.h5").as_uri()
+    proc = run_cli("weights", "fetch", "vgg19", "--url", missing, "--md5", "0" * 32,
+                   "--dest", str(tmp_path / "w.h5"))  # fmt: skip
+    assert proc.returncode == 9, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "download failed" in lines[0]
+    assert not (tmp_path / "w.h5").exists()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-import zipfile
 from importlib.resources import files
 from pathlib import Path
 
@@ -141,31 +138,7 @@ def test_presets_ship_inside_the_package():
     assert names == {f"{n}.toml" for n in BUNDLED}
 
 
-def test_presets_ship_inside_the_wheel(tmp_path):
-    source = tmp_path / "src"
-    archive = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z"], capture_output=True)
-    if archive.returncode != 0:
-        pytest.skip("not a git checkout")
-    for rel in filter(None, archive.stdout.decode().split("\0")):
-        original, target = REPO / rel, source / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if original.is_symlink():  # nstfilter/_bundled_presets -> ../presets
-            target.symlink_to(original.readlink())
-        elif original.is_file():
-            target.write_bytes(original.read_bytes())
-    for path in (REPO / "presets").glob("*.toml"):  # presets not committed yet, too
-        (source / "presets" / path.name).write_bytes(path.read_bytes())
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"cannot build a wheel here: {proc.stderr.strip().splitlines()[-1:]}")
-    (wheel,) = tmp_path.glob("nstfilter-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
-    for name in BUNDLED:
-        assert f"nstfilter/_bundled_presets/{name}.toml" in names
+# the wheel's contents: tests/test_packaging.py
 
 
 # --- schema ----------------------------------------------------------------------------
@@ -426,9 +399,10 @@ def invoke(*args: str):
 def test_cli_list_and_names():
     result = invoke("presets", "list")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0].split() == ["NAME", "SOURCE", "DESCRIPTION"]
+    assert result.output.splitlines()[0].split() == ["NAME", "SOURCE", "USABLE", "DESCRIPTION"]
     assert any(
-        line.startswith("preview ") and "bundled" in line for line in result.output.splitlines()
+        line.startswith("preview ") and line.split()[1:3] == ["bundled", "yes"]
+        for line in result.output.splitlines()
     )
     names = invoke("presets", "list", "--names").output.split()
     assert names == BUNDLED
@@ -477,7 +451,6 @@ def test_cli_copy_keeps_relative_style_images_working(preset_dir, tmp_path):
     [
         ("colour = 1\n" + SWIRL, "unknown key 'colour'"),
         (SWIRL + '[schedule]\nsize = "big"\n', "'size' must be an integer"),
-        ('[[style]]\nimage = "nowhere.jpg"\n', "'nowhere.jpg' not found"),
         ('extends = "bad"\n' + SWIRL, "cycle"),
     ],
 )
@@ -490,6 +463,23 @@ def test_cli_bad_presets_exit_non_zero_with_one_line(preset_dir, tmp_path, text,
         assert (
             len(lines) == 1 and lines[0].startswith("nstfilter: error: ") and fragment in lines[0]
         )
+
+
+def test_cli_missing_style_image_stops_a_run_but_not_reading(preset_dir):
+    write(preset_dir, "lost", '[[style]]\nimage = "nowhere.jpg"\n')
+    run = invoke("apply", "x.jpg", "--preset", "lost", "-o", "o.png")
+    assert run.exit_code == PresetError.exit_code
+    assert len(run.output.strip().splitlines()) == 1 and "'nowhere.jpg' not found" in run.output
+    shown = invoke("presets", "show", "lost")
+    assert shown.exit_code == 0, shown.output
+    assert "# not found here (needed to run it): nowhere.jpg" in shown.output
+    assert invoke("presets", "copy", "lost", "lost-copy").exit_code == 0
+    copied = (user_dir("presets") / "lost-copy.toml").read_text()
+    assert 'image = "nowhere.jpg"' in copied  # the name kept, not a made-up path
+    listed = invoke("presets", "list").output
+    row = next(line for line in listed.splitlines() if line.startswith("lost "))
+    assert row.split()[1:3] == ["env", "no"]
+    assert "lost: style image 'nowhere.jpg' not found on the style path" in listed
 
 
 def test_cli_path_like_and_unknown_names_exit_non_zero():

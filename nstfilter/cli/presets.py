@@ -9,6 +9,7 @@ import click
 
 from ..errors import OutputError, PresetError
 from .common import verbosity_options
+from .plugins import facade
 
 log = logging.getLogger("nstfilter.presets")
 
@@ -26,29 +27,41 @@ def presets() -> None:
 @click.option("--names", is_flag=True, help="Only the names, one per line (for scripts).")
 @verbosity_options
 def list_command(names: bool) -> None:
-    """Every preset on the search path: name, source and description."""
-    from ..presets import list_preset_sources, read_preset_file
+    """Every preset on the search path: name, source, usable here, description.
 
-    found = list_preset_sources()
+    A preset is usable here when it is valid and each of its style images is found; the
+    reasons for the others follow the table.
+    """
+    from ..presets import STYLE_PATH_ENV, list_preset_sources, load_preset, read_preset_file
+
+    found = list_preset_sources(facade())
     if names:
         for name in found:
             click.echo(name)
         return
-    rows = []
+    rows, reasons = [], []
     for name, (kind, path) in found.items():
+        why = None
         try:
             description = read_preset_file(path).get("description", "")
+            missing = load_preset(name, require_images=False, plugins=facade()).missing
+            if missing:
+                why = f"style image {', '.join(map(repr, missing))} not found on the style path"
         except PresetError as exc:
-            description = f"(invalid: {exc})"
-        rows.append((name, kind, description))
+            description, why = f"(invalid: {exc})", "invalid (see its description)"
+        if why:
+            reasons.append(f"{name}: {why}")
+        rows.append((name, kind, "no" if why else "yes", description))
     if not rows:
         click.echo("no presets found")
         return
-    width_name = max(len(r[0]) for r in rows)
-    width_kind = max(len(r[1]) for r in rows)
-    click.echo(f"{'NAME':<{width_name}}  {'SOURCE':<{width_kind}}  DESCRIPTION")
-    for name, kind, description in rows:
-        click.echo(f"{name:<{width_name}}  {kind:<{width_kind}}  {description}")
+    widths = [max(len(r[i]) for r in [("NAME", "SOURCE", "USABLE"), *rows]) for i in range(3)]
+    for row in [("NAME", "SOURCE", "USABLE", "DESCRIPTION"), *rows]:
+        click.echo("  ".join(f"{c:<{w}}" for c, w in zip(row, widths)) + f"  {row[3]}")
+    if reasons:
+        click.echo(f"\nnot usable here ({STYLE_PATH_ENV}, then the user and bundled styles):")
+        for reason in reasons:
+            click.echo(f"  {reason}")
 
 
 @presets.command()
@@ -56,20 +69,25 @@ def list_command(names: bool) -> None:
 @click.option("--raw", is_flag=True, help="The file as written, without resolving 'extends'.")
 @verbosity_options
 def show(name: str, raw: bool) -> None:
-    """A preset with 'extends' followed and defaults filled in, and its source file."""
+    """A preset with 'extends' followed and defaults filled in, and its source file.
+
+    Reading a preset never needs its style images: missing ones are named, not an error.
+    """
     from ..presets import dump_toml, find_preset_file, load_preset, resolved_data
 
     if raw:
-        path = find_preset_file(name)
+        path = find_preset_file(name, facade())
         click.echo(f"# source: {path}")
         click.echo(path.read_text(encoding="utf-8"), nl=False)
         return
-    preset = load_preset(name)
+    preset = load_preset(name, require_images=False, plugins=facade())
     click.echo(f"# source: {preset.path}")
     chain = preset.data.get("extends")
     if chain:
         click.echo(f"# extends: {chain}")
     click.echo(f"# style images: {', '.join(str(p) for p, _ in preset.styles)}")
+    if preset.missing:
+        click.echo(f"# not found here (needed to run it): {', '.join(preset.missing)}")
     if preset.params.content_weight is None or preset.params.style_weight is None:
         click.echo("# content/style weights not set: calibrated for the chosen backbone")
     click.echo(dump_toml(resolved_data(preset)), nl=False)
@@ -80,12 +98,15 @@ def show(name: str, raw: bool) -> None:
 @click.argument("new")
 @verbosity_options
 def copy(name: str, new: str) -> None:
-    """Copy preset NAME to NEW in your preset folder, to edit it (never overwrites)."""
+    """Copy preset NAME to NEW in your preset folder, to edit it (never overwrites).
+
+    The copy is self-contained; a style image not found here keeps its name.
+    """
     from ..imageio import write_atomic
     from ..presets import check_name, dump_toml, load_preset, resolved_data, user_dir
 
     check_name(new)
-    preset = load_preset(name)
+    preset = load_preset(name, require_images=False, plugins=facade())
     target = user_dir("presets") / f"{new}.toml"
     if target.exists():
         raise OutputError("preset already exists; pick another name or delete it", path=target)
@@ -108,15 +129,14 @@ def preview(name: str, photo: str, output: str | None, size: int, iterations: in
     from ..api import run_filter
     from ..demo import contact_sheet
     from ..imageio import load_image, save_image
-    from ..plugins import get_plugin_manager
     from ..presets import load_preset
 
-    preset = load_preset(name)
+    preset = load_preset(name, plugins=facade())
     # one small scale: the objective, colour and strength stay the preset's own
     params = preset.params.replace(size=size, iterations=iterations, scales=1)
     content = load_image(photo)
     styles = [(load_image(path), weight) for path, weight in preset.styles]
-    result = run_filter(content, styles, params, plugin_manager=get_plugin_manager())
+    result = run_filter(content, styles, params, plugins=facade())
     panels = [("photo", content.rgb), (f"style ({preset.name})", styles[0][0].rgb)]
     panels.append((f"result ({size} px, {iterations} steps)", result.image))
     sheet = contact_sheet(panels, height=min(size, 256))

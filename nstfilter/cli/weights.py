@@ -6,15 +6,15 @@ network (``auto`` falls back to the bundled ``vgg16-hed``).
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import urllib.request
+import os
 from pathlib import Path
 
 import click
 
-from ..errors import NstError, UsageError, WeightsError
+from ..errors import NstError, WeightsError
 from .common import verbosity_options
+from .plugins import facade
 
 log = logging.getLogger("nstfilter.weights")
 
@@ -31,10 +31,11 @@ def weights() -> None:
 @verbosity_options
 def list_weights() -> None:
     """Show each backbone, whether its weights are on disk, and what ``auto`` picks."""
-    from ..builtins.neural_style import backbone_registry
-    from ..engine.backbones import vgg19_weights_path
+    from ..engine.backbones import BackboneRegistry, vgg19_weights_path
 
-    registry = backbone_registry()
+    registry = BackboneRegistry()
+    for backbone in facade().backbones():
+        registry.register(backbone)
     try:
         chosen = registry.get("auto").name
     except NstError:
@@ -49,46 +50,47 @@ def list_weights() -> None:
     click.echo(f"auto -> {chosen}")
 
 
-def _download(url: str, dest: Path, expected_md5: str | None) -> None:
-    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
-
-    from ..imageio import write_atomic
-
-    digest = hashlib.md5()  # noqa: S324 - integrity check against Keras' published md5
-    chunks = []
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with Progress(*Progress.get_default_columns(), DownloadColumn(),
-                          TransferSpeedColumn()) as bar:  # fmt: skip
-                task = bar.add_task(f"fetching {dest.name}", total=total)
-                while chunk := response.read(1 << 20):
-                    digest.update(chunk)
-                    chunks.append(chunk)
-                    bar.update(task, advance=len(chunk))
-    except OSError as exc:
-        raise WeightsError(f"download failed from {url}: {exc}") from None
-    if expected_md5 and digest.hexdigest() != expected_md5:
-        raise WeightsError(f"checksum mismatch for {url}: got {digest.hexdigest()}")
-    write_atomic(b"".join(chunks), dest)
+def keras_cache() -> Path:
+    """Keras' cache folder: ``$KERAS_HOME``, default ``~/.keras`` (where the lookup reads)."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
 
 
 @weights.command()
 @click.argument("backbone", type=click.Choice(["vgg19"]))
-@click.option("--dest", type=click.Path(dir_okay=False), help="Where to save the file.")
+@click.option("--dest", type=click.Path(dir_okay=False), help="Save here, not in Keras' cache.")
 @click.option("--url", help="Download from a mirror instead of Keras' storage.")
-@click.option("--md5", help="Expected checksum (default: Keras' for the official file).")
+@click.option("--md5", "file_hash", help="Expected md5 or sha256 (default: Keras' for its file).")
 @verbosity_options
-def fetch(backbone: str, dest: str | None, url: str | None, md5: str | None) -> None:
-    """Download BACKBONE's weights (explicitly: nothing else ever uses the network)."""
-    from ..engine.backbones import VGG19_WEIGHTS_FILE, VGG19_WEIGHTS_URL
+def fetch(backbone: str, dest: str | None, url: str | None, file_hash: str | None) -> None:
+    """Download BACKBONE's weights (explicitly: nothing else ever uses the network).
 
-    target = Path(dest) if dest else Path.home() / ".keras" / "models" / VGG19_WEIGHTS_FILE
-    if url and not md5:
+    By ``keras.utils.get_file`` (streamed to disk, hash-checked) into Keras' cache,
+    ``$KERAS_HOME/models`` (default ``~/.keras/models``), where ``--backbone vgg19`` looks.
+    As in Keras, a file already there that passes the check is kept and one that fails it
+    is fetched again.
+    """
+    from ..engine.backbones import VGG19_WEIGHTS_FILE, VGG19_WEIGHTS_URL, vgg19_weights_path
+    from ..tfquiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # before Keras: TensorFlow's start-up chatter stays off stderr
+    from keras.utils import get_file
+
+    origin = url or VGG19_WEIGHTS_URL
+    if url and not file_hash:
         log.warning("no --md5 given for a mirror: the download is not verified")
-    if target.exists():
-        raise UsageError("already present; delete it to fetch again", path=target)
-    _download(url or VGG19_WEIGHTS_URL, target, md5 or (None if url else VGG19_MD5))
-    click.echo(f"saved {target}")
-    if dest:
+    expected = file_hash or (None if url else VGG19_MD5)
+    target = Path(dest).resolve() if dest else keras_cache() / "models" / VGG19_WEIGHTS_FILE
+    before = target.stat().st_mtime_ns if target.is_file() else None
+    try:  # an absolute cache_subdir is the folder itself
+        get_file(target.name, origin, file_hash=expected, cache_subdir=str(target.parent))
+    except ValueError:  # checksum mismatch: get_file leaves the bad file in place
+        target.unlink(missing_ok=True)
+        raise WeightsError(f"checksum mismatch for {origin}: file removed") from None
+    except OSError as exc:
+        raise WeightsError(f"cannot save {target}: {exc.strerror or exc}") from None
+    except Exception as exc:  # noqa: BLE001 - get_file raises a bare Exception on URL errors
+        raise WeightsError(f"download failed: {' '.join(str(exc).split())}") from None
+    kept = before is not None and target.stat().st_mtime_ns == before
+    click.echo(f"{'already present' if kept else 'saved'} {target}")
+    if vgg19_weights_path() != target:  # --dest, or $NSTFILTER_VGG19_WEIGHTS points elsewhere
         click.echo(f"use it with: export NSTFILTER_VGG19_WEIGHTS={target}")

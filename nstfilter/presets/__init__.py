@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputNotFoundError, PresetError
 from ..imageio import DEFAULT_QUALITY, FORMATS
@@ -35,6 +35,9 @@ from .search import (
     user_dir,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..plugins import Plugins
+
 __all__ = [
     "BUNDLED_DIR", "NAME_PATTERN", "PRESET_PATH_ENV", "PROCEDURAL_PREFIX", "SCHEMA",
     "STYLE_PATH_ENV", "Preset", "check_name", "dump_toml", "find_preset_file", "find_style",
@@ -57,6 +60,9 @@ class Preset:
     data: dict[str, Any] = field(default_factory=dict, compare=False)
     #: The preset's file and every file it ``extends``: a watcher reloads when one changes.
     files: tuple[Path, ...] = ()
+    #: Style images not found (only with ``load_preset(..., require_images=False)``): their
+    #: entries in ``styles`` hold the name as written, not a file.
+    missing: tuple[str, ...] = ()
 
     def digest(self) -> str:
         """A hash of everything that changes the result (settings and style image bytes)."""
@@ -79,12 +85,12 @@ def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 
 
 def _resolve_data(
-    name: str, chain: tuple[str, ...] = (), child: Path | None = None
+    name: str, plugins: Plugins, chain: tuple[str, ...] = (), child: Path | None = None
 ) -> tuple[dict[str, Any], Path]:
     if name in chain:
         raise PresetError(f"'extends' cycle: {' -> '.join((*chain, name))}", path=child)
     try:
-        path = find_preset_file(name)
+        path = find_preset_file(name, plugins)
     except PresetError as exc:
         if child is None:
             raise
@@ -94,7 +100,7 @@ def _resolve_data(
     data["_files"] = [path]
     parent_name = data.get("extends")
     if parent_name:
-        parent, _ = _resolve_data(parent_name, (*chain, name), path)
+        parent, _ = _resolve_data(parent_name, plugins, (*chain, name), path)
         if "style" not in data:  # inherited styles resolve relative to the parent's file
             data["_style_base"] = parent["_style_base"]
         data["_files"] += parent["_files"]
@@ -102,20 +108,36 @@ def _resolve_data(
     return data, path
 
 
-def load_preset(name: str) -> Preset:
-    """Resolve a preset by name: search, validate, follow ``extends``, find its images."""
-    data, path = _resolve_data(name)
+def load_preset(
+    name: str, *, require_images: bool = True, plugins: Plugins | None = None
+) -> Preset:
+    """Resolve a preset by name: search, validate, follow ``extends``, find its images.
+
+    ``require_images=False`` is for reading a preset (``presets show``, ``copy``, ``list``):
+    a style image that is not found is listed in :attr:`Preset.missing` instead of raising,
+    since nobody needs the picture to read or copy the settings. ``plugins``: the
+    caller's facade, for plugin-registered presets (a fresh one when not given).
+    """
+    if plugins is None:
+        from ..plugins import Plugins
+
+        plugins = Plugins.load()
+    data, path = _resolve_data(name, plugins)
     params = params_from(data, path)
     if not data.get("style"):
         raise PresetError("no [[style]] image", path=path)
     base = Path(data["_style_base"])
     styles = []
+    missing = []
     for entry in data["style"]:
         weight = float(entry.get("weight", 1.0))  # checked by read_preset_file
         try:
             styles.append((find_style(entry["image"], relative_to=base), weight))
         except InputNotFoundError as exc:
-            raise PresetError(f"{exc}", path=path) from None
+            if require_images:
+                raise PresetError(f"{exc}", path=path) from None
+            missing.append(entry["image"])
+            styles.append((Path(entry["image"]), weight))
     output = data.get("output", {})
     fmt = output.get("format")
     if fmt is not None and f".{fmt.lower()}" not in FORMATS:
@@ -133,4 +155,5 @@ def load_preset(name: str) -> Preset:
         path=path,
         data={k: v for k, v in data.items() if not k.startswith("_")},
         files=tuple(data["_files"]),
+        missing=tuple(missing),
     )
