@@ -12,7 +12,8 @@ import sys
 import zipfile
 
 import pytest
-from helpers import REPO
+from helpers import REPO, run_cli
+from PIL import Image
 
 import nstfilter
 
@@ -94,3 +95,30 @@ def test_wheel_metadata(wheel):
     assert any(r.startswith("dask[distributed]") and 'extra == "dask"' in r for r in requires)
     assert any(r.startswith("tensorflow[and-cuda]") and 'extra == "gpu"' in r for r in requires)
     assert any(r.startswith("nstfilter[dask]") and 'extra == "test"' in r for r in requires)
+
+
+@pytest.mark.parametrize("command", ["batch", "watch"])
+def test_dask_missing_is_one_line_naming_the_extra(tmp_path, command):
+    blocker = tmp_path / "site" / "distributed"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('not installed')\n")
+    photo, inbox = tmp_path / "p.png", tmp_path / "inbox"
+    Image.new("RGB", (32, 24), "red").save(photo)
+    inbox.mkdir()
+    args = {
+        "batch": ["batch", str(photo), "--preset", "preview", "-o", str(tmp_path / "out")],
+        "watch": ["watch", str(inbox), "--preset", "preview", "--once"],
+    }[command]
+    proc = run_cli(*args, "--executor", "dask", env={"PYTHONPATH": str(blocker.parent)})
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "nstfilter: error: --executor dask needs Dask: pip install 'nstfilter[dask]'"
+    ]
+
+
+def test_version_comes_from_the_installed_metadata():
+    from importlib.metadata import version
+
+    assert nstfilter.__version__ == version("nstfilter")
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.strip().endswith(f"version {version('nstfilter')}")
