@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 import pytest
@@ -126,3 +128,87 @@ def test_batch_refuses_a_job_log_over_a_photo_before_any_job(tmp_path):
     assert proc.returncode == 10, proc.stderr
     assert "job log" in proc.stderr and digest(photo) == before
     assert not (tmp_path / "out" / "manifest.jsonl").exists()
+
+
+# --- names in HTML and in logs ---------------------------------------------------------------
+
+HOSTILE_NAMES = [
+    "javascript:document.body.innerHTML='X';x.jpg",
+    "a#b.jpg",
+    "c?d=1.jpg",
+    "e<script>alert(1)<!--.jpg",
+    'f"onerror="alert(1).jpg',
+    "g&amp;h 100%.jpg",
+]
+
+
+class _Attributes(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.text: list[str] = []
+        self.tags: list[str] = []
+        self.csp: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        values = dict(attrs)
+        self.links += [v for k, v in attrs if k in ("href", "src") and v is not None]
+        if values.get("http-equiv") == "Content-Security-Policy":
+            self.csp = values.get("content")
+        assert not any(k.startswith("on") for k, _ in attrs), attrs
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_report_links_are_relative_encoded_paths_and_scripts_are_forbidden(tmp_path):
+    photos = tmp_path / "photos"
+    for i, name in enumerate(HOSTILE_NAMES):
+        make_photo(photos / name, seed=i)
+    out = tmp_path / "out"
+    proc = run_cli("batch", str(photos), "-p", "stub-starry", "-o", str(out), "--progress",
+                   "none", env=STUB_ENV)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    parser = _Attributes()
+    parser.feed((out / "report.html").read_text(encoding="utf-8"))
+    assert "script" not in parser.tags
+    assert parser.csp is not None and "default-src 'none'" in parser.csp
+    assert "script-src" not in parser.csp  # falls back to default-src 'none'
+    results = {unquote(link[2:]) for link in parser.links if not link.startswith("./report_files")}
+    assert results == {f"{Path(n).stem}.stub-starry.png" for n in HOSTILE_NAMES}
+    for link in parser.links:
+        assert link.startswith("./") and not set(link[2:]) & set("#?\"<>:' "), link
+        assert (out / unquote(link[2:])).is_file()  # the link opens the file it names
+    text = "".join(parser.text)
+    assert all(name in text for name in HOSTILE_NAMES)  # shown as they are, as text
+
+
+def test_batch_summary_shows_names_as_text_not_markup():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from nstfilter.batch.report import print_summary
+    from nstfilter.batch.run import BatchResult
+
+    result = BatchResult(planned=[], failed=1)
+    result.failures = [("[bold red]x[/]\n\x1b[2Jforged.jpg::p", "bad\rline")]
+    buffer = StringIO()
+    print_summary(result, Console(file=buffer, width=200, color_system=None))
+    shown = buffer.getvalue()
+    assert "[bold red]x[/]" in shown and "\\n" in shown and "\\x1b" in shown
+    assert "\x1b" not in shown and "\r" not in shown
+
+
+def test_log_lines_escape_newlines_and_escapes_in_names(tmp_path):
+    """A photo whose name forges a log line: the log keeps it on one escaped line."""
+    photo = make_photo(tmp_path / "in" / "x.png")
+    forged = tmp_path / "in" / "a.png\nnstfilter: error: forged\x1b[2J.png"
+    forged.write_bytes(photo.read_bytes())
+    proc = run_cli("apply", "--preset", "stub-starry", str(forged), "-o",
+                   str(tmp_path / "r.png"), env=STUB_ENV)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stderr
+    assert not any(line.startswith("nstfilter: error: forged") for line in proc.stderr.splitlines())
+    assert "\\nnstfilter: error: forged\\x1b[2J" in proc.stderr

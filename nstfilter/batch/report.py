@@ -15,8 +15,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from ..imageio import write_atomic
+from ..printable import printable
 from .manifest import DONE, Manifest
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,10 +56,26 @@ def _losses(final: dict[str, Any] | None) -> str:
     return ", ".join(parts)
 
 
+def _link(rel: str) -> str:
+    """A path as an attribute value: a relative ``./`` URL with every special character
+    percent-encoded. File names are not trusted: ``javascript:x.jpg`` must stay a file
+    name (not a scheme), and ``#``, ``?``, ``"`` and ``<`` must not end the path or the
+    attribute."""
+    return html.escape("./" + quote(rel.replace(os.sep, "/").lstrip("/")), quote=True)
+
+
 def _img(outdir: Path, rel: str | None, alt: str) -> str:
     if not rel or not (outdir / rel).is_file():
         return '<span class="none">&mdash;</span>'
-    return f'<img src="{html.escape(rel)}" alt="{html.escape(alt)}" loading="lazy">'
+    return f'<img src="{_link(rel)}" alt="{html.escape(alt)}" loading="lazy">'
+
+
+#: The report needs no script at all, so it allows none (nor forms, frames or plugins):
+#: even a name that slipped past the escaping could not run anything.
+CSP = (
+    "default-src 'none'; img-src 'self' file: data:; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'"
+)
 
 
 STYLE = """
@@ -90,7 +108,7 @@ def write_report(
         f"<tr><td>{html.escape(r.get('input_rel') or r['input'])}</td>"
         f"<td>{html.escape(p.preset.name)}</td>"
         f"<td>{_img(outdir, r.get('thumb_in'), 'photo')}</td><td>&rarr;</td>"
-        f'<td><a href="{html.escape(r["output"])}">'
+        f'<td><a href="{_link(r["output"])}">'
         f"{_img(outdir, r.get('thumb_out'), 'result')}</a></td>"
         f"<td>{r.get('seconds', 0):.1f} s</td><td>{html.escape(_losses(r.get('final')))}</td>"
         f"<td>{html.escape(r.get('backbone') or '')}</td></tr>"
@@ -100,7 +118,7 @@ def write_report(
         f"{len(planned)} jobs: {len(done)} done ({result.skipped} from earlier runs), "
         f"{len(failed)} failed, {len(missing)} not run. This run: {result.done} done, "
         f"{result.failed} failed in {result.seconds:.1f} s ({result.per_minute:.1f}/min)"
-        + (f" on {result.executor}" if result.executor else "")
+        + (f" on {html.escape(result.executor)}" if result.executor else "")
         + (" &mdash; interrupted" if result.interrupted else "")
     )
     failures = (
@@ -110,7 +128,9 @@ def write_report(
         else ""
     )
     document = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>nstfilter batch report</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<title>nstfilter batch report</title>
 <style>{STYLE}</style></head><body>
 <h1>nstfilter batch report</h1>
 <p>{summary}</p>
@@ -128,6 +148,7 @@ def print_summary(result: BatchResult, console: Console | None = None, limit: in
     """The summary table (and the first ``limit`` failures) on the console."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = console or Console()
     table = Table(title="nstfilter batch", show_header=False)
@@ -153,8 +174,8 @@ def print_summary(result: BatchResult, console: Console | None = None, limit: in
         failures = Table(title=f"failures ({len(result.failures)})")
         failures.add_column("job")
         failures.add_column("error", style="red", overflow="fold")
-        for key, error in result.failures[:limit]:
-            failures.add_row(key, error)
+        for key, error in result.failures[:limit]:  # Text: a name is not rich markup
+            failures.add_row(Text(printable(key)), Text(printable(error)))
         if len(result.failures) > limit:
             failures.add_row("...", f"{len(result.failures) - limit} more in the report")
         console.print(failures)

@@ -14,6 +14,7 @@ import os
 import click
 
 from ..errors import NstError
+from ..printable import printable
 from .common import configure_logging, reset_logging
 
 # Quiet TensorFlow's C++ start-up chatter before anything imports it.
@@ -42,7 +43,7 @@ class NstGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NstError as error:
-            click.echo(f"nstfilter: error: {error}", err=True)
+            click.echo(f"nstfilter: error: {printable(error)}", err=True)
             ctx.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("nstfilter: interrupted", err=True)

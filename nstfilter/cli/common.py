@@ -22,6 +22,7 @@ from ..errors import UsageError
 from ..imageio import DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, FORMATS, MAX_PIXELS, MAX_PIXELS_ENV
 from ..params import SETTINGS, STYLE_WEIGHT, Setting, StyleParams, default_text
 from ..presets.schema import OUTPUT_QUALITY
+from ..printable import PrintableFormatter
 from ..schedules import QUALITY_MODES, apply_quality
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,7 +37,7 @@ def configure_logging(verbose: int = 0, quiet: int = 0) -> None:
     _levels["quiet"] += quiet
     level = logging.INFO - 10 * _levels["verbose"] + 10 * _levels["quiet"]
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("nstfilter: %(message)s"))
+    handler.setFormatter(PrintableFormatter("nstfilter: %(message)s"))  # names may hold \n
     root = logging.getLogger("nstfilter")
     root.handlers[:] = [handler]
     root.setLevel(max(logging.DEBUG, min(level, logging.ERROR)))
