@@ -258,6 +258,9 @@ class StyleParams:
         """A copy with ``changes`` applied and validated; ``None`` means ``None`` (e.g.
         ``content_weight=None`` goes back to the calibrated default), so pass only the
         settings you mean to change."""
+        unknown = sorted(set(changes) - set(SETTINGS))
+        if unknown:
+            raise UsageError(f"unknown setting {', '.join(unknown)}; known: {', '.join(SETTINGS)}")
         return dataclasses.replace(self, **changes)
 
     def working_size(self, longest: int) -> int:

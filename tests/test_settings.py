@@ -68,6 +68,18 @@ def test_replace_none_resets_to_the_calibrated_default():
     assert q.content_weight is None and q.style_weight == 2.0
 
 
+def test_python_api_stylize_checks_overrides_and_style_weights(tmp_path):
+    from nstfilter import stylize
+
+    photo = Image.new("RGB", (32, 32), "red")
+    with pytest.raises(UsageError, match="^style_weight must be a finite number"):
+        stylize(photo, [photo], style_weight=float("nan"))
+    with pytest.raises(UsageError, match="^style weight must be a finite number"):
+        stylize(photo, [(photo, float("inf"))])
+    with pytest.raises(UsageError, match="unknown setting sizee"):
+        stylize(photo, [photo], sizee=64)
+
+
 @pytest.mark.parametrize("name", FLOATS)
 @pytest.mark.parametrize("value", NOT_NUMBERS, ids=["nan", "inf", "-inf", "1e309"])
 def test_python_api_refuses_non_finite_floats(name, value):
