@@ -59,6 +59,9 @@ def _terminate_as_interrupt(signum, frame):  # noqa: ARG001
     help="local: worker processes here; dask: a Dask cluster (--scheduler) or a LocalCluster.",
 )  # fmt: skip
 @click.option("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://HOST:8786.")
+@click.option("--tls-ca-file", metavar="PEM", help="TLS to --scheduler: the cluster's CA.")
+@click.option("--tls-cert", metavar="PEM", help="TLS to --scheduler: this client's certificate.")
+@click.option("--tls-key", metavar="PEM", help="TLS to --scheduler: its key (if not in the cert).")
 @workers_option(
     "Worker processes (local, or the LocalCluster of --executor dask); the cores are shared "
     "among them."
@@ -73,7 +76,8 @@ def _terminate_as_interrupt(signum, frame):  # noqa: ARG001
 @click.pass_context
 def batch(
     ctx, inputs, presets, styles, outdir, recursive, force, executor, scheduler, workers,
-    progress_mode, settings, quality_mode, out_format, jpeg_quality, max_pixels,
+    progress_mode, settings, quality_mode, out_format, jpeg_quality, max_pixels, tls_ca_file,
+    tls_cert, tls_key,
 ):  # fmt: skip
     """Style INPUTS (image files, folders, @list.txt files of paths) with every --preset
     (or with --style images); settings given here override every preset's.
@@ -89,6 +93,11 @@ def batch(
 
     if scheduler and executor != "dask":
         raise UsageError("--scheduler needs --executor dask")
+    security = None
+    if tls_ca_file or tls_cert or tls_key:
+        from ..executors.dask_cluster import dask_security
+
+        security = dask_security(tls_ca_file, tls_cert, tls_key)
     from .plugins import facade
 
     resolved = [
@@ -113,8 +122,9 @@ def batch(
 
     def factory():
         return make_executor(
-            executor, workers=workers, scheduler=scheduler, plugins_dirs=plugins_dirs
-        )
+            executor, workers=workers, scheduler=scheduler, plugins_dirs=plugins_dirs,
+            security=security,
+        )  # fmt: skip
 
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:

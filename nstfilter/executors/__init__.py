@@ -65,6 +65,7 @@ def make_executor(
     workers: int | None = None,
     scheduler: str | None = None,
     plugins_dirs: Sequence[str | Path] = (),
+    security: Any = None,
 ) -> Executor:
     """The executor named ``kind`` (``local`` or ``dask``)."""
     if kind == "local":
@@ -76,7 +77,9 @@ def make_executor(
     if kind == "dask":
         from .dask_cluster import DaskExecutor
 
-        return DaskExecutor(scheduler=scheduler, workers=workers, plugins_dirs=plugins_dirs)
+        return DaskExecutor(
+            scheduler=scheduler, workers=workers, plugins_dirs=plugins_dirs, security=security
+        )
     raise UsageError(f"unknown executor {kind!r}; choose from {', '.join(EXECUTORS)}")
 
 

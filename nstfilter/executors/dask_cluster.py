@@ -59,6 +59,74 @@ def task_key(job: Job) -> str:
     return f"nstfilter-{sha256(job.key.encode())[:16]}-{uuid.uuid4().hex[:8]}"
 
 
+def dask_security(
+    ca_file: str | None, cert: str | None, key: str | None
+) -> Any:  # distributed.Security | None
+    """The client's TLS settings from ``--tls-ca-file/--tls-cert/--tls-key``, or ``None``
+    (then Dask's own config, ``distributed.comm.tls.*``, applies as usual)."""
+    given = {"tls_ca_file": ca_file, "tls_client_cert": cert, "tls_client_key": key}
+    if not any(given.values()):
+        return None
+    for option, path in zip(("--tls-ca-file", "--tls-cert", "--tls-key"), given.values()):
+        if path is not None and not Path(path).is_file():
+            raise UsageError(f"{option}: no such file", path=path)
+    if not (ca_file and cert):
+        raise UsageError(
+            "TLS needs --tls-ca-file and --tls-cert (and --tls-key unless in the cert)"
+        )
+    from distributed import Security
+
+    return Security(**{k: v for k, v in given.items() if v}, require_encryption=True)
+
+
+def checked(outcome: object, job: Job) -> JobOutcome:
+    """``outcome`` if it is this job's :class:`JobOutcome`, else a failed one.
+
+    Whoever can reach the scheduler can replace what a task returns; before the client
+    writes anything it makes sure it got an outcome of the job it sent (the documented
+    defence is a scheduler only trusted machines can reach, see docs/batch.md)."""
+    if (
+        isinstance(outcome, JobOutcome)
+        and outcome.key == job.key
+        and isinstance(outcome.output, (bytes, type(None)))
+    ):
+        return outcome
+    kind = type(outcome).__name__
+    log.warning("job %s: the cluster returned a %s, not its outcome", job.key, kind)
+    return JobOutcome(
+        key=job.key,
+        ok=False,
+        error=f"the Dask cluster returned a {kind}, not this job's outcome "
+        "(is the scheduler reachable by untrusted machines?)",
+    )
+
+
+class CheckedFuture:
+    """A Dask future whose ``result()`` goes through :func:`checked` (the watcher's path)."""
+
+    def __init__(self, future: Any, job: Job) -> None:
+        self.future, self.job = future, job
+
+    @property
+    def key(self) -> str:
+        return self.future.key
+
+    def done(self) -> bool:
+        return self.future.done()
+
+    def cancel(self) -> Any:
+        return self.future.cancel()
+
+    def release(self) -> None:
+        self.future.release()
+
+    def add_done_callback(self, fn: Any) -> None:
+        self.future.add_done_callback(lambda _: fn(self))
+
+    def result(self, timeout: float | None = None) -> JobOutcome:
+        return checked(self.future.result(timeout), self.job)
+
+
 class DaskExecutor:
     """Jobs as Dask tasks on an existing scheduler, or on a LocalCluster started here."""
 
@@ -71,24 +139,35 @@ class DaskExecutor:
         retries: int = 2,
         window: int | None = None,
         timeout: float = 30,
+        security: Any = None,
     ) -> None:
         try:
             from distributed import Client, LocalCluster
         except ImportError:  # an extra: most users never run a cluster
-            raise UsageError(
-                "--executor dask needs Dask: pip install 'nstfilter[dask]'"
-            ) from None
+            raise UsageError("--executor dask needs Dask: pip install 'nstfilter[dask]'") from None
         self.retries = retries
         self._cluster = None
         if scheduler:
             try:
-                self.client = Client(scheduler, timeout=timeout)
-            except (OSError, TimeoutError) as exc:
-                raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+                # security=None: Dask's own config (distributed.comm.tls.*) decides
+                self.client = Client(scheduler, timeout=timeout, security=security)
+            except (OSError, TimeoutError, TypeError, ValueError) as exc:  # TypeError: no TLS
+                hint = (
+                    " (a tls:// scheduler needs --tls-ca-file/--tls-cert or Dask's TLS config)"
+                    if scheduler.startswith("tls://") and security is None
+                    else ""
+                )
+                raise UsageError(
+                    f"cannot reach the Dask scheduler at {scheduler}: {exc}{hint}"
+                ) from None
             if workers:
                 log.info("--workers is ignored with --scheduler: the cluster has its own workers")
             where = scheduler
         else:
+            if security is not None:
+                raise UsageError(
+                    "the TLS options are for --scheduler (a LocalCluster is loopback only)"
+                )
             n = workers or 1
             env = {THREADS_ENV: str(thread_budget(n))}
             if plugins_dirs:
@@ -101,6 +180,7 @@ class DaskExecutor:
             # jobs are long and opaque to it, so it would only take the GIL from L-BFGS
             with dask.config.set({"distributed.worker.profile.enabled": False}):
                 self._cluster = LocalCluster(
+                    host="127.0.0.1",  # never reachable from another machine
                     n_workers=n,
                     threads_per_worker=1,
                     processes=True,
@@ -143,8 +223,11 @@ class DaskExecutor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def submit(self, job: Job) -> Any:
-        """One job as a Dask task; the future's ``result()`` is a :class:`JobOutcome`."""
+    def submit(self, job: Job) -> CheckedFuture:
+        """One job as a Dask task; the future's ``result()`` is a checked :class:`JobOutcome`."""
+        return CheckedFuture(self._submit(job), job)
+
+    def _submit(self, job: Job) -> Any:
         return self.client.submit(
             run_worker_job,  # the worker's own plugin facade (NSTFILTER_PLUGINS_DIR there)
             job,
@@ -161,7 +244,7 @@ class DaskExecutor:
         pending: dict[str, Job] = {}
         queue = as_completed()
         for job in source:
-            future = self.submit(job)
+            future = self._submit(job)
             pending[future.key] = job
             queue.add(future)
             if len(pending) >= self.window:
@@ -169,13 +252,13 @@ class DaskExecutor:
         for future in queue:
             job = pending.pop(future.key)
             try:
-                outcome = future.result()
+                outcome = checked(future.result(), job)
             except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after many deaths
                 outcome = JobOutcome(key=job.key, ok=False, error=error_line(exc))
             future.release()
             yield job, outcome
             following = next(source, None)
             if following is not None:
-                nxt = self.submit(following)
+                nxt = self._submit(following)
                 pending[nxt.key] = following
                 queue.add(nxt)
