@@ -6,13 +6,13 @@ import re
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 
+import helpers
 import pytest
 
 from nstfilter import hookspecs
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "api.md"
+DOCS = helpers.DOCS / "api.md"
 PUBLIC = ["stylize", "run_filter", "StylizeResult", "StyleParams", "Progress", "JobReport",
           "FilterOutput", "NstError"]  # fmt: skip
 HOOKS = [name for name in vars(hookspecs) if name.startswith("nstfilter_")]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_cli
+from helpers import STUB_PLUGINS, run_cli
 from PIL import Image
 from test_imageio import png_header_only
 
@@ -168,7 +168,7 @@ def test_unknown_output_extension(tmp_path, photo, style_path):
 # --- issue 11: numbers that are not numbers; issue 13: the CLI a newcomer meets ----------
 
 STUB = ["--filter", "stub", "--size", "64", "-q"]
-STUB_ENV = {"NSTFILTER_PLUGINS_DIR": str(Path(__file__).resolve().parent / "plugins")}
+STUB_ENV = {"NSTFILTER_PLUGINS_DIR": str(STUB_PLUGINS)}
 
 
 @pytest.mark.parametrize(

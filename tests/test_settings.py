@@ -13,6 +13,7 @@ import math
 import re
 from pathlib import Path
 
+import helpers
 import pytest
 from PIL import Image
 
@@ -21,7 +22,7 @@ from nstfilter.imageio import MAX_PIXELS_ENV, fit_longest, load_image
 from nstfilter.params import SETTINGS, STYLE_WEIGHT, StyleParams, settings_markdown
 from nstfilter.presets.schema import SCHEMA, params_from, read_preset_file
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "presets.md"
+DOCS = helpers.DOCS / "presets.md"
 FLOATS = [name for name, spec in SETTINGS.items() if spec.kind is float and not spec.many]
 NOT_NUMBERS = [float("nan"), float("inf"), float("-inf"), float("1e309")]
 

@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+from helpers.editors import assert_styled_like, pixels, run_reference
 from PIL import Image
-
-from .conftest import assert_styled_like, pixels, run_reference
 
 pytestmark = pytest.mark.editors
 

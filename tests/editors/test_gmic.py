@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from helpers.editors import REPO, Chroot, assert_styled_like, cli_env, pixels
 
 from nstfilter.cli.editors import install_gmic_filter
-
-from .conftest import REPO, Chroot, assert_styled_like, cli_env, pixels
 
 pytestmark = pytest.mark.editors
 

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import REPO
 
 from nstfilter.cli import editors
 
-REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "plugins" / "gimp" / "nstfilter" / "nstfilter.py"
 GMIC = REPO / "plugins" / "gmic" / "nstfilter.gmic"
 

@@ -16,11 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.watcher import DropFolder, files, jpeg_bytes, make_jpeg, originals
 from PIL import Image
 
 from nstfilter.watcher.names import is_ignored_name, numbered
-
-from .conftest import DropFolder, files, jpeg_bytes, make_jpeg, originals
 
 
 def journal_open_jobs(drop: DropFolder) -> list[str]:
