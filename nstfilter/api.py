@@ -7,6 +7,7 @@ postprocess, progress events.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from .errors import NstError, UsageError
@@ -63,8 +65,14 @@ def run_filter(
     callback: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     plugins: Plugins | None = None,
+    on_snapshot: Callable[[np.ndarray, Progress], None] | None = None,
+    snapshot_every: int = 0,
 ) -> StylizeResult:
     """Style ``content`` with ``styles`` under ``params`` through the plugin pipeline.
+
+    ``on_snapshot(image, progress)`` receives the image being optimised ((H, W, 3) floats in
+    [0, 1], before post-processing) every ``snapshot_every`` steps, from filters that can
+    (a ``on_snapshot`` parameter of their ``apply``; others are told in the log).
 
     ``plugins`` is the caller's facade; without one a fresh :meth:`Plugins.load` is used
     for this call (pass one to keep compiled models between calls).
@@ -88,10 +96,17 @@ def run_filter(
         if callback is not None:
             callback(event)
 
+    snapshots: dict[str, Any] = {}
+    if on_snapshot is not None and snapshot_every > 0:
+        if "on_snapshot" in inspect.signature(chosen.apply).parameters:
+            snapshots = {"on_snapshot": on_snapshot, "snapshot_every": snapshot_every}
+        else:
+            log.warning("filter %s cannot save intermediate results", params.filter)
     try:
         output = chosen.apply(
-            image, [(s.rgb, w) for s, w in style_images], params, progress, should_stop
-        )
+            image, [(s.rgb, w) for s, w in style_images], params, progress, should_stop,
+            **snapshots,
+        )  # fmt: skip
     except (NstError, KeyboardInterrupt):
         raise
     except BaseException as exc:  # noqa: BLE001 - a plugin's filter, SystemExit included

@@ -306,3 +306,16 @@ def test_device_gpu_without_a_gpu_is_one_line(tmp_path, photo, style_path):
     proc = run_cli("apply", str(photo), "--style", str(style_path), "-o",
                    str(tmp_path / "o.png"), "--device", "gpu", *FAST)  # fmt: skip
     assert proc.returncode == 2 and "sees no GPU" in proc.stderr, proc.stderr
+
+
+def test_save_every_writes_intermediate_results(tmp_path, photo, style_path):
+    out = tmp_path / "r" / "out.jpg"
+    proc = run_cli("apply", str(photo), "--style", str(style_path), "-o", str(out),
+                   "--save-every", "2", *STUB, env=STUB_ENV)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in out.parent.iterdir())
+    assert names == ["out.jpg", "out.step-0002.jpg", "out.step-0004.jpg"]  # the stub: 4 steps
+    assert Image.open(out.parent / "out.step-0002.jpg").size == (64, 48)
+    proc = run_cli("apply", str(photo), "--style", str(style_path), "-o", "-",
+                   "--save-every", "2", *STUB, env=STUB_ENV)  # fmt: skip
+    assert proc.returncode == 2 and "--save-every" in proc.stderr

@@ -9,6 +9,7 @@ and the cache lives as long as the front-end's facade, not as long as the module
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -67,8 +68,17 @@ class NeuralStyleFilter:
         params: StyleParams,
         progress: ProgressSink,
         should_stop: Callable[[], bool] | None = None,
+        on_snapshot: Callable[..., None] | None = None,
+        snapshot_every: int = 0,
     ) -> FilterOutput:
         from ..engine.optimize import stylize_tensor
+
+        snapshots = {}
+        if on_snapshot is not None:
+            if "on_snapshot" in inspect.signature(stylize_tensor).parameters:
+                snapshots = {"on_snapshot": on_snapshot, "snapshot_every": snapshot_every}
+            else:  # pragma: no cover - until the engine takes them
+                log.warning("this engine cannot save intermediate results yet")
 
         stylizer = self.stylizer(params)
         log.info("backbone: %s", stylizer.backbone.name)
@@ -84,6 +94,7 @@ class NeuralStyleFilter:
             params,
             callback=progress,
             should_stop=should_stop,
+            **snapshots,
         )
         metrics = {
             "backbone": result.backbone,

@@ -14,13 +14,16 @@ from ..imageio import (
     FORMATS,
     encode_image,
     format_for,
+    from_array,
     load_image,
     load_image_bytes,
     save_image,
     write_atomic,
 )
+from ..params import Setting
 from ..safepaths import check_plan
 from .common import (
+    SettingType,
     device_option,
     job_options,
     resolve_styling,
@@ -36,6 +39,8 @@ log = logging.getLogger("nstfilter.apply")
 IMAGE_SUFFIXES = set(FORMATS) | {".bmp", ".gif", ".tga", ".ppm", ".pgm"}
 #: ``-`` as a photo reads standard input; as ``-o`` writes standard output.
 STDIO = "-"
+#: ``--save-every N``: steps between intermediate results.
+SAVE_EVERY = Setting(section="", kind=int, low=1, high=100_000, help="steps between snapshots")
 
 EPILOG = """\b
 Examples:
@@ -101,6 +106,19 @@ def _write(image, target: Path | None, fmt: str, quality: int) -> None:
         save_image(image, target, quality=quality)
 
 
+def snapshot_writer(target: Path | None, quality: int):
+    """``on_snapshot`` for ``--save-every``: ``<stem>.step-NNNN.<ext>`` beside ``target``."""
+    if target is None:
+        return None
+
+    def write(image, event) -> None:
+        path = target.with_name(f"{target.stem}.step-{event.step:04d}{target.suffix}")
+        save_image(from_array(image), path, quality=quality)
+        log.debug("intermediate result %s", path)
+
+    return write
+
+
 @click.command(epilog=EPILOG)
 @click.argument("contents", nargs=-1, required=True, metavar="PHOTO...")
 @click.option(
@@ -114,6 +132,11 @@ def _write(image, target: Path | None, fmt: str, quality: int) -> None:
 @job_options
 @device_option
 @click.option(
+    "--save-every", type=SettingType("--save-every", SAVE_EVERY), metavar="N",
+    help="Also write the image being optimised every N steps, as <result>.step-NNNN.<ext> "
+    "beside the result (not with -o -).",
+)  # fmt: skip
+@click.option(
     "--metrics", type=click.Path(dir_okay=False), help="Write run metrics as JSON to this file."
 )
 @click.option(
@@ -123,7 +146,7 @@ def _write(image, target: Path | None, fmt: str, quality: int) -> None:
 @verbosity_options
 def apply(
     contents, output, styles, preset, settings, quality_mode, out_format, jpeg_quality,
-    max_pixels, device, metrics, progress_mode,
+    max_pixels, device, save_every, metrics, progress_mode,
 ):  # fmt: skip
     """Style PHOTO(s) (files, folders, or - for standard input) with --style image(s) or a
     --preset; every setting below overrides the preset's."""
@@ -142,6 +165,8 @@ def apply(
         raise UsageError("standard input (-) can be read only once")
     ext = f".{styling.output_format}" if styling.output_format else None
     targets = output_paths(inputs, output, styling.name, ext)
+    if save_every and targets == [None]:
+        raise UsageError("--save-every writes files beside the result: it needs a file -o, not -")
     fmt = FORMATS[ext or ".png"]
     for target in targets:
         if target is not None:
@@ -168,7 +193,10 @@ def apply(
             content = _load(source, max_pixels)
             reporter.start("stdin" if str(source) == STDIO else source.name)
             try:
-                result = run_filter(content, style_images, params, plugins=plugins)
+                result = run_filter(
+                    content, style_images, params, plugins=plugins, snapshot_every=save_every or 0,
+                    on_snapshot=snapshot_writer(target, styling.quality),
+                )  # fmt: skip
             finally:
                 reporter.stop()
             _write(result.image, target, fmt if target is None else "", styling.quality)

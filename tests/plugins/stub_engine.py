@@ -22,7 +22,8 @@ from nstfilter.filters import FilterOutput
 
 
 class StubFilter:
-    def apply(self, content, styles, params, progress, should_stop=None):
+    def apply(self, content, styles, params, progress, should_stop=None, on_snapshot=None,
+              snapshot_every=0):  # fmt: skip
         delay = float(os.environ.get("NSTFILTER_STUB_DELAY", "0"))
         if os.environ.get("NSTFILTER_STUB_FAIL"):
             raise RuntimeError("stub engine asked to fail")
@@ -34,10 +35,11 @@ class StubFilter:
                 from nstfilter.errors import Cancelled
 
                 raise Cancelled("cancelled")
-            progress(
-                Progress(step, steps, 1, 1, content.size[1], content.size[0],
-                         float(steps - step), 0.0, float(steps - step), 0.0, 0.0)
-            )  # fmt: skip
+            event = Progress(step, steps, 1, 1, content.size[1], content.size[0],
+                             float(steps - step), 0.0, float(steps - step), 0.0, 0.0)  # fmt: skip
+            progress(event)
+            if on_snapshot is not None and step % snapshot_every == 0:
+                on_snapshot(np.asarray(content.convert("RGB"), np.float32) / 255.0, event)
         tint = np.mean(
             [np.asarray(s.convert("RGB"), np.float32).mean((0, 1)) for s, _ in styles], 0
         )
