@@ -121,10 +121,11 @@ def write_atomic(data: bytes, path: str | Path, *, overwrite: bool = True) -> Pa
         if overwrite:
             os.replace(tmp, path)
         else:
-            _place(tmp, path)
+            try:
+                _place(tmp, path)
+            except FileExistsError:
+                raise OutputError("refusing to overwrite an existing file", path=path) from None
         fsync_dir(path.parent)
-    except FileExistsError:
-        raise OutputError("refusing to overwrite an existing file", path=path) from None
     except OSError as exc:
         raise OutputError(f"cannot write: {exc.strerror or exc}", path=path) from None
     finally:
@@ -142,6 +143,9 @@ def move_new(source: Path, target: Path) -> Path:
     """
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create folder: {exc.strerror or exc}", path=target) from None
+    try:
         os.link(source, target, follow_symlinks=False)
     except FileExistsError:
         raise OutputError("refusing to overwrite an existing file", path=target) from None

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import STUB_PLUGINS, run_cli
+from helpers import STUB_PLUGINS, png_header_only, run_cli
 from PIL import Image
-from test_imageio import png_header_only
 
 FAST = ["--size", "64", "--iterations", "4", "--scales", "1", "-q"]
 

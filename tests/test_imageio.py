@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import png_header_only
 from PIL import Image, ImageCms
 
 from nstfilter.errors import (
@@ -120,17 +119,6 @@ def test_truncated_jpeg(tmp_path):
     (tmp_path / "cut.jpg").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
     with pytest.raises(ImageError, match="corrupt or truncated"):
         load_image(tmp_path / "cut.jpg")
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG that claims huge dimensions (a decompression bomb) with no real pixel data."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16))
 
 
 def test_decompression_bomb_is_refused_before_decoding(tmp_path):
