@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -111,26 +112,20 @@ class Setting:
         return self._one(value, label)
 
     def _one(self, value: Any, label: str) -> Any:
-        if value in self.also and type(value) is type(self.also[self.also.index(value)]):
+        if any(value == a and type(value) is type(a) for a in self.also):
             return value
         bad = UsageError(f"{label} must be {self.rule()}, got {value!r}")
-        if self.kind is bool:
-            if not isinstance(value, bool):
+        if self.kind in (bool, str):
+            if not isinstance(value, self.kind) or (self.choices and value not in self.choices):
                 raise bad
             return value
-        if self.kind is str:
-            if not isinstance(value, str) or (self.choices and value not in self.choices):
-                raise bad
-            return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        # numbers: numpy's too, but never a bool (True is an int to Python, not to a user)
+        number = numbers.Integral if self.kind is int else numbers.Real
+        if isinstance(value, bool) or not isinstance(value, number):
             raise bad
-        if self.kind is int:
-            if not isinstance(value, int):
-                raise bad
-        elif not math.isfinite(value):
+        value = self.kind(value)
+        if not math.isfinite(value):
             raise bad
-        else:
-            value = float(value)
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
             raise bad
         if self.high is not None and (value >= self.high if self.high_open else value > self.high):
@@ -149,12 +144,7 @@ class Setting:
 
 def setting(default: Any, **meta: Any) -> Any:
     """A dataclass field whose metadata is its :class:`Setting`."""
-    kwargs: dict[str, Any] = {"metadata": {"setting": Setting(**meta)}}
-    if isinstance(default, (list, dict)):
-        kwargs["default_factory"] = lambda: type(default)(default)
-    else:
-        kwargs["default"] = default
-    return field(**kwargs)
+    return field(default=default, metadata={"setting": Setting(**meta)})
 
 
 _WEIGHT = {"low": 0.0, "nullable": True, "unset": "calibrated for the backbone"}
