@@ -212,3 +212,50 @@ def test_log_lines_escape_newlines_and_escapes_in_names(tmp_path):
     assert "\x1b" not in proc.stderr
     assert not any(line.startswith("nstfilter: error: forged") for line in proc.stderr.splitlines())
     assert "\\nnstfilter: error: forged\\x1b[2J" in proc.stderr
+
+
+# --- failures that hide ----------------------------------------------------------------------
+
+
+def test_presets_list_with_a_folder_named_like_a_preset(tmp_path):
+    presets = tmp_path / "presets"
+    (presets / "x.toml").mkdir(parents=True)
+    (presets / "x.toml" / "inner.toml").write_text((STUB_PRESETS / "stub-starry.toml").read_text())
+    (presets / "real.toml").write_text((STUB_PRESETS / "stub-starry.toml").read_text())
+    proc = run_cli("presets", "list", "--names", env={"NSTFILTER_PRESET_PATH": str(presets)})
+    assert proc.returncode == 0, proc.stderr
+    names = proc.stdout.split()
+    assert "real" in names and "x" not in names
+    # a folder called x.toml given as a search path entry is searched like any folder
+    proc = run_cli("presets", "list", "--names",
+                   env={"NSTFILTER_PRESET_PATH": str(presets / "x.toml")})  # fmt: skip
+    assert proc.returncode == 0 and "inner" in proc.stdout.split(), proc.stderr
+
+
+def _preset_with_image(folder: Path, image: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    text = (STUB_PRESETS / "stub-starry.toml").read_text()
+    text = text.replace('"starry_night.jpg"', repr(image))
+    (folder / "probe.toml").write_text(text.replace('name = "stub-starry"', 'name = "probe"'))
+    return folder
+
+
+OUTSIDE = ["../../../etc/passwd", "/etc/hostname", "sub/../../../outside.png"]
+
+
+@pytest.mark.parametrize("image", OUTSIDE)
+def test_preset_style_images_outside_the_allowed_folders_are_refused(tmp_path, image):
+    make_photo(tmp_path / "outside.png")
+    folder = _preset_with_image(tmp_path / "deep" / "presets", image)
+    (folder / "sub").mkdir()
+    proc = run_cli("presets", "show", "probe", env={"NSTFILTER_PRESET_PATH": str(folder)})
+    assert proc.returncode == 7, proc.stderr
+    assert "outside the preset's folder" in proc.stderr and "probe.toml" in proc.stderr
+
+
+@pytest.mark.parametrize("image", ["starry_night.jpg", "sub/mine.png", "procedural:swirl"])
+def test_preset_style_images_on_the_style_path_or_beside_the_preset_are_fine(tmp_path, image):
+    folder = _preset_with_image(tmp_path / "presets", image)
+    make_photo(folder / "sub" / "mine.png")
+    proc = run_cli("presets", "show", "probe", env={"NSTFILTER_PRESET_PATH": str(folder)})
+    assert proc.returncode == 0, proc.stderr

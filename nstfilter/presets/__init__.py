@@ -133,6 +133,8 @@ def load_preset(
         weight = float(entry.get("weight", 1.0))  # checked by read_preset_file
         try:
             styles.append((find_style(entry["image"], relative_to=base), weight))
+        except PresetError as exc:  # an image outside the allowed folders: always refused
+            raise PresetError(f"{exc}", path=path) from None
         except InputNotFoundError as exc:
             if require_images:
                 raise PresetError(f"{exc}", path=path) from None

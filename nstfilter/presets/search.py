@@ -77,9 +77,11 @@ def preset_dirs(plugins: Plugins | None = None) -> list[Path]:
 
 
 def _candidates(source: Path) -> list[Path]:
-    if source.suffix == ".toml":
-        return [source] if source.is_file() else []
-    return sorted(source.glob("*.toml")) if source.is_dir() else []
+    """The preset files of a search path entry: itself (a ``.toml`` file) or the ``*.toml``
+    files in it (a folder, whatever its name: ``x.toml/`` is a folder, not a preset)."""
+    if source.is_dir():
+        return sorted(p for p in source.glob("*.toml") if p.is_file())
+    return [source] if source.suffix == ".toml" and source.is_file() else []
 
 
 def style_dirs() -> list[Path]:
@@ -101,12 +103,8 @@ def find_preset_file(name: str, plugins: Plugins | None = None) -> Path:
     check_name(name)
     dirs = preset_dirs(plugins)
     for source in dirs:
-        if source.suffix == ".toml":
-            if source.stem == name and source.is_file():
-                return source
-            continue
-        candidate = source / f"{name}.toml"
-        if candidate.is_file():
+        candidate = source / f"{name}.toml" if source.is_dir() else source
+        if candidate.stem == name and candidate.suffix == ".toml" and candidate.is_file():
             return candidate
     raise PresetError(
         f"unknown preset {name!r}; see 'nstfilter presets list' (searched "
@@ -163,8 +161,30 @@ def procedural_style(name: str) -> Path:
     raise OutputError(f"cannot cache procedural style {name!r} in {folders[0]} or {folders[1]}")
 
 
+def style_roots(preset_folder: Path) -> list[Path]:
+    """Where a preset's style images may be: its own folder, the style path and the preset
+    folders nstfilter searches. A preset is data from anywhere (shared, downloaded), so
+    ``image = "/etc/hostname"`` or ``"../../../etc/passwd"`` must not read what it names."""
+    return [preset_folder, *style_dirs(), user_dir("presets"), *_env_dirs(PRESET_PATH_ENV),
+            BUNDLED_DIR]  # fmt: skip
+
+
+def _inside_any(path: Path, roots: list[Path]) -> bool:
+    """Lexically (``..`` removed, links not followed: a link inside a trusted folder was put
+    there by its owner)."""
+    real = os.path.normpath(os.path.abspath(path))
+    for root in roots:
+        top = os.path.normpath(os.path.abspath(root))
+        if real == top or real.startswith(top.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
 def find_style(name: str, relative_to: Path | None = None) -> Path:
-    """A style image by ``procedural:NAME``, by path, or by name on the style path."""
+    """A style image by ``procedural:NAME``, by path, or by name on the style path.
+
+    ``relative_to`` (a preset's folder) also limits where the image may be: see
+    :func:`style_roots`. Without it (``--style`` on the command line) any path is fine."""
     if name.startswith(PROCEDURAL_PREFIX):
         return procedural_style(name[len(PROCEDURAL_PREFIX) :])
     candidates = []
@@ -175,6 +195,11 @@ def find_style(name: str, relative_to: Path | None = None) -> Path:
     candidates += [folder / name for folder in style_dirs()]
     for candidate in candidates:
         if candidate.is_file():
+            if relative_to is not None and not _inside_any(candidate, style_roots(relative_to)):
+                raise PresetError(
+                    f"style image {name!r} is outside the preset's folder, the style path and "
+                    "the preset path; refused (see docs/presets.md)"
+                )
             return candidate
     raise InputNotFoundError(
         f"style image {name!r} not found; put it on {STYLE_PATH_ENV} or in {user_dir('styles')}"
