@@ -259,3 +259,13 @@ def test_preset_style_images_on_the_style_path_or_beside_the_preset_are_fine(tmp
     make_photo(folder / "sub" / "mine.png")
     proc = run_cli("presets", "show", "probe", env={"NSTFILTER_PRESET_PATH": str(folder)})
     assert proc.returncode == 0, proc.stderr
+
+
+def test_batch_names_the_error_of_a_missing_list_entry_on_the_terminal(tmp_path):
+    make_photo(tmp_path / "a.png")
+    (tmp_path / "list.txt").write_text("a.png\nmissing.png\n")
+    proc = run_cli("batch", "@list.txt", "-p", "stub-starry", "-o", "out", "--progress", "log",
+                   env=STUB_ENV, cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "FAILED: None" not in proc.stderr
+    assert "missing.png: no such file" in proc.stderr

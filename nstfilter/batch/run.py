@@ -251,7 +251,7 @@ def run_batch(
             manifest.start_run(jobs=len(planned), todo=len(todo), force=force)
         for planned_job in [p for p in todo if p.error]:
             recorder(planned_job, JobOutcome(planned_job.key, False, error=planned_job.error), None)
-            bar.advance(planned_job.key, False, 0.0)
+            bar.advance(planned_job.key, False, 0.0, planned_job.error)
         runnable = [p for p in todo if not p.error]
         if runnable:
             by_key = {p.key: p for p in runnable}
