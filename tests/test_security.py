@@ -269,3 +269,21 @@ def test_batch_names_the_error_of_a_missing_list_entry_on_the_terminal(tmp_path)
     assert proc.returncode == 1, proc.stderr
     assert "FAILED: None" not in proc.stderr
     assert "missing.png: no such file" in proc.stderr
+
+
+def test_a_torn_manifest_line_is_warned_about_once_then_compacted(tmp_path):
+    make_photo(tmp_path / "photos" / "a.png")
+    out = tmp_path / "out"
+    args = ("batch", str(tmp_path / "photos"), "-p", "stub-starry", "-o", str(out),
+            "--progress", "none")  # fmt: skip
+    assert run_cli(*args, env=STUB_ENV).returncode == 0
+    manifest = out / "manifest.jsonl"
+    good = manifest.read_text()
+    manifest.write_text(good + '{"key": "torn-by-kill", "sta')
+    first = run_cli(*args, "--force", env=STUB_ENV)
+    assert first.returncode == 0 and "unreadable record" in first.stderr
+    second = run_cli(*args, "--force", env=STUB_ENV)
+    assert second.returncode == 0 and "unreadable record" not in second.stderr, second.stderr
+    lines = manifest.read_text().splitlines()
+    assert "torn-by-kill" not in manifest.read_text()
+    assert lines[: len(good.splitlines())] == good.splitlines()  # the history is kept

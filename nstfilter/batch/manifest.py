@@ -4,8 +4,10 @@ Each finished job appends one record (``key``, ``input``, ``input_hash``, ``pres
 ``preset_hash``, ``output``, ``status``, ``seconds``, ``error``, final losses...) *after*
 its output file is durable, with ``flush`` + ``fsync``, so killing a batch at any moment
 loses at most the jobs in flight: a result without a record is simply redone. The last
-record of a key wins; a torn last line (the kill came mid-write) is ignored. Each run
-starts with a ``{"run": ...}`` line, which makes the history of runs readable.
+record of a key wins; a torn line (the kill came mid-write) is skipped with a warning,
+and the next run's first write compacts it away (so it is warned about once, not on
+every run forever). Each run starts with a ``{"run": ...}`` line, which makes the history
+of runs readable.
 """
 
 from __future__ import annotations
@@ -31,12 +33,19 @@ class Manifest:
         self.path = Path(folder) / MANIFEST_NAME
         self.records: dict[str, dict[str, Any]] = {}
         self._file = JsonLines(self.path)
+        self._history: list[dict[str, Any]] | None = None  # set when torn lines need compacting
         self._load()
 
     def _load(self) -> None:
-        for record in read_records(self.path):
+        history = list(read_records(self.path))
+        for record in history:
             if "key" in record:
                 self.records[record["key"]] = record
+        if history or self.path.is_file():
+            with open(self.path, "rb") as handle:
+                lines = sum(1 for line in handle if line.strip())
+            if lines > len(history):
+                self._history = history
 
     def is_done(self, key: str, input_hash: str, preset_hash: str, output: Path) -> bool:
         """Finished earlier with the same input and preset, and the output still exists."""
@@ -51,6 +60,10 @@ class Manifest:
 
     def append(self, record: dict[str, Any]) -> None:
         with self._file.lock:
+            if self._history is not None:  # drop the torn lines: readable records, same order
+                self._file.rewrite_locked(self._history)
+                log.info("%s: compacted (torn lines removed)", self.path)
+                self._history = None
             self._file.append_locked({**record, "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
             if "key" in record:
                 self.records[record["key"]] = record
