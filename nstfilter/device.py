@@ -47,5 +47,5 @@ def use_device(requested: str) -> str:
     chosen = choose_device(requested, gpus)
     if chosen == "cpu" and gpus:
         tf.config.set_visible_devices([], "GPU")
-    log.info("device: %s (%s requested; GPUs seen: %s)", chosen, requested, len(gpus))
+    log.debug("device: %s (%s requested; GPUs seen: %s)", chosen, requested, len(gpus))
     return chosen

@@ -12,6 +12,7 @@ import click
 from ..errors import UsageError
 from ..imageio import (
     FORMATS,
+    IMAGE_SUFFIXES,
     encode_image,
     format_for,
     from_array,
@@ -36,7 +37,6 @@ from .progress import MODES, ProgressPlugin
 
 log = logging.getLogger("nstfilter.apply")
 
-IMAGE_SUFFIXES = set(FORMATS) | {".bmp", ".gif", ".tga", ".ppm", ".pgm"}
 #: ``-`` as a photo reads standard input; as ``-o`` writes standard output.
 STDIO = "-"
 #: ``--save-every N``: steps between intermediate results.
@@ -204,8 +204,8 @@ def apply(
             record = {"input": str(source), "output": shown, **result.metrics, "device": device}
             all_metrics.append(record)
             log.info(
-                "%s -> %s (%.1f s, style loss %.4g -> %.4g)",
-                source, shown, record["seconds"],
+                "%s -> %s (%.1f s on %s, style loss %.4g -> %.4g)",
+                source, shown, record["seconds"], device,
                 record.get("initial", {}).get("style", float("nan")),
                 record.get("final", {}).get("style", float("nan")),
             )  # fmt: skip
