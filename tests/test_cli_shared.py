@@ -72,3 +72,22 @@ def test_workers_share_their_spelling(command):
     cmd = getattr(importlib.import_module(f"nstfilter.cli.{command}"), command)
     workers = next(p for p in cmd.params if p.name == "workers")
     assert workers.opts == ["-j", "--workers"]
+
+
+def test_watch_preset_with_a_nan_weight_fails_its_file_in_one_line(tmp_path, content_path,
+                                                                   style_path):  # fmt: skip
+    """Issue 11: a preset's ``weight = nan`` used to put a TensorFlow dump in .error.txt."""
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    (presets / "bad.toml").write_text(f'[[style]]\nimage = "{style_path}"\nweight = nan\n')
+    inbox = tmp_path / "inbox"
+    (inbox / "bad").mkdir(parents=True)
+    Image.open(content_path).convert("RGB").resize((96, 72)).save(inbox / "bad" / "c.png")
+    proc = run_cli("watch", str(inbox), "--style", str(style_path), "--filter", "stub",
+                   "--once", "--settle", "0",
+                   env={**ENV, "NSTFILTER_PRESET_PATH": str(presets)})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    note = (tmp_path / "failed" / "bad" / "c.error.txt").read_text()
+    error = [line for line in note.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and "[[style]] 'weight' must be a finite number >= 0" in error[0]
+    assert len(note) < 1000
