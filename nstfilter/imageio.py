@@ -44,6 +44,8 @@ FORMATS = {
     ".tif": "TIFF",
     ".tiff": "TIFF",
 }
+#: File endings taken as images when a folder is given (read, not necessarily written).
+IMAGE_SUFFIXES = frozenset(FORMATS) | {".bmp", ".gif", ".tga", ".ppm", ".pgm"}
 
 
 #: The pixel limit's rule (``--max-pixels``, ``$NSTFILTER_MAX_PIXELS``): the table's checks.

@@ -13,14 +13,11 @@ output folder:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputNotFoundError
-from ..imageio import FORMATS
-
-IMAGE_SUFFIXES = set(FORMATS) | {".bmp", ".gif", ".tga", ".ppm", ".pgm"}
+from ..imageio import IMAGE_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -104,7 +101,3 @@ def collect_inputs(
 def output_relative(relative: PurePosixPath, preset: str, ext: str) -> PurePosixPath:
     """``a/b.jpg`` with preset ``starry`` and ``.png`` is ``a/b.starry.png``."""
     return relative.parent / f"{relative.stem}.{preset}{ext}"
-
-
-def display(path: PurePosixPath | Path) -> str:
-    return str(path).replace(os.sep, "/")

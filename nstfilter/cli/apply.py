@@ -85,8 +85,11 @@ def output_paths(
         if len(contents) != 1:
             raise UsageError("-o - (standard output) takes exactly one photo")
         return [None]
-    if len(contents) == 1 and output and not is_folder(output):
-        return [Path(output)]
+    if output and not is_folder(output):
+        if len(contents) == 1:
+            return [Path(output)]
+        if Path(output).suffix.lower() in FORMATS:
+            raise UsageError(f"{len(contents)} photos need a folder for -o, not {output!r}")
     folder = Path(output) if output else Path(".")
     suffix = ext or ".png"
     return [folder / f"{'stdin' if str(c) == STDIO else c.stem}.{tag}{suffix}" for c in contents]

@@ -73,8 +73,6 @@ class Tracker:
         self._candidates: dict[Path, Candidate] = {}
         self._claimed: dict[Path, tuple[int, int]] = {}  # path -> state when handed out
         self._stop = threading.Event()
-        self._idle = threading.Event()
-        self.handed_out = 0
 
     # --- called from observer threads and the sweep ------------------------------------
 
@@ -110,7 +108,6 @@ class Tracker:
                 cand.closed_at = now
             if delay:
                 cand.not_before = max(cand.not_before, now + delay)
-            self._idle.clear()
 
     def closed(self, path: Path) -> None:
         """Close-after-write (or rename into the inbox): complete unless touched again."""
@@ -154,11 +151,8 @@ class Tracker:
                     del self._candidates[path]
                     self._claimed[path] = state
                     ready.append(path)
-            if not self._candidates and not self._claimed:
-                self._idle.set()
         for path in sorted(ready):
             self.work.put(path)
-        self.handed_out += len(ready)
         return len(ready)
 
     def run(self) -> None:
@@ -186,8 +180,6 @@ class Tracker:
                     self._candidates[path] = Candidate(
                         state[0], state[1], now, not_before=now + retry_after
                     )
-            if not self._candidates and not self._claimed:
-                self._idle.set()
 
     def unchanged(self, path: Path) -> bool:
         """True when ``path`` is as it was when handed out (it may have waited in the queue
@@ -200,11 +192,6 @@ class Tracker:
     def pending(self) -> int:
         with self._lock:
             return len(self._candidates) + len(self._claimed)
-
-    def waiting_retry(self) -> int:
-        now = time.monotonic()
-        with self._lock:
-            return sum(1 for c in self._candidates.values() if c.not_before > now)
 
     def sizes(self) -> tuple[int, int]:
         with self._lock:
