@@ -15,6 +15,7 @@ from pathlib import Path
 
 import helpers
 import pytest
+from helpers import png_header_only
 from PIL import Image
 
 from nstfilter.errors import ImageError, ImageTooSmallError, PresetError, UsageError
@@ -174,24 +175,11 @@ def test_dumped_preset_reads_back(tmp_path):
 # --- the pixel limit and the minimum side -------------------------------------------------
 
 
-def png_header(width: int, height: int) -> bytes:
-    """A PNG that claims ``width x height`` but holds almost no pixel data (no memory)."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16))
-
-
 def test_raised_limit_is_the_one_in_force(tmp_path, monkeypatch):
     """95 MP under a 200 MP limit passes the size check (then fails only as a header-only
     file), instead of being refused with Pillow's own 89,478,485."""
     path = tmp_path / "big.png"
-    path.write_bytes(png_header(10_000, 9_500))
+    path.write_bytes(png_header_only(10_000, 9_500))
     monkeypatch.setenv(MAX_PIXELS_ENV, "200000000")
     with pytest.raises(ImageError) as info:
         load_image(path)

@@ -26,14 +26,12 @@ def test_real_engine_batch_local_and_dask_agree(shared_data: Path, tmp_path: Pat
     preset = load_preset("real-tiny")
     inputs = collect_inputs([str(photos)])
 
-    local = run_batch(
-        inputs,
-        [preset],
-        tmp_path / "local",
-        lambda: LocalExecutor(workers=1),
-        plugins=Plugins.load(),
-        progress="none",
-    )
+    def run(name: str, factory):
+        return run_batch(
+            inputs, [preset], tmp_path / name, factory, plugins=Plugins.load(), progress="none"
+        )
+
+    local = run("local", lambda: LocalExecutor(workers=1))
     assert (local.done, local.failed) == (2, 0)
     states = final_states(tmp_path / "local")
     for record in states.values():
@@ -44,13 +42,6 @@ def test_real_engine_batch_local_and_dask_agree(shared_data: Path, tmp_path: Pat
     report = (tmp_path / "local" / "report.html").read_text()
     assert "style " in report and "tubingen.jpg" in report
 
-    dask = run_batch(
-        inputs,
-        [preset],
-        tmp_path / "dask",
-        lambda: DaskExecutor(workers=1),
-        plugins=Plugins.load(),
-        progress="none",
-    )
+    dask = run("dask", lambda: DaskExecutor(workers=1))
     assert (dask.done, dask.failed) == (2, 0)
     assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")  # same seed, same bytes
