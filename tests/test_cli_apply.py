@@ -318,3 +318,9 @@ def test_save_every_writes_intermediate_results(tmp_path, photo, style_path):
     proc = run_cli("apply", str(photo), "--style", str(style_path), "-o", "-",
                    "--save-every", "2", *STUB, env=STUB_ENV)  # fmt: skip
     assert proc.returncode == 2 and "--save-every" in proc.stderr
+
+
+def test_several_photos_and_a_file_output_is_refused(tmp_path, photo, style_path):
+    proc = run_cli("apply", str(photo), str(photo), "--style", str(style_path), "-o",
+                   str(tmp_path / "one.png"), *STUB, env=STUB_ENV)  # fmt: skip
+    assert proc.returncode == 2 and "need a folder for -o" in proc.stderr, proc.stderr
