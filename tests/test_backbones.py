@@ -32,6 +32,7 @@ def test_missing_vgg19_gives_one_line_with_the_fix(tmp_path, content_path, style
     assert len(lines) == 1 and "nstfilter weights fetch vgg19" in lines[0]
 
 
+@pytest.mark.slow  # builds VGG19 and runs the real engine
 def test_auto_picks_vgg19_when_on_disk(tmp_path, vgg19_file, content_path, style_path):
     env = {"NSTFILTER_VGG19_WEIGHTS": str(vgg19_file)}
     proc = run_cli("weights", "list", env=env)
@@ -73,6 +74,7 @@ def test_fetch_downloads_verifies_and_keeps_a_good_copy(tmp_path):
     assert not (tmp_path / "other.h5").exists()
 
 
+@pytest.mark.slow  # builds VGG19 for its weights file
 def test_fetch_and_lookup_agree_on_keras_home(tmp_path, vgg19_file):
     """No --dest: the file lands in $KERAS_HOME/models, exactly where auto looks."""
     md5 = hashlib.md5(vgg19_file.read_bytes()).hexdigest()  # noqa: S324
