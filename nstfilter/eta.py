@@ -6,12 +6,17 @@ an equal-steps ETA said 1:15 where 6 minutes remained. :class:`CostEta` weights 
 by its pixels instead. Events name each step's scale and size but not the sizes still to
 come, so the rest of the plan is inferred from what was seen:
 
-* steps per scale: every coarser scale runs the same number (the first scale's, known once
-  the second starts), the finest gets the rest of ``total``; until then an even split;
-* sizes ahead: the pixel growth between the last two scales seen; until a second scale is
-  seen, 4x per scale (the side doubles between scales in every quality mode);
-* speed: seconds per pixel-step measured on the current scale (between its own events, so
-  the set-up of a new scale does not count), else on the scale before, else overall.
+* steps per scale: every coarser scale runs the same number (the first scale's), the
+  finest gets the rest of ``total``;
+* sizes ahead: the pixel growth between the last two scales seen;
+* speed: a step's seconds, measured per scale between its own events (so a new scale's
+  set-up does not count), fitted as ``fixed + per_pixel * pixels`` over the last two scales
+  (small steps carry a fixed overhead: a 256 px step costs more than a quarter of a 512 px
+  one), or proportional to the pixels when only one scale has been timed or the fit is
+  implausible (a fixed part above half a step: timings disturbed by a busy machine).
+
+Before the second of several scales starts, neither the sizes nor the step split are known,
+so there is no estimate (``None``, shown as ``-:--``) rather than a wrong one.
 
 Free of TensorFlow (front-ends import it): the CLI's bar and log lines, the watcher's
 periodic log line.
@@ -26,9 +31,6 @@ from dataclasses import dataclass
 
 from .events import Progress
 
-#: Pixel growth per scale assumed before two scales have been seen (the side doubles).
-DEFAULT_GROWTH = 4.0
-
 
 @dataclass
 class _Scale:
@@ -37,6 +39,12 @@ class _Scale:
     pixels: int
     last_step: int
     last_seconds: float
+
+    def step_seconds(self) -> float | None:
+        """Seconds per step at this scale, between its own events (``None``: one event)."""
+        if self.last_step <= self.first_step:
+            return None
+        return (self.last_seconds - self.first_seconds) / (self.last_step - self.first_step)
 
 
 class CostEta:
@@ -62,59 +70,76 @@ class CostEta:
         self._last = event
         return self.remaining()
 
-    def _rate(self) -> float | None:
-        """Seconds per pixel-step: the latest scale with two events, else the average."""
-        for scale in sorted(self._scales, reverse=True):
-            s = self._scales[scale]
-            if s.last_step > s.first_step:
-                steps = s.last_step - s.first_step
-                return (s.last_seconds - s.first_seconds) / (steps * s.pixels)
-        if self._last is None or self._done <= 0:
+    def _step_cost(self) -> Callable[[float], float] | None:
+        """Seconds of one step at a given pixel count, from the scales timed so far."""
+        timed = [(s.pixels, s.step_seconds()) for _, s in sorted(self._scales.items())]
+        timed = [(p, t) for p, t in timed if t is not None and p > 0]
+        if not timed:
             return None
-        return self._last.seconds / self._done
+        (p1, t1), (p2, t2) = timed[-2:] if len(timed) > 1 else (timed[-1], timed[-1])
+        if p2 > p1 and t2 > t1:
+            per_pixel = (t2 - t1) / (p2 - p1)
+            fixed = t2 - per_pixel * p2
+            # a fixed part that is most of a step means the two timings are noise (a busy
+            # machine), not a cost model: then the pixels alone are the safer guess
+            if 0 <= fixed <= t2 / 2:
+                return lambda pixels: fixed + per_pixel * pixels
+        return lambda pixels: t2 * pixels / p2  # proportional to the latest scale's
 
-    def _plan(self) -> list[tuple[float, float]]:
+    def _plan(self) -> list[tuple[float, float]] | None:
         """``(steps, pixels)`` of every scale, as far as the events so far tell."""
         e = self._last
         assert e is not None
         n = max(1, e.scales)
-        if n > 1 and 1 in self._scales and 2 in self._scales:
-            coarse = float(self._scales[2].first_step - self._scales[1].first_step)
-        else:
-            coarse = e.total / n
+        if n == 1:
+            return [(float(e.total), float(e.height * e.width))]
+        if 1 not in self._scales or 2 not in self._scales or e.scale < 2:
+            return None  # the sizes and the split show only once the second scale starts
+        coarse = float(self._scales[2].first_step - self._scales[1].first_step)
         steps = [coarse] * (n - 1) + [max(0.0, e.total - coarse * (n - 1))]
         current = self._scales[e.scale].pixels
         below = self._scales.get(e.scale - 1)
-        growth = current / below.pixels if below is not None and below.pixels else DEFAULT_GROWTH
+        growth = current / below.pixels if below is not None and below.pixels else 1.0
         pixels = [
             self._scales[k].pixels if k in self._scales else current * growth ** (k - e.scale)
             for k in range(1, n + 1)
         ]
         return list(zip(steps, pixels))
 
-    def remaining_cost(self) -> float:
-        """Pixel-steps still to run."""
+    def _left(self) -> list[tuple[float, float]] | None:
+        """``(steps, pixels)`` still to run: the rest of this scale, then each scale ahead."""
         e = self._last
         if e is None:
-            return 0.0
+            return None
         plan = self._plan()
+        if plan is None:
+            return None
         end_of_scale = sum(steps for steps, _ in plan[: e.scale])
-        left_here = min(max(0.0, end_of_scale - e.step), max(0, e.total - e.step))
-        cost = left_here * e.height * e.width
-        return cost + sum(steps * pixels for steps, pixels in plan[e.scale :])
+        here = min(max(0.0, end_of_scale - e.step), max(0, e.total - e.step))
+        return [(here, float(e.height * e.width)), *plan[e.scale :]]
 
     def remaining(self) -> float | None:
-        """Estimated seconds left (``None`` before the first event)."""
-        rate = self._rate()
-        if self._last is None or rate is None:
-            return None
-        if self._last.step >= self._last.total:
+        """Estimated seconds left (``None`` while it cannot tell yet)."""
+        e = self._last
+        if e is not None and e.step >= e.total:
             return 0.0
-        return rate * self.remaining_cost()
+        left, cost = self._left(), self._step_cost()
+        if left is None or cost is None:
+            return None
+        current = self._scales[e.scale].step_seconds()  # this scale's own pace, when timed
+        here_steps, here_pixels = left[0]
+        here = here_steps * (current if current is not None else cost(here_pixels))
+        return here + sum(steps * cost(pixels) for steps, pixels in left[1:])
 
     def fraction(self) -> float:
-        """The share of the run's pixel-steps done, 0..1."""
-        total = self._done + self.remaining_cost()
+        """The share of the run's pixel-steps done, 0..1 (steps done when the plan is not
+        known yet)."""
+        e, left = self._last, self._left()
+        if e is None:
+            return 0.0
+        if left is None:
+            return e.step / e.total if e.total else 0.0
+        total = self._done + sum(steps * pixels for steps, pixels in left)
         return self._done / total if total > 0 else 0.0
 
 

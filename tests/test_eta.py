@@ -13,13 +13,13 @@ from nstfilter.events import Progress
 SECONDS_PER_PIXEL_STEP = 1e-5
 
 
-def run(sizes: list[tuple[int, int]], steps: list[int]) -> list[Progress]:
-    """A run's events where a step costs exactly its pixels (plus nothing else)."""
+def run(sizes: list[tuple[int, int]], steps: list[int], fixed: float = 0.0) -> list[Progress]:
+    """A run's events where a step costs exactly ``fixed`` plus its pixels' share."""
     events, step, clock, total = [], 0, 0.0, sum(steps)
     for scale, ((h, w), n) in enumerate(zip(sizes, steps), start=1):
         for _ in range(n):
             step += 1
-            clock += h * w * SECONDS_PER_PIXEL_STEP
+            clock += fixed + h * w * SECONDS_PER_PIXEL_STEP
             events.append(Progress(step, total, scale, len(sizes), h, w, 1.0, 0.5, 0.5, 0.0, clock))
     return events
 
@@ -44,9 +44,21 @@ def test_eta_counts_pixels_not_steps(step):
     assert abs(equal_steps - true) / true > 0.5  # the fixture is one the old ETA got wrong
 
 
-def test_first_scale_assumes_doubling_sides_and_even_steps():
-    estimate, true = eta_at(DEFAULT, 30)
+def test_no_estimate_before_the_second_of_several_scales():
+    # neither the sizes ahead nor the split of the steps are known yet: no number beats a
+    # wrong one (the bar shows -:--)
+    assert eta_at(DEFAULT, 30)[0] is None
+    assert eta_at(DEFAULT, 61)[0] == pytest.approx(eta_at(DEFAULT, 61)[1], rel=1e-6)
+
+
+def test_a_fixed_cost_per_step_is_fitted_from_two_scales():
+    # small steps carry an overhead, so pixels alone would overestimate the last scale
+    events = run([(96, 128), (192, 256), (384, 512)], [60, 60, 60], fixed=0.05)
+    estimate, true = eta_at(events, 90)
     assert estimate == pytest.approx(true, rel=1e-6)
+    step2 = events[89].seconds - events[88].seconds
+    proportional = 30 * step2 + 60 * 4 * step2  # scale 3 as 4x scale 2's step time
+    assert (proportional - true) / true > 0.05  # a fixture that pixels alone get wrong
 
 
 def test_uneven_schedule_and_growth_are_learnt_from_the_scales_seen():
