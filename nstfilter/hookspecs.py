@@ -3,6 +3,11 @@
 Every hook is named ``nstfilter_*``. Registration hooks receive a ``register`` callback
 rather than returning lists, so a plugin can register any number of things, or none,
 without the manager having to flatten results (the habit of ``llm``).
+
+nstfilter calls these only through :class:`nstfilter.plugins.Plugins`: an implementation may
+declare fewer arguments than its spec, and whatever it raises (``SystemExit`` included)
+becomes a one-line ``PluginError`` naming it. In the hooks of a job (filters, pre- and
+postprocess, progress) that fails the job; in the others it is logged and skipped.
 """
 
 from __future__ import annotations
