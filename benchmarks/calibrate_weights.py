@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from nstfilter.engine import default_registry
-from nstfilter.engine.optimize import Stylizer, stylize_tensor
+from nstfilter.engine import Stylizer, stylize_tensor
 from nstfilter.imageio import fit_longest, from_array, to_array
 from nstfilter.params import StyleParams
 

@@ -60,7 +60,7 @@ def main() -> None:
 
     import nstfilter.engine  # noqa: F401  (quiet TensorFlow import)
     from nstfilter.engine import default_registry
-    from nstfilter.engine.optimize import Stylizer
+    from nstfilter.engine import Stylizer
     from nstfilter.params import StyleParams
 
     rows = []

@@ -64,7 +64,7 @@ def objective_params(**schedule):
 
 def make_stylizer():
     from nstfilter.engine import default_registry
-    from nstfilter.engine.optimize import Stylizer
+    from nstfilter.engine import Stylizer
 
     params = objective_params()
     backbone = default_registry().get("vgg16-hed")
@@ -169,7 +169,7 @@ def steps_to_reach(curve: list[list[float]], loss: float) -> int | None:
 
 def run_schedule(mode: str, size: int, content: str, style: str, image_out: Path | None) -> dict:
     """nstfilter's schedule ``mode`` through ``stylize_tensor``, timed from the call."""
-    from nstfilter.engine.optimize import stylize_tensor
+    from nstfilter.engine import stylize_tensor
     from nstfilter.schedules import apply_quality
 
     stylizer, params = make_stylizer()

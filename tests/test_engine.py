@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from nstfilter.engine import default_registry
-from nstfilter.engine.optimize import Stylizer, bucket_shape, scale_sizes, stylize_tensor
+from nstfilter.engine import Stylizer, bucket_shape, scale_sizes, stylize_tensor
 from nstfilter.errors import Cancelled, LayerError, UsageError
 from nstfilter.imageio import fit_longest, from_array, to_array
 from nstfilter.params import StyleParams

@@ -24,7 +24,7 @@ from ..params import StyleParams
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine.backbones import BackboneRegistry
-    from ..engine.optimize import Stylizer
+    from ..engine import Stylizer
     from ..plugins import Plugins
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class NeuralStyleFilter:
 
     @staticmethod
     def _compile(backbone, content_layers: tuple[str, ...], style_layers: tuple[str, ...]):
-        from ..engine.optimize import Stylizer
+        from ..engine import Stylizer
 
         return Stylizer(backbone, content_layers, style_layers)
 
@@ -71,7 +71,7 @@ class NeuralStyleFilter:
         on_snapshot: Callable[..., None] | None = None,
         snapshot_every: int = 0,
     ) -> FilterOutput:
-        from ..engine.optimize import stylize_tensor
+        from ..engine import stylize_tensor
 
         snapshots = {}
         if on_snapshot is not None:

@@ -23,14 +23,10 @@ from .losses import (
     total_variation_loss,
 )
 from .model import StyleContentModel
-from .optimize import (
-    EngineResult,
-    LossTerms,
-    Stylizer,
-    resolve_weights,
-    scale_sizes,
-    stylize_tensor,
-)
+from .objective import LossTerms, Stylizer, resolve_weights
+from .pyramid import bucket_shape, scale_sizes
+from .run import should_tile, stylize_tensor
+from .schedule import EngineResult, palette_transfer
 
 
 def train_step(stylizer: Stylizer, image, m, v, t, targets, adam):
@@ -46,6 +42,7 @@ __all__ = [
     "Progress",
     "StyleContentModel",
     "Stylizer",
+    "bucket_shape",
     "clip_0_1",
     "compute_content_cost",
     "compute_layer_style_cost",
@@ -53,8 +50,10 @@ __all__ = [
     "default_registry",
     "extractor",
     "gram_matrix",
+    "palette_transfer",
     "resolve_weights",
     "scale_sizes",
+    "should_tile",
     "style_content_loss",
     "stylize_tensor",
     "total_cost",

@@ -9,6 +9,7 @@ saves the time and memory of the unused top of the network.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -18,6 +19,8 @@ from pathlib import Path
 import tensorflow as tf
 
 from ..errors import LayerError, UsageError, WeightsError
+
+log = logging.getLogger(__name__)
 
 # ImageNet means in BGR order, as used by Caffe, Keras' VGG "caffe" preprocessing and HED.
 CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
@@ -62,7 +65,10 @@ class Backbone:
     content_weight: float
     style_weight: float
     description: str
-    missing_hint: str = ""
+    missing_hint: str | Callable[[], str | None] = ""  # a callable can name the file
+    #: default per-layer style weights: "equal" (the tutorial's) or "normalized" (each layer's
+    #: Gram error relative to its target's energy; see ``engine.objective.layer_weights``)
+    style_balance: str = "equal"
 
     def check_layers(self, names: Sequence[str]) -> None:
         """Reject unknown layer names, listing the valid ones."""
@@ -168,6 +174,48 @@ def vgg19_weights_path() -> Path | None:
     return cached if cached.is_file() else None
 
 
+def vgg19_weights_problem() -> str | None:
+    """``None`` when the VGG19 weights are on disk and whole, else what is wrong and how to
+    fix it: a corrupt or truncated file must not be chosen by ``auto`` (every run would then
+    fail inside h5py)."""
+    path = vgg19_weights_path()
+    if path is None:
+        return VGG19_MISSING
+    st = path.stat()
+    return _weights_file_problem(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _weights_file_problem(path: str, size: int, mtime_ns: int) -> str | None:
+    """Cheap and cached per file version: HDF5 opens, every VGG19 convolution is there, and
+    every weight's bytes lie inside the file (a truncated download fails the last check)."""
+    import h5py
+
+    reason = None
+    try:
+        with h5py.File(path, "r") as h5:
+            names = {n.decode() if isinstance(n, bytes) else str(n)
+                     for n in h5.attrs.get("layer_names", ())}  # fmt: skip
+            missing = [n for n in VGG19_LAYERS if "pool" not in n and n not in names]
+            datasets: list = []
+            h5.visititems(lambda _, o: datasets.append(o) if isinstance(o, h5py.Dataset) else None)
+            ends = [(ds.id.get_offset() or 0) + ds.id.get_storage_size() for ds in datasets]
+            if missing:
+                reason = f"it has no layer {missing[0]}"
+            elif any(end > size for end in ends):
+                reason = "it is truncated"
+    except (OSError, ValueError, KeyError) as exc:
+        reason = f"it is not a readable HDF5 file: {' '.join(str(exc).split())}"
+    if reason is None:
+        return None
+    problem = (
+        f"the VGG19 weights file {path} is unusable ({reason}): delete it and run 'nstfilter "
+        f"weights fetch vgg19', or set {VGG19_WEIGHTS_ENV} to a good copy"
+    )
+    log.warning("%s (backbone 'auto' skips it)", problem)
+    return problem
+
+
 @functools.lru_cache(maxsize=1)
 def _vgg19_kernels() -> dict[str, tuple[tf.Tensor, tf.Tensor]]:
     path = vgg19_weights_path()
@@ -206,11 +254,11 @@ VGG19 = Backbone(
     name="vgg19",
     layers=VGG19_LAYERS,
     build=_build_vgg19,
-    available=lambda: vgg19_weights_path() is not None,
+    available=lambda: vgg19_weights_problem() is None,
     content_weight=1e4,
     style_weight=1e-2,
     description="Keras ImageNet VGG19 without the classifier (Gatys et al.'s network)",
-    missing_hint=VGG19_MISSING,
+    missing_hint=vgg19_weights_problem,
 )
 
 
@@ -242,7 +290,9 @@ class BackboneRegistry:
                 f"unknown backbone {name!r}; choose from {', '.join(self.names())}"
             ) from None
         if not backbone.available():
-            raise WeightsError(backbone.missing_hint or f"weights for {name} are not on disk")
+            hint = backbone.missing_hint
+            hint = hint() if callable(hint) else hint
+            raise WeightsError(hint or f"weights for {name} are not on disk")
         return backbone
 
 

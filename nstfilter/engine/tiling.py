@@ -33,25 +33,13 @@ import numpy as np
 import tensorflow as tf
 
 from ..params import StyleParams
-from .losses import gram_matrix
-from .optimize import (
-    EngineResult,
-    LossTerms,
-    ProgressCallback,
-    ShouldStop,
-    Stylizer,
-    _fit_longest,
-    _reporter,
-    _resize,
-    _stylize_whole,
-    initial_image,
-    optimize_image,
-    resolve_weights,
-    scale_sizes,
-)
+from .objective import FEATURE_STRIDE, LossTerms, Stylizer, resolve_weights, tiled_grams
+from .optimizers import optimize_image
+from .pyramid import fit_longest, resize, scale_sizes
+from .schedule import EngineResult, Listeners, initial_image, make_reporter, stylize_whole
 
-#: Largest stride of a VGG feature map (block5): tile origins for Gram sums align to it.
-FEATURE_STRIDE = 16
+__all__ = ["FEATURE_STRIDE", "axis_spans", "feather_mask", "stylize_tiled", "tile_boxes",
+           "tiled_grams", "tiled_sizes"]  # fmt: skip
 
 
 def axis_spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
@@ -93,44 +81,6 @@ def feather_mask(box: tuple[int, int, int, int], height: int, width: int, ramp: 
     return (rows[:, None] * cols[None, :])[..., None]
 
 
-def tiled_grams(stylizer: Stylizer, image: tf.Tensor, tile: int) -> dict[str, tf.Tensor]:
-    """Gram matrices of a large (1, H, W, 3) image, measured tile by tile.
-
-    Each tile is run with a margin of context and only the feature-map locations of its core
-    are summed, so the sum over tiles approximates the whole image's (location-normalised)
-    Gram matrix without ever holding the whole image's activations. Blocks 1-3 come out
-    exact, block 4 within a few per cent; block 5 (16 px cells, ~200 px receptive field)
-    differs by ~10 % for 256 px tiles and less for larger ones (zero padding at the margin).
-    """
-    height, width = int(image.shape[1]), int(image.shape[2])
-    margin = max(2 * FEATURE_STRIDE, tile // 8 // FEATURE_STRIDE * FEATURE_STRIDE)
-    core = max(FEATURE_STRIDE, (tile - 2 * margin) // FEATURE_STRIDE * FEATURE_STRIDE)
-    layers = stylizer.model.style_layers
-    strides = {name: 2 ** (int(name[5]) - 1) for name in layers}  # blockN: 2^(N-1)
-    sums: dict[str, tf.Tensor] = {}
-    counts = dict.fromkeys(layers, 0)
-    for cy in range(0, height, core):
-        for cx in range(0, width, core):
-            y0, x0 = max(0, cy - margin), max(0, cx - margin)
-            y1, x1 = min(height, cy + core + margin), min(width, cx + core + margin)
-            feats = stylizer._features(image[:, y0:y1, x0:x1, :])
-            for name in layers:
-                s = strides[name]
-                f = feats[name][
-                    :,
-                    (cy - y0) // s : -(-(min(height, cy + core) - y0) // s),
-                    (cx - x0) // s : -(-(min(width, cx + core) - x0) // s),
-                    :,
-                ]
-                n = int(f.shape[1]) * int(f.shape[2])
-                if n == 0:
-                    continue
-                part = gram_matrix(f) * float(n)
-                sums[name] = sums[name] + part if name in sums else part
-                counts[name] += n
-    return {name: sums[name] / float(counts[name]) for name in layers}
-
-
 def tiled_sizes(height: int, width: int, params: StyleParams) -> list[tuple[int, int]]:
     """Sizes of the tiled levels after the coarse pass: doubling up to the full size."""
     longest = max(height, width)
@@ -149,11 +99,9 @@ def stylize_tiled(
     content: np.ndarray,
     styles: Sequence[tuple[np.ndarray, float]],
     params: StyleParams,
-    *,
-    callback: ProgressCallback | None = None,
-    should_stop: ShouldStop | None = None,
+    listeners: Listeners,
 ) -> EngineResult:
-    """:func:`~nstfilter.engine.optimize.stylize_tensor` for images larger than a tile."""
+    """:func:`~nstfilter.engine.run.stylize_tensor` for images larger than a tile."""
     start = time.perf_counter()
     tile = params.tile_size
     overlap = max(FEATURE_STRIDE, tile // 8)
@@ -162,7 +110,7 @@ def stylize_tiled(
 
     # 1. coarse pass over the whole image, at most one tile large
     coarse_full = tf.convert_to_tensor(content[None], tf.float32)
-    coarse_content = _fit_longest(coarse_full, tile)[0].numpy()
+    coarse_content = fit_longest(coarse_full, tile)[0].numpy()
     levels = tiled_sizes(height, width, params)
     boxes_per_level = [tile_boxes(h, w, tile, overlap) for h, w in levels]
     coarse_steps = params.coarse_iterations * (
@@ -176,8 +124,8 @@ def stylize_tiled(
         start_image = initial_image(tf.convert_to_tensor(coarse_content[None]), style_ts, params)[
             0
         ].numpy()
-    coarse = _stylize_whole(
-        stylizer, coarse_content, styles, params, callback, should_stop,
+    coarse = stylize_whole(
+        stylizer, coarse_content, styles, params, listeners,
         start_image=start_image, total_steps=total,
     )  # fmt: skip
     del coarse_full
@@ -189,13 +137,13 @@ def stylize_tiled(
     initial_terms: list[LossTerms] = []
     final_terms: list[LossTerms] = []
     areas: list[int] = []
-    weights, layer_w = stylizer.weights(params)
     for level, ((h, w), n_steps, boxes) in enumerate(
         zip(levels, level_steps, boxes_per_level), start=len(coarse.sizes) + 1
     ):
         level_content = _level_image(content, (h, w))
         canvas = _level_image(canvas, (h, w))
         style_t = stylizer.style_targets(style_ts, max(h, w), params, tile=tile)
+        weights, layer_w = stylizer.weights(params, style_t)
         last_level = (h, w) == (height, width)
         for box in boxes:
             y0, y1, x0, x1 = box
@@ -205,14 +153,12 @@ def stylize_tiled(
             if last_level:
                 terms = stylizer.loss_terms(tile_image, targets)
                 initial_terms.append(LossTerms.from_tensors(terms))
-            inner = _reporter(
-                callback, should_stop, start, total, level, scales, (y1 - y0, x1 - x0)
-            )
+            inner = make_reporter(listeners, start, total, level, scales, (y1 - y0, x1 - x0))
             seen: list = []
 
-            def report(terms, step, _inner=inner, _seen=seen) -> None:
+            def report(terms, step, image, _inner=inner, _seen=seen) -> None:
                 _seen[:] = [terms]
-                _inner(terms, step)
+                _inner(terms, step, image)
 
             result = optimize_image(stylizer, tile_image, targets, n_steps, params, report, done)
             done += n_steps
@@ -246,7 +192,7 @@ def _level_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A writable float32 copy of ``image`` (H, W, 3) at ``size`` (bilinear)."""
     if image.shape[:2] == tuple(size):
         return np.array(image, np.float32, copy=True)
-    resized = _resize(tf.convert_to_tensor(image[None], tf.float32), size)
+    resized = resize(tf.convert_to_tensor(image[None], tf.float32), size)
     return np.array(resized[0].numpy(), np.float32, copy=True)
 
 

@@ -1,0 +1,112 @@
+"""The two optimisers over a fixed-size image: the tutorial's Adam and SciPy's L-BFGS-B.
+
+Both take the same compiled objective (:class:`~.objective.Stylizer`) and report every
+step through one ``report(terms, step, image)`` function, so the schedule does not care which ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from ..params import StyleParams
+from .objective import Stylizer, Targets
+from .pyramid import resize
+
+#: ``report(terms, step, image)``: called once per optimiser step; ``image()`` returns the
+#: current (1, H, W, 3) pixels as an array (only computed when someone wants them). May
+#: raise to cancel.
+Report = Callable[[Sequence[tf.Tensor], int, Callable[[], np.ndarray]], None]
+
+
+class AdamState:
+    """Adam's moments and step count, carried (upsampled) from one scale to the next."""
+
+    def __init__(self) -> None:
+        self.m: tf.Tensor | None = None
+        self.v: tf.Tensor | None = None
+        self.t = tf.constant(0.0)
+
+    def fit(self, size: tuple[int, int]) -> None:
+        self.m = None if self.m is None else resize(self.m, size)
+        self.v = None if self.v is None else tf.maximum(resize(self.v, size), 0.0)
+
+
+def optimize_image(
+    stylizer: Stylizer,
+    image: tf.Tensor,
+    targets: Targets,
+    n_steps: int,
+    params: StyleParams,
+    report: Report,
+    first_step: int = 0,
+    adam_state: AdamState | None = None,
+) -> tf.Tensor:
+    """``n_steps`` of the params' optimiser on a (1, H, W, 3) image at a fixed size."""
+    if params.optimizer == "adam":
+        return _adam(stylizer, image, targets, n_steps, params, report, first_step, adam_state)
+    count = [first_step]
+    shape = image.shape
+
+    def on_iteration(terms, x: np.ndarray) -> None:
+        count[0] += 1
+        report(terms, count[0], lambda: x.reshape(shape))
+
+    return lbfgs(stylizer, image, targets, n_steps, on_iteration)
+
+
+def _adam(stylizer, image, targets, n_steps, params, report, first_step, adam_state):
+    state = adam_state or AdamState()
+    state.fit(tuple(image.shape[1:3]))
+    m = tf.zeros_like(image) if state.m is None else state.m
+    v = tf.zeros_like(image) if state.v is None else state.v
+    t = state.t
+    adam = tf.constant([params.learning_rate, params.beta_1, params.epsilon], tf.float32)
+    for step in range(first_step + 1, first_step + n_steps + 1):
+        image, m, v, t, terms = stylizer.train_step(image, m, v, t, targets, adam)
+        report(terms, step, lambda image=image: image.numpy())
+    state.m, state.v, state.t = m, v, t
+    return image
+
+
+def lbfgs(
+    stylizer: Stylizer,
+    image: tf.Tensor,
+    targets: Targets,
+    max_iterations: int,
+    on_iteration: Callable[[Sequence[tf.Tensor], np.ndarray], None],
+) -> tf.Tensor:
+    """Minimise with SciPy's L-BFGS-B inside the [0, 1] box, ``max_iterations`` steps.
+
+    The box is the valid pixel range, so no clipping distorts the curvature estimate (the
+    classic optimiser of Gatys et al.'s implementations).
+    """
+    if max_iterations <= 0:
+        return image
+    from scipy.optimize import Bounds, minimize
+
+    shape = image.shape
+    last: dict[str, Sequence[tf.Tensor]] = {}
+
+    def value_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+        tensor = tf.reshape(tf.convert_to_tensor(x, tf.float32), shape)
+        terms, grad = stylizer.loss_and_grads(tensor, targets)
+        last["terms"] = terms
+        return float(terms[0]), grad.numpy().astype(np.float64).ravel()
+
+    def callback(intermediate_result) -> None:
+        on_iteration(last["terms"], intermediate_result.x)
+
+    x0 = image.numpy().astype(np.float64).ravel()
+    result = minimize(
+        value_and_grad,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=Bounds(np.zeros(x0.size), np.ones(x0.size)),
+        callback=callback,
+        options={"maxiter": max_iterations, "maxcor": 20, "ftol": 0.0, "gtol": 0.0},
+    )
+    return tf.reshape(tf.convert_to_tensor(result.x, tf.float32), shape)
