@@ -18,8 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from nstfilter.engine import default_registry
-from nstfilter.engine import Stylizer, stylize_tensor
+from nstfilter.engine import Stylizer, default_registry, stylize_tensor
 from nstfilter.imageio import fit_longest, from_array, to_array
 from nstfilter.params import StyleParams
 

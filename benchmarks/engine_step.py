@@ -24,8 +24,7 @@ def measure(size: int, optimizer: str, steps: int) -> dict:
 
     from PIL import Image
 
-    from nstfilter.engine import default_registry
-    from nstfilter.engine import Stylizer, stylize_tensor
+    from nstfilter.engine import Stylizer, default_registry, stylize_tensor
     from nstfilter.imageio import fit_longest, to_array
     from nstfilter.params import StyleParams
 

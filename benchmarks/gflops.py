@@ -59,8 +59,7 @@ def main() -> None:
     import tensorflow as tf
 
     import nstfilter.engine  # noqa: F401  (quiet TensorFlow import)
-    from nstfilter.engine import default_registry
-    from nstfilter.engine import Stylizer
+    from nstfilter.engine import Stylizer, default_registry
     from nstfilter.params import StyleParams
 
     rows = []

@@ -32,8 +32,7 @@ def measure(size: int, tile: int, iterations: int, content: str, style: str) -> 
     from PIL import Image
 
     import nstfilter.engine  # noqa: F401  (quiet TensorFlow import)
-    from nstfilter.engine import default_registry
-    from nstfilter.engine import Stylizer, stylize_tensor
+    from nstfilter.engine import Stylizer, default_registry, stylize_tensor
     from nstfilter.engine.tiling import FEATURE_STRIDE, tile_boxes
     from nstfilter.imageio import fit_longest, from_array, to_array
     from nstfilter.params import StyleParams

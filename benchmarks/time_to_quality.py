@@ -63,8 +63,7 @@ def objective_params(**schedule):
 
 
 def make_stylizer():
-    from nstfilter.engine import default_registry
-    from nstfilter.engine import Stylizer
+    from nstfilter.engine import Stylizer, default_registry
 
     params = objective_params()
     backbone = default_registry().get("vgg16-hed")

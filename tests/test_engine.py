@@ -9,8 +9,7 @@ import psutil
 import pytest
 from PIL import Image
 
-from nstfilter.engine import default_registry
-from nstfilter.engine import Stylizer, bucket_shape, scale_sizes, stylize_tensor
+from nstfilter.engine import Stylizer, bucket_shape, default_registry, scale_sizes, stylize_tensor
 from nstfilter.errors import Cancelled, LayerError, UsageError
 from nstfilter.imageio import fit_longest, from_array, to_array
 from nstfilter.params import StyleParams
