@@ -135,9 +135,9 @@ def test_a_misspelt_hook_stops_with_one_line_naming_it(tmp_path):
         Plugins.load([folder])
     proc = run_cli("--plugins-dir", str(folder), "plugins", "list")
     assert proc.returncode == 11
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("nstfilter: error:")]
-    assert len(errors) == 1 and "nstfilter_postprocesss" in errors[0], proc.stderr
-    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nstfilter: error: plugin typo_hook"), lines
+    assert "nstfilter_postprocesss" in lines[0]
 
 
 def test_disable_plugins_blocks_builtins_and_files(tmp_path, monkeypatch, photo):

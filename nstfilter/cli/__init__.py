@@ -7,6 +7,7 @@ one-line message and the error's exit code, never a traceback for a user mistake
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
@@ -88,10 +89,9 @@ def _add_plugin_commands() -> None:
     """Before arguments are parsed: a facade of its own (no ``--plugins-dir`` yet)."""
     from ..plugins import Plugins
 
-    try:
+    # a misspelt hook (PluginError): the run's own facade stops with it, in one line
+    with contextlib.suppress(NstError):
         Plugins.load().register_commands(main)
-    except NstError as exc:  # a misspelt hook: the run's own facade stops with it later
-        click.echo(f"nstfilter: warning: plugin commands not added: {exc}", err=True)
 
 
 _add_subcommands()
