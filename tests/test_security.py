@@ -287,3 +287,44 @@ def test_a_torn_manifest_line_is_warned_about_once_then_compacted(tmp_path):
     lines = manifest.read_text().splitlines()
     assert "torn-by-kill" not in manifest.read_text()
     assert lines[: len(good.splitlines())] == good.splitlines()  # the history is kept
+
+
+def _vgg19_like(path: Path) -> Path:
+    """A small HDF5 file laid out like Keras' VGG19 weights (layer names, one kernel and
+    bias per convolution): what the availability check looks at, without 80 MB."""
+    import h5py
+
+    from nstfilter.engine.backbones import VGG19_LAYERS
+
+    convs = [n for n in VGG19_LAYERS if "pool" not in n]
+    with h5py.File(path, "w") as h5:
+        h5.attrs["layer_names"] = [n.encode() for n in convs]
+        for name in convs:
+            group = h5.create_group(name)
+            group.create_dataset(f"{name}_W_1:0", data=np.ones((3, 3, 3, 8), np.float32))
+            group.create_dataset(f"{name}_b_1:0", data=np.zeros(8, np.float32))
+    return path
+
+
+def test_corrupt_vgg19_weights_are_not_chosen_by_auto_and_named_when_asked_for(
+    tmp_path, monkeypatch, caplog
+):
+    from nstfilter.engine.backbones import default_registry
+    from nstfilter.errors import WeightsError
+
+    good = _vgg19_like(tmp_path / "good.h5")
+    truncated = tmp_path / "truncated.h5"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size * 2 // 3])
+    garbage = tmp_path / "garbage.h5"
+    garbage.write_bytes(b"<html>rate limited</html>" * 100)
+    registry = default_registry()
+    monkeypatch.setenv("NSTFILTER_VGG19_WEIGHTS", str(good))
+    assert registry.get("auto").name == "vgg19"
+    for bad in (truncated, garbage):
+        monkeypatch.setenv("NSTFILTER_VGG19_WEIGHTS", str(bad))
+        with caplog.at_level("WARNING"):
+            assert registry.get("auto").name == "vgg16-hed"
+        assert str(bad) in caplog.text
+        with pytest.raises(WeightsError, match="nstfilter weights fetch vgg19") as info:
+            registry.get("vgg19")
+        assert str(bad) in str(info.value) and "unusable" in str(info.value)
