@@ -1,30 +1,22 @@
 """The plugin layer's one door: :class:`Plugins`, a typed facade over pluggy's manager.
 
-Nothing else in nstfilter calls ``pm.hook.*``: every hook has one typed method here (the
-shape of OCRmyPDF's ``_plugin_manager.py`` and tox's ``plugin/manager.py``). A front-end
-(the CLI in ``ctx.obj``, a batch or watcher worker, a Python caller) builds one facade with
-:meth:`Plugins.load` and passes it down; no module keeps a global manager.
+Nothing else calls ``pm.hook.*``: every hook has one typed method here (the shape of
+OCRmyPDF's ``_plugin_manager.py`` and tox's ``plugin/manager.py``). A front-end builds one
+facade with :meth:`Plugins.load` and passes it down; no module keeps a global manager.
 
-Why a facade rather than ``pm.hook`` calls scattered around:
+* **pluggy's own calling**: each implementation runs through a caller holding only its
+  plugin, so pluggy passes just the arguments it declares (hookspecs can grow).
+* **Every implementation guarded**: whatever a plugin raises, ``SystemExit`` included,
+  becomes one ``PluginError`` naming plugin and hook (traceback in the debug log, ``-v``);
+  ``Cancelled`` and ``KeyboardInterrupt`` pass through: they mean "stop", not "broken".
+* **One policy**: in the hooks of a job (filters, image hooks, progress) the error fails
+  the job (``apply`` exits 11, a batch or watcher job fails, the process goes on); hooks
+  that observe or register (job notifications, presets, commands) log it and go on.
 
-* **pluggy's own calling.** Each implementation is called through a one-plugin
-  ``subset_hook_caller``, so pluggy passes only the arguments it declares: a
-  ``def nstfilter_postprocess(image):`` is valid and hookspecs can grow.
-* **Every implementation guarded.** Whatever a plugin raises, ``SystemExit`` included,
-  becomes one :class:`~nstfilter.errors.PluginError` naming the plugin and the hook; the
-  traceback goes to the debug log (``-v``). Only ``Cancelled`` and ``KeyboardInterrupt``
-  pass through: they mean "stop", not "broken".
-* **One policy.** Hooks that shape a job (filters, image hooks, progress) raise that
-  ``PluginError`` into the job: ``apply`` stops with exit 11, a batch or watcher job fails
-  and the process goes on. Hooks that only observe or register (job notifications,
-  presets, commands) log the one line and go on: a plugin's bug must not hide presets or
-  undo a finished job.
-
-Loading order: built-in plugins, the ``nstfilter`` entry-point group, ``*.py`` files from
-the plugins folders (``--plugins-dir`` / ``NSTFILTER_PLUGINS_DIR``), then pluggy's
-``check_pending()``. ``NSTFILTER_DISABLE_PLUGINS=a,b`` blocks plugins by name. A plugin that
-raises while loading is recorded in :attr:`Plugins.load_errors` and skipped; a hook name
-that matches no hookspec (a typo) stops the build with a ``PluginError``.
+Loading: built-ins, the ``nstfilter`` entry points, ``*.py`` files of the plugins folders
+(``--plugins-dir`` / ``NSTFILTER_PLUGINS_DIR``), then ``check_pending()``, where a hook name
+matching no hookspec (a typo) stops with a ``PluginError``. ``NSTFILTER_DISABLE_PLUGINS=a,b``
+blocks by name; a plugin that raises while loading is recorded and skipped.
 """
 
 from __future__ import annotations
@@ -104,11 +96,9 @@ def blame(exc: BaseException, who: str, where: str) -> PluginError:
 class Plugins:
     """One loaded plugin manager and a typed, guarded method per hook."""
 
-    def __init__(self, pm: pluggy.PluginManager | None = None) -> None:
-        if pm is None:
-            pm = pluggy.PluginManager(hookspecs.PROJECT)
-            pm.add_hookspecs(hookspecs)
-        self.pm = pm
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
         #: Plugins that failed to load, as (name, one-line message): ``plugins list``.
         self.load_errors: list[tuple[str, str]] = []
         self._sources: dict[str, str] = {}  # plugin name -> where it came from
@@ -116,18 +106,17 @@ class Plugins:
     # --- building ------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, plugins_dirs: Iterable[str | Path] = (), *, builtins: bool = True) -> Plugins:
+    def load(cls, plugins_dirs: Iterable[str | Path] = ()) -> Plugins:
         """A fresh facade with built-ins, entry points and plugin files loaded."""
         plugins = cls()
         blocked = disabled_names()
         for name in blocked:
             plugins.pm.set_blocked(name)
-        if builtins:
-            for name, module_name in BUILTIN_PLUGINS.items():
-                if name not in blocked:
-                    module = importlib.import_module(module_name)
-                    factory = getattr(module, "make_plugin", None)
-                    plugins._add(factory(plugins) if factory else module, name, "built-in")
+        for name, module_name in BUILTIN_PLUGINS.items():
+            if name not in blocked:
+                module = importlib.import_module(module_name)
+                factory = getattr(module, "make_plugin", None)
+                plugins._add(factory(plugins) if factory else module, name, "built-in")
         plugins._load_entry_points(blocked)
         for folder in plugin_dirs(plugins_dirs):
             if not folder.is_dir():
