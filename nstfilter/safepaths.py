@@ -71,7 +71,7 @@ def check_plan(
     """Refuse a plan in which an output would replace an input or another output.
 
     ``consumed`` are folders whose files nstfilter moves away (the watcher's inbox): no
-    input may live there. With ``writable`` each output's folder is probed (and created).
+    input or output may live there. With ``writable`` each output's folder is probed (and created).
     """
     outputs = [(label, os.fspath(path)) for label, path in [*outputs, *job_log()]]
     inputs = [(label, os.fspath(path)) for label, path in inputs]
@@ -93,11 +93,11 @@ def check_plan(
         for key in _identities(path):
             written[key] = label
     for folder_label, folder in consumed:
-        for in_label, source in inputs:
-            if _inside(os.fspath(source), os.fspath(folder)):
+        for label, path in [*inputs, *outputs]:
+            if _inside(path, os.fspath(folder)):
                 raise OutputError(
-                    f"the {in_label} is inside the {folder_label}, which nstfilter empties",
-                    path=source,
+                    f"the {label} is inside the {folder_label}, which nstfilter empties",
+                    path=path,
                 )
     if writable:  # one probe per folder: a batch has thousands of outputs in a few folders
         for path in {os.path.dirname(os.path.abspath(p)): p for _, p in outputs}.values():

@@ -71,6 +71,7 @@ def watch(ctx, inbox, preset, styles, outbox, processed, failed, once, polling, 
     is safely written, or to failed/ beside a <name>.error.txt note. A subfolder of INBOX
     named after a preset uses that preset. Ctrl-C stops after the current file.
     """
+    from ..safepaths import check_plan
     from ..watcher import Layout, Watcher, WatchOptions
     from ..watcher.signals import install
 
@@ -90,7 +91,11 @@ def watch(ctx, inbox, preset, styles, outbox, processed, failed, once, polling, 
             plugins=plugins, jpeg_quality=jpeg_quality, out_format=out_format,
         )  # fmt: skip
 
-    load(preset or "styled")  # no style, unknown or invalid preset: refuse before watching
+    default = load(preset or "styled")  # no style, unknown or invalid preset: refuse now
+    check_plan(  # the inbox is emptied: the default preset's files may not live there
+        [], [*(("style image", p) for p, _ in default.styles),
+             *(("preset", f) for f in default.files)], consumed=[("inbox", layout.inbox)],
+    )  # fmt: skip
 
     options = WatchOptions(
         preset=preset or "styled",

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..durable import move_new, remove_temps, write_atomic
 from ..errors import Cancelled, NstError, OutputError, error_line
 from ..jobs import JobReport
+from ..printable import printable
 from .compute import Compute, InProcess
 from .folders import Layout, Reservations, same_file
 from .journal import Journal, JournalJob
@@ -174,10 +175,11 @@ class Runner:
         except (OutputError, OSError) as exc:
             self.names.release(processed)
             message = (
-                f"the result was written to {output}, but the original could not be moved "
-                f"to {self.layout.processed}: {exc}"
+                f"the original could not be moved to {self.layout.processed} ({exc}), so its "
+                f"result {output.name} was removed from the outbox; put the photo back in the "
+                "inbox to redo it"
             )
-            return self._fail(job_id, path, relative, preset, message, started, output_written=True)
+            return self._fail(job_id, path, relative, preset, message, started, discard=output)
         self.names.release(processed)
         seconds = time.perf_counter() - started
         self.journal.record("done", job_id, processed=str(processed))
@@ -203,22 +205,27 @@ class Runner:
         message: str,
         started: float,
         *,
-        output_written: bool = False,
+        discard: Path | None = None,
     ) -> Outcome:
+        """The original to failed/ with its note. ``discard``: a result already written, which
+        is removed first: a file in failed/ never has a result in the outbox (docs/watch.md),
+        so putting it back in the inbox cannot make a second one."""
         stem, suffix = split_name(path.name)
         dest, note = self.names.reserve_group(
             self.layout.failed / relative.parent, stem, [suffix, ".error.txt"]
         )
-        self.journal.record("failing", job_id, error=message, dest=str(dest), note=str(note))
+        extra = {"discard": str(discard)} if discard is not None else {}
+        self.journal.record("failing", job_id, error=message, dest=str(dest), note=str(note),
+                            **extra)  # fmt: skip
+        if discard is not None:
+            discard.unlink(missing_ok=True)
         try:
             self._write_note(note, relative, preset, message)
             move_new(path, dest)
         except (OutputError, OSError) as exc:
             self.names.release(dest, note)
-            if not output_written:
-                note.unlink(missing_ok=True)
-                self.journal.record("requeued", job_id, reason=f"cannot move to failed: {exc}")
-            # with the output written the job stays open: a retry finishes it, never redoes it
+            note.unlink(missing_ok=True)
+            self.journal.record("requeued", job_id, reason=f"cannot move to failed: {exc}")
             log.error(
                 "failed %s: %s; and it cannot be moved to %s (%s): it stays in the inbox "
                 "and will be retried",
@@ -239,8 +246,8 @@ class Runner:
         if note.exists():
             return
         text = (
-            f"file:    {relative.name}\n"
-            f"from:    {self.layout.inbox / relative}\n"
+            f"file:    {printable(relative.name)}\n"  # a name may hold a newline (a forged field)
+            f"from:    {printable(self.layout.inbox / relative)}\n"
             f"preset:  {preset}\n"
             f"time:    {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n"
             f"error:   {message}\n"
@@ -268,6 +275,8 @@ class Runner:
         if job.failing:
             dest, note = Path(job.data["dest"]), Path(job.data["note"])
             message = job.data.get("error", "unknown error")
+            if job.data.get("discard"):  # killed between the "failing" record and the removal
+                Path(job.data["discard"]).unlink(missing_ok=True)
             if present:
                 try:
                     self._write_note(note, relative, job.preset, message)

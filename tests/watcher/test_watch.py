@@ -472,7 +472,9 @@ def test_read_only_outbox_sends_the_file_to_failed(drop: DropFolder):
     drop.assert_conserved(1)
 
 
-def test_read_only_processed_folder_keeps_the_result_and_explains(drop: DropFolder):
+def test_read_only_processed_folder_fails_the_file_without_a_result(drop: DropFolder):
+    """One outcome (docs/watch.md): a file in failed/ never has a result in the outbox, so
+    putting it back in the inbox gives exactly one result, not a duplicate (issue 11)."""
     drop.processed.mkdir()
     if not _chattr("+i", drop.processed):
         pytest.skip("chattr +i not available on this file system")
@@ -482,11 +484,14 @@ def test_read_only_processed_folder_keeps_the_result_and_explains(drop: DropFold
     finally:
         _chattr("-i", drop.processed)
     assert result.returncode == 0, result.stderr
-    assert files(drop.outbox) == ["p.stubby.png"]  # the result is kept, not redone later
+    assert files(drop.outbox) == []  # removed: failed/ never has a twin in the outbox
     assert originals(drop.failed) == ["p.jpg"]
-    assert "the result was written to" in (drop.failed / "p.error.txt").read_text()
+    assert "removed from the outbox" in (drop.failed / "p.error.txt").read_text()
     assert files(drop.inbox) == [] and files(drop.processed) == []
     assert journal_open_jobs(drop) == []
+    (drop.failed / "p.jpg").rename(drop.inbox / "p.jpg")  # the retry the note suggests
+    assert drop.once().returncode == 0
+    assert files(drop.outbox) == ["p.stubby.png"] and files(drop.processed) == ["p.jpg"]
 
 
 def test_unwritable_failed_folder_keeps_the_file_in_the_inbox(drop: DropFolder):
