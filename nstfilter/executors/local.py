@@ -2,8 +2,9 @@
 
 Each worker is a fresh (``spawn``) Python process with its own TensorFlow, started with a
 thread budget of ``cores // workers`` so the pool as a whole uses the machine's cores once.
-Workers ignore Ctrl-C (the parent decides what happens to a batch), leave when the parent
-is gone, and live as long as the pool, so each loads the backbone once.
+Workers ignore Ctrl-C (the parent decides what happens to a batch) and live as long as the
+pool, so each loads the backbone once; a worker whose parent was killed (``kill -9``) exits
+on its own, as each pebble worker talks to the parent over a pipe of its own.
 
 Why pebble: when a worker dies (killed, out of memory), the standard library's pool breaks
 as a whole and cannot say which job killed it. Pebble replaces the dead worker and fails
@@ -15,10 +16,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import signal
-import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
@@ -32,19 +30,8 @@ from . import thread_budget
 log = logging.getLogger(__name__)
 
 
-def _exit_with_parent(parent: int) -> None:
-    """A worker whose batch was killed (``kill -9``) must not linger: leave as soon as the
-    parent is gone."""
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
-
-
 def _init_worker(threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(
-        target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True
-    ).start()
     set_thread_budget(threads)
 
 

@@ -261,3 +261,29 @@ def test_submit_after_a_worker_death_blames_that_job_and_goes_on(tmp_path: Path,
             crashed.result(timeout=120)
         outcome = executor.submit(job("stub", paths[1])).result(timeout=120)
     assert outcome.ok, outcome.error
+
+
+def test_workers_exit_when_the_batch_is_killed_alone(photos: Path, tmp_path: Path):
+    """``kill -9`` of the batch process only (not its group): no worker is left behind."""
+    import psutil
+
+    out = str(tmp_path / "out")
+    args = [sys.executable, "-m", "nstfilter", "batch", str(photos), "-r", "-o", out,
+            "-j", "2", "-p", STUB_PRESETS[0], "--progress", "none"]  # fmt: skip
+    env = {**os.environ, **cli_env(NSTFILTER_STUB_DELAY="2")}
+    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        parent = psutil.Process(process.pid)
+        workers: list[psutil.Process] = []
+        deadline = time.monotonic() + 120
+        while len(workers) < 2 and time.monotonic() < deadline:
+            workers = [c for c in parent.children(recursive=True) if "python" in c.name()]
+            time.sleep(0.2)
+        assert len(workers) >= 2, "the batch never started its workers"
+        process.kill()
+        process.wait(timeout=30)
+        _, alive = psutil.wait_procs(workers, timeout=60)
+        assert alive == [], f"workers outlived their batch: {alive}"
+    finally:
+        if process.poll() is None:
+            process.kill()
