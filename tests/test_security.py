@@ -328,3 +328,12 @@ def test_corrupt_vgg19_weights_are_not_chosen_by_auto_and_named_when_asked_for(
         with pytest.raises(WeightsError, match="nstfilter weights fetch vgg19") as info:
             registry.get("vgg19")
         assert str(bad) in str(info.value) and "unusable" in str(info.value)
+
+
+def test_contact_sheet_over_the_photo_is_refused(tmp_path):
+    photo = make_photo(tmp_path / "p.png")
+    before = digest(photo)
+    proc = run_cli("presets", "preview", "stub-starry", str(photo), "-o", str(photo),
+                   env=STUB_ENV)  # fmt: skip
+    assert proc.returncode == 10, proc.stderr
+    assert "contact sheet" in proc.stderr and digest(photo) == before

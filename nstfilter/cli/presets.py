@@ -130,8 +130,15 @@ def preview(name: str, photo: str, output: str | None, size: int, iterations: in
     from ..demo import contact_sheet
     from ..imageio import load_image, save_image
     from ..presets import load_preset
+    from ..safepaths import check_plan
 
     preset = load_preset(name, plugins=facade())
+    target = Path(output) if output else Path(f"{preset.name}-preview.png")
+    check_plan(  # before styling: the sheet never replaces the photo, a style image or preset
+        [("contact sheet", target)],
+        [("photo", photo), *(("style image", p) for p, _ in preset.styles),
+         *(("preset", f) for f in preset.files)],
+    )  # fmt: skip
     # one small scale: the objective, colour and strength stay the preset's own
     params = preset.params.replace(size=size, iterations=iterations, scales=1)
     content = load_image(photo)
@@ -140,6 +147,5 @@ def preview(name: str, photo: str, output: str | None, size: int, iterations: in
     panels = [("photo", content.rgb), (f"style ({preset.name})", styles[0][0].rgb)]
     panels.append((f"result ({size} px, {iterations} steps)", result.image))
     sheet = contact_sheet(panels, height=min(size, 256))
-    target = Path(output) if output else Path(f"{preset.name}-preview.png")
     save_image(sheet, target)
     click.echo(f"wrote {target} in {result.metrics['seconds']:.1f} s")
