@@ -33,6 +33,7 @@ import threading
 import time
 from pathlib import Path
 
+import tomli_w
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,30 +41,22 @@ STYLES = REPO.parent / "shared" / "data" / "styles"
 CONTENT = REPO.parent / "shared" / "data" / "content"
 SETTLE = 0.3
 
-PRESET = """\
-name = "{name}"
-filter = "{filter}"
-[[style]]
-image = "starry_night.jpg"
-weight = 1.0
-[schedule]
-size = {size}
-{extra}
-[output]
-format = "png"
-"""
+
+def preset(name: str, filter: str, size: int, **schedule: int) -> str:
+    return tomli_w.dumps({
+        "name": name, "filter": filter,
+        "style": [{"image": "starry_night.jpg", "weight": 1.0}],
+        "schedule": {"size": size, **schedule}, "output": {"format": "png"},
+    })  # fmt: skip
 
 
 def setup_env(root: Path) -> None:
     presets = root / "presets"
     presets.mkdir(parents=True)
-    (presets / "bench-stub.toml").write_text(PRESET.format(name="bench-stub", filter="stub",
-                                                           size=64, extra=""))  # fmt: skip
-    real = "iterations = 3\nscales = 1\ncoarse_iterations = 0"
+    (presets / "bench-stub.toml").write_text(preset("bench-stub", "stub", 64))
     for name, size in (("bench-real", 64), ("bench-real96", 96)):
-        (presets / f"{name}.toml").write_text(
-            PRESET.format(name=name, filter="neural-style", size=size, extra=real)
-        )
+        real = preset(name, "neural-style", size, iterations=3, scales=1, coarse_iterations=0)
+        (presets / f"{name}.toml").write_text(real)
     os.environ["NSTFILTER_PLUGINS_DIR"] = str(REPO / "tests" / "plugins")
     os.environ["NSTFILTER_PRESET_PATH"] = str(presets)
     os.environ["NSTFILTER_STYLE_PATH"] = str(STYLES)
