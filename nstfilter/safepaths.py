@@ -15,6 +15,7 @@ mounts, case-insensitive file systems).
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -102,3 +103,27 @@ def check_plan(
     if writable:  # one probe per folder: a batch has thousands of outputs in a few folders
         for path in {os.path.dirname(os.path.abspath(p)): p for _, p in outputs}.values():
             check_writable(path)
+
+
+def private_temp_dir(name: str) -> Path | None:
+    """``<tmp>/<name>-<uid>``, a folder of this user's only (0700), or ``None``.
+
+    The shared temporary folder is writable by everyone: a fixed name there could be a
+    folder or a link another user planted, to feed us their file or catch our writes. The
+    folder is created with ``mkdir`` (which never follows a link) and used only if it is a
+    real folder owned by us that nobody else may enter.
+    """
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    folder = Path(tempfile.gettempdir()) / f"{name}-{uid}"
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    try:
+        st = os.lstat(folder)
+    except OSError:
+        return None
+    private = stat.S_ISDIR(st.st_mode) and st.st_uid == uid and not st.st_mode & 0o077
+    return folder if private else None

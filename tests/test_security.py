@@ -337,3 +337,33 @@ def test_contact_sheet_over_the_photo_is_refused(tmp_path):
                    env=STUB_ENV)  # fmt: skip
     assert proc.returncode == 10, proc.stderr
     assert "contact sheet" in proc.stderr and digest(photo) == before
+
+
+def test_procedural_cache_in_the_shared_temp_folder_is_private(tmp_path, monkeypatch):
+    """With no usable user cache, the fallback in the shared temporary folder is a 0700
+    folder of this user's; what another user planted there is never used."""
+    import tempfile
+
+    from nstfilter.presets.search import procedural_style
+    from nstfilter.procedural import GENERATORS
+    from nstfilter.safepaths import private_temp_dir
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # the user cache cannot be created
+    shared = tmp_path / "shared-tmp"
+    shared.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(shared))
+    version, _ = GENERATORS["swirl"]
+    planted = shared / "nstfilter-procedural" / f"swirl-v{version}.png"  # the old fixed name
+    planted.parent.mkdir()
+    make_photo(planted)
+    elsewhere = tmp_path / "attacker"
+    elsewhere.mkdir()
+    (shared / f"nstfilter-procedural-{os.getuid()}").symlink_to(elsewhere)
+    assert private_temp_dir("nstfilter-procedural") is None  # a link: not ours
+    (shared / f"nstfilter-procedural-{os.getuid()}").unlink()
+    found = procedural_style("swirl")
+    assert found != planted and found.parent == shared / f"nstfilter-procedural-{os.getuid()}"
+    assert found.parent.stat().st_mode & 0o777 == 0o700
+    assert list(elsewhere.iterdir()) == []

@@ -139,13 +139,12 @@ def procedural_style(name: str) -> Path:
         raise InputNotFoundError(
             f"unknown procedural style {name!r}; available: {', '.join(GENERATORS)}"
         ) from None
-    import tempfile
+    from ..safepaths import private_temp_dir
 
     filename = f"{name}-v{version}.png"
-    folders = [
-        Path(user_cache_dir("nstfilter")) / "procedural",
-        Path(tempfile.gettempdir()) / "nstfilter-procedural",  # a read-only home (sandboxes)
-    ]
+    folders = [Path(user_cache_dir("nstfilter")) / "procedural"]
+    private = private_temp_dir("nstfilter-procedural")  # a read-only home (sandboxes)
+    folders += [private] if private is not None else []
     for folder in folders:
         if (folder / filename).is_file():
             return folder / filename
@@ -158,7 +157,8 @@ def procedural_style(name: str) -> Path:
             return write_atomic(buffer.getvalue(), folder / filename)
         except OutputError:
             continue
-    raise OutputError(f"cannot cache procedural style {name!r} in {folders[0]} or {folders[1]}")
+    where = " or ".join(str(f) for f in folders)
+    raise OutputError(f"cannot cache procedural style {name!r} in {where}")
 
 
 def style_roots(preset_folder: Path) -> list[Path]:
