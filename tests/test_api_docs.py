@@ -34,3 +34,16 @@ def test_api_reference_builds_and_names_the_public_api(tmp_path):
     # generated from the docstrings, not just the names
     assert "Style an image and return it as a PIL image." in pages["api"]
     assert "One optimisation step" in pages["events"]
+
+
+def test_doc_links_stay_inside_the_repository():
+    """Relative links in README.md and docs/*.md point at files of this repository."""
+    repo = DOCS.parents[1]
+    for page in [repo / "README.md", *sorted((repo / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s#]+)(?:#[^)]*)?\)", text):
+            if re.match(r"^[a-z]+:", target):  # https:, mailto:
+                continue
+            path = (page.parent / target).resolve()
+            assert path.is_relative_to(repo), f"{page.name} links outside the repo: {target}"
+            assert path.exists(), f"{page.name} links to a missing file: {target}"
