@@ -324,3 +324,16 @@ def test_several_photos_and_a_file_output_is_refused(tmp_path, photo, style_path
     proc = run_cli("apply", str(photo), str(photo), "--style", str(style_path), "-o",
                    str(tmp_path / "one.png"), *STUB, env=STUB_ENV)  # fmt: skip
     assert proc.returncode == 2 and "need a folder for -o" in proc.stderr, proc.stderr
+
+
+@pytest.mark.slow
+def test_save_every_with_the_real_engine(tmp_path, photo, style_path):
+    out = tmp_path / "r.png"
+    proc = run_cli("apply", str(photo), "--style", str(style_path), "-o", str(out),
+                   "--save-every", "2", *FAST)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in tmp_path.glob("r.step-*.png")) == [
+        "r.step-0002.png",
+        "r.step-0004.png",
+    ]
+    assert Image.open(tmp_path / "r.step-0004.png").size == Image.open(out).size

@@ -9,7 +9,6 @@ and the cache lives as long as the front-end's facade, not as long as the module
 from __future__ import annotations
 
 import functools
-import inspect
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -23,8 +22,8 @@ from ..imageio import fit_longest, from_array, to_array
 from ..params import StyleParams
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine.backbones import BackboneRegistry
     from ..engine import Stylizer
+    from ..engine.backbones import BackboneRegistry
     from ..plugins import Plugins
 
 log = logging.getLogger(__name__)
@@ -73,13 +72,6 @@ class NeuralStyleFilter:
     ) -> FilterOutput:
         from ..engine import stylize_tensor
 
-        snapshots = {}
-        if on_snapshot is not None:
-            if "on_snapshot" in inspect.signature(stylize_tensor).parameters:
-                snapshots = {"on_snapshot": on_snapshot, "snapshot_every": snapshot_every}
-            else:  # pragma: no cover - until the engine takes them
-                log.warning("this engine cannot save intermediate results yet")
-
         stylizer = self.stylizer(params)
         log.info("backbone: %s", stylizer.backbone.name)
         longest = max(content.size)
@@ -94,7 +86,8 @@ class NeuralStyleFilter:
             params,
             callback=progress,
             should_stop=should_stop,
-            **snapshots,
+            on_snapshot=on_snapshot,
+            snapshot_every=snapshot_every,
         )
         metrics = {
             "backbone": result.backbone,
