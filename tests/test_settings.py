@@ -59,8 +59,9 @@ def test_docs_table_is_the_table():
     found = re.search(r"<!-- settings-table[^>]*-->\n(.*?)<!-- /settings-table -->", text, re.S)
     assert found, "docs/presets.md lost its settings table markers"
     assert found.group(1) == settings_markdown(), (
-        "docs/presets.md's settings table drifted from StyleParams: paste "
-        "nstfilter.params.settings_markdown() between the markers"
+        "docs/presets.md's settings table drifted from StyleParams: paste the output of "
+        "python -c 'from nstfilter.params import settings_markdown as m; print(m(), end=\"\")' "
+        "between its settings-table markers"
     )
 
 
