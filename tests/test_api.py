@@ -73,6 +73,7 @@ def test_unknown_filter_is_a_usage_error(pm, photo):
         run_filter(photo, [photo], STUB.replace(filter="nope"), plugins=pm)
 
 
+@pytest.mark.slow  # the real engine
 def test_stylize_with_the_real_engine(content_path, style_path):
     events = []
     image = stylize(

@@ -96,6 +96,7 @@ def test_list_show_and_copy_with_an_empty_home():
         assert load_preset(f"my-{name}").styles == load_preset(name).styles
 
 
+@pytest.mark.slow  # the real engine
 def test_a_painting_preset_runs_for_real_offline(tmp_path):
     photo, out, metrics = tmp_path / "photo.png", tmp_path / "out.png", tmp_path / "m.json"
     Image.radial_gradient("L").convert("RGB").resize((64, 48)).save(photo)

@@ -26,6 +26,7 @@ def photo(tmp_path, content_path) -> Path:
     return path
 
 
+@pytest.mark.slow  # the real engine
 def test_apply_writes_a_styled_image_and_metrics(tmp_path, photo, style_path):
     out, metrics = tmp_path / "out.png", tmp_path / "m.json"
     proc = run_cli("apply", str(photo), "--style", str(style_path), "-o", str(out),
@@ -43,6 +44,7 @@ def test_apply_writes_a_styled_image_and_metrics(tmp_path, photo, style_path):
     assert np.abs(np.asarray(result, np.float32) - original).mean() > 3
 
 
+@pytest.mark.slow  # the real engine
 def test_strength_zero_returns_the_photo_and_alpha_survives(tmp_path, style_path):
     rgba = Image.new("RGBA", (64, 64), (200, 100, 50, 255))
     rgba.putalpha(Image.linear_gradient("L").resize((64, 64)))
@@ -58,6 +60,7 @@ def test_strength_zero_returns_the_photo_and_alpha_survives(tmp_path, style_path
     assert np.abs(np.asarray(result)[..., 3].astype(int) - np.asarray(rgba)[..., 3]).max() <= 2
 
 
+@pytest.mark.slow  # the real engine
 def test_several_inputs_write_one_output_each(tmp_path, photo, style_path):
     second = tmp_path / "second.png"
     Image.open(photo).rotate(90, expand=True).save(second)
@@ -102,6 +105,7 @@ def test_bad_content_gives_one_line_and_exit_code(tmp_path, style_path, case):
     assert (digest(path) if path.exists() else None) == before
 
 
+@pytest.mark.slow  # the real engine
 def test_truncated_and_one_pixel_images(tmp_path, photo, style_path):
     data = photo.read_bytes()
     cut = _bad(tmp_path, "cut.jpg", data[: len(data) // 2])

@@ -72,22 +72,14 @@ class DropFolder:
     root: Path
     env: dict[str, str]
     procs: list[subprocess.Popen] = field(default_factory=list)
+    inbox: Path = field(init=False)  # the watcher's default layout around root/inbox
+    outbox: Path = field(init=False)
+    processed: Path = field(init=False)
+    failed: Path = field(init=False)
 
-    @property
-    def inbox(self) -> Path:
-        return self.root / "inbox"
-
-    @property
-    def outbox(self) -> Path:
-        return self.root / "outbox"
-
-    @property
-    def processed(self) -> Path:
-        return self.root / "processed"
-
-    @property
-    def failed(self) -> Path:
-        return self.root / "failed"
+    def __post_init__(self) -> None:
+        for name in ("inbox", "outbox", "processed", "failed"):
+            setattr(self, name, self.root / name)
 
     def command(self, *args: str) -> list[str]:
         script = Path(sys.executable).with_name("nstfilter")
