@@ -1,0 +1,257 @@
+"""The look: how painted nstfilter's results are, measured the way issue 10 defines it.
+
+For every pair (photo, painting) and every quality mode, the result of the real product
+path (``nstfilter.run_filter`` with the mode's schedule, default settings otherwise) is
+measured three ways, next to jcjohnson/neural-style's published result where one exists:
+
+* **palette**: sliced Wasserstein-1 distance between the result's and the painting's pixel
+  colours in CIELAB (both at 256 px longest side, 256 random unit directions, seed 0,
+  511 quantiles), over the same distance for the unchanged photo: 1 = the photo's colours,
+  0 = the painting's. Target <= 0.30.
+* **structure**: correlation of the z-scored Sobel edge maps of photo and result at 64 px
+  longest side: 1 = the photo's layout, ~0 = unrelated. Target 0.50-0.85.
+* **texture**: the fixed judge's style loss (the TF tutorial's formula on vgg16-hed:
+  block1..5_conv1, equal layer weights, style weight 1e-2) of the result over the photo's:
+  a palette alone is not a painting. Target <= 0.15.
+* **time** in seconds and in *tutorial steps*: one step of the TF tutorial's Adam at 512 px
+  on the same objective, timed in the same process (the machine is shared and noisy, so
+  only this ratio is comparable between runs). Target: default <= 45, preview <= 12.
+
+The three measures agree with ``../shared/tools/look.py`` (the issue's reference yardstick)
+to +-0.01 on the shared pairs: ``--check-reference`` runs both on the reference images.
+
+    python benchmarks/look.py                      # all pairs x preview/standard/high
+    python benchmarks/look.py --pairs tubingen:starry_night --modes standard
+    python benchmarks/look.py --check-reference    # agreement with shared/tools/look.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parents[1] / "shared" / "data"
+REFERENCE = DATA / "reference"
+PAIRS = (
+    "tubingen:starry_night",
+    "golden_gate:starry_night",
+    "golden_gate:the_scream",
+    "hoovertowernight:shipwreck",
+    "tubingen:woman-with-hat-matisse",
+)
+MODES = ("preview", "standard", "high")
+
+
+# -- the three measures ------------------------------------------------------------------
+
+
+def lab_pixels(image: Image.Image, size: int = 256) -> np.ndarray:
+    """CIELAB pixels of ``image`` with its longest side at ``size`` (Lanczos)."""
+    from skimage.color import rgb2lab
+
+    image = image.convert("RGB")
+    image.thumbnail((size, size), Image.Resampling.LANCZOS)
+    return rgb2lab(np.asarray(image, dtype=np.float64) / 255.0).reshape(-1, 3)
+
+
+def sliced_w1(a: np.ndarray, b: np.ndarray, directions: int = 256, seed: int = 0) -> float:
+    """Sliced Wasserstein-1 distance between two colour clouds (quantiles of projections)."""
+    rng = np.random.default_rng(seed)
+    dirs = rng.normal(size=(directions, 3))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    levels = np.linspace(0.0, 1.0, 513)[1:-1]
+    pa = np.quantile(a @ dirs.T, levels, axis=0)
+    pb = np.quantile(b @ dirs.T, levels, axis=0)
+    return float(np.mean(np.abs(pa - pb)))
+
+
+def palette(photo: Image.Image, painting: Image.Image, result: Image.Image) -> float:
+    """1 = the photo's own colours, 0 = exactly the painting's palette."""
+    target = lab_pixels(painting)
+    return sliced_w1(lab_pixels(result), target) / sliced_w1(lab_pixels(photo), target)
+
+
+def _edges(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    from skimage.filters import sobel
+
+    grey = image.convert("L").resize(size, Image.Resampling.LANCZOS)
+    edges = sobel(np.asarray(grey, dtype=np.float64) / 255.0)
+    return (edges - edges.mean()) / edges.std()
+
+
+def structure(photo: Image.Image, result: Image.Image) -> float:
+    """Correlation of Sobel edge maps at 64 px: 1 = the photo's layout, ~0 = unrelated."""
+    w, h = result.size
+    size = (64, max(8, round(64 * h / w))) if w >= h else (max(8, round(64 * w / h)), 64)
+    return float((_edges(photo, size) * _edges(result, size)).mean())
+
+
+class Judge:
+    """The fixed objective's style loss (tutorial formula, vgg16-hed, equal layer weights)."""
+
+    def __init__(self) -> None:
+        from nstfilter.engine import Stylizer, default_registry
+        from nstfilter.params import DEFAULT_STYLE_LAYERS
+
+        self.stylizer = Stylizer(
+            default_registry().get("vgg16-hed"), ("block5_conv2",), DEFAULT_STYLE_LAYERS
+        )
+
+    def style_loss(self, image: Image.Image, painting: Image.Image) -> float:
+        import tensorflow as tf
+
+        from nstfilter.engine import gram_matrix
+        from nstfilter.imageio import fit_longest, to_array
+
+        def tensor(img: Image.Image) -> tf.Tensor:
+            return tf.convert_to_tensor(to_array(img.convert("RGB"))[None], tf.float32)
+
+        target = self.stylizer.style_grams(tensor(fit_longest(painting, max(image.size))))
+        feats = self.stylizer.features(tensor(image))
+        layers = self.stylizer.model.style_layers
+        errors = [float(tf.reduce_mean((gram_matrix(feats[n]) - target[n]) ** 2)) for n in layers]
+        return 1e-2 * sum(errors) / len(errors)
+
+    def texture(self, photo: Image.Image, painting: Image.Image, result: Image.Image) -> float:
+        """Style loss of the result over the photo's (resized to the result): 0 = the
+        painting's texture statistics, 1 = the photo's."""
+        same = photo.convert("RGB").resize(result.size, Image.Resampling.LANCZOS)
+        return self.style_loss(result, painting) / self.style_loss(same, painting)
+
+
+# -- timing ------------------------------------------------------------------------------
+
+
+def tutorial_step_seconds(photo: Image.Image, painting: Image.Image, steps: int = 5) -> float:
+    """Seconds per step of the TF tutorial's Adam at 512 px (the issue's unit of time)."""
+    from nstfilter.engine import Stylizer, default_registry, stylize_tensor
+    from nstfilter.imageio import fit_longest, to_array
+    from nstfilter.params import StyleParams
+
+    params = StyleParams(
+        backbone="vgg16-hed", size=512, scales=1, iterations=steps, optimizer="adam",
+        init="content", content_weight=1e2, style_weight=1e-2, tv_weight=0.0,
+        style_layer_weights=(1.0,) * 5, palette=0.0,
+    )  # fmt: skip
+    stylizer = Stylizer(default_registry().get("vgg16-hed"), params.content_layers,
+                        params.style_layers)  # fmt: skip
+    content = to_array(fit_longest(photo.convert("RGB"), 512))
+    style = to_array(fit_longest(painting.convert("RGB"), 512))
+    stylize_tensor(stylizer, content, [(style, 1.0)], params.replace(iterations=1))  # warm-up
+    start = time.perf_counter()
+    stylize_tensor(stylizer, content, [(style, 1.0)], params)
+    return (time.perf_counter() - start) / steps
+
+
+# -- the table ---------------------------------------------------------------------------
+
+
+def run_mode(photo_path: Path, painting_path: Path, mode: str):
+    """The product's own path: ``run_filter`` with the mode's schedule, defaults otherwise."""
+    from nstfilter.api import run_filter
+    from nstfilter.params import StyleParams
+    from nstfilter.schedules import apply_quality
+
+    params = apply_quality(StyleParams(), mode)
+    start = time.perf_counter()
+    result = run_filter(str(photo_path), [str(painting_path)], params)
+    return result.image, time.perf_counter() - start
+
+
+def reference_look(photo: Path, painting: Path, result: Path) -> dict:
+    """``../shared/tools/look.py`` on one result (its JSON line)."""
+    tool = DATA.parent / "tools" / "look.py"
+    out = subprocess.run(
+        [sys.executable, str(tool), str(photo), str(painting), str(result)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def check_reference(judge: Judge) -> int:
+    """Our measures against the shared yardstick on the published reference images."""
+    print("| reference | palette (ours / shared) | structure | texture |")
+    print("|---|---|---|---|")
+    worst = 0.0
+    for ref in sorted(REFERENCE.glob("*_neural-style.png")):
+        photo_name, style_name = ref.name.split("_neural-style")[0].rsplit("_", 1)
+        photo = DATA / "content" / f"{photo_name}.jpg"
+        painting = next((DATA / "styles").glob(f"{style_name}*.jpg"))
+        theirs = reference_look(photo, painting, ref)
+        images = [Image.open(p) for p in (photo, painting, ref)]
+        ours = {
+            "palette": palette(*images),
+            "structure": structure(images[0], images[2]),
+            "style": judge.texture(*images),
+        }
+        worst = max(worst, *(abs(ours[k] - theirs[k]) for k in ours))
+        print(
+            f"| {ref.name} | {ours['palette']:.3f} / {theirs['palette']:.3f} | "
+            f"{ours['structure']:.3f} / {theirs['structure']:.3f} | "
+            f"{ours['style']:.4f} / {theirs['style']:.4f} |"
+        )
+    print(f"\nlargest difference: {worst:.4f} (must be <= 0.01)")
+    return 0 if worst <= 0.01 else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", default=",".join(PAIRS), help="photo:painting,...")
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--out", type=Path, default=HERE / "out" / "look")
+    parser.add_argument("--check-reference", action="store_true")
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        print(f"needs the shared test images at {DATA}", file=sys.stderr)
+        return 2
+    import nstfilter.engine  # noqa: F401  (quiet TensorFlow import)
+
+    judge = Judge()
+    if args.check_reference:
+        return check_reference(judge)
+    args.out.mkdir(parents=True, exist_ok=True)
+    step = None
+    rows = []
+    for pair in args.pairs.split(","):
+        photo_name, style_name = pair.split(":")
+        photo_path = DATA / "content" / f"{photo_name}.jpg"
+        painting_path = DATA / "styles" / f"{style_name}.jpg"
+        photo, painting = Image.open(photo_path), Image.open(painting_path)
+        if step is None:
+            step = tutorial_step_seconds(photo, painting)
+        for mode in args.modes.split(","):
+            image, seconds = run_mode(photo_path, painting_path, mode)
+            target = args.out / f"{photo_name}_{style_name}_{mode}.png"
+            image.save(target)
+            rows.append(
+                {
+                    "pair": pair, "mode": mode, "size": "x".join(map(str, image.size)),
+                    "palette": palette(photo, painting, image),
+                    "structure": structure(photo, image),
+                    "texture": judge.texture(photo, painting, image),
+                    "seconds": seconds, "tutorial_steps": seconds / step,
+                }
+            )  # fmt: skip
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    print(f"tutorial step at 512 px: {step:.2f} s (same process)\n")
+    print("| pair | mode | size | palette | structure | texture | seconds | tutorial steps |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['pair']} | {r['mode']} | {r['size']} | {r['palette']:.2f} | "
+            f"{r['structure']:.2f} | {r['texture']:.3f} | {r['seconds']:.0f} | "
+            f"{r['tutorial_steps']:.0f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
