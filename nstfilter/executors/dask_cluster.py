@@ -180,7 +180,8 @@ class DaskExecutor:
             # jobs are long and opaque to it, so it would only take the GIL from L-BFGS
             with dask.config.set({"distributed.worker.profile.enabled": False}):
                 self._cluster = LocalCluster(
-                    host="127.0.0.1",  # never reachable from another machine
+                    host="127.0.0.1",  # never reachable from another machine, and
+                    security=True,  # TLS with throw-away certificates: nor by other local users
                     n_workers=n,
                     threads_per_worker=1,
                     processes=True,

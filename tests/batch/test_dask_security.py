@@ -33,13 +33,23 @@ def _forged(job):  # runs on a worker: what a second client's replaced task migh
     return {"key": job.key, "ok": True, "output": b"anything"}
 
 
-def test_local_cluster_listens_on_loopback_only_and_results_are_checked(monkeypatch):
+def test_local_cluster_is_loopback_and_tls_only_and_results_are_checked(monkeypatch):
     monkeypatch.setattr(dask_cluster, "run_worker_job", _forged)
     with DaskExecutor(workers=1) as executor:
         info = executor.client.scheduler_info()
         addresses = [executor.client.scheduler.address, *info["workers"]]
         addresses += [w.get("nanny") for w in info["workers"].values() if w.get("nanny")]
-        assert all(a.startswith("tcp://127.0.0.1:") for a in addresses), addresses
+        assert all(a.startswith("tls://127.0.0.1:") for a in addresses), addresses
+        # TLS with the cluster's own throw-away certificates: another local user's plain or
+        # certificate-less client (another process) is turned away
+        tls = executor.client.scheduler.address
+        for address in (tls.replace("tls://", "tcp://"), tls):
+            probe = subprocess.run(
+                [sys.executable, "-c", f"from distributed import Client; Client({address!r}, "
+                 "timeout=5).submit(print, 'ran').result()"],
+                capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert probe.returncode != 0 and "ran" not in probe.stdout, probe.stderr[-500:]
         [(_, outcome)] = list(executor.map_unordered([_job()]))
         assert not outcome.ok and "returned a dict" in outcome.error
         watched = executor.submit(_job("b.jpg::p")).result()  # the watcher's path
