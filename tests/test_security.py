@@ -367,3 +367,14 @@ def test_procedural_cache_in_the_shared_temp_folder_is_private(tmp_path, monkeyp
     assert found != planted and found.parent == shared / f"nstfilter-procedural-{os.getuid()}"
     assert found.parent.stat().st_mode & 0o777 == 0o700
     assert list(elsewhere.iterdir()) == []
+
+
+def test_batch_refuses_an_unwritable_output_folder_before_any_job(tmp_path):
+    make_photo(tmp_path / "photos" / "a.png")
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    proc = run_cli("batch", str(tmp_path / "photos"), "-p", "stub-starry", "-o",
+                   str(blocker / "out"), "--progress", "none",
+                   env={**STUB_ENV, "NSTFILTER_STUB_FAIL": "1"})  # fmt: skip
+    assert proc.returncode == 10, proc.stderr
+    assert "cannot write" in proc.stderr and "stub engine" not in proc.stderr
