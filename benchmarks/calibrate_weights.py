@@ -1,61 +1,60 @@
-"""Calibrate the default content/style balance per backbone.
+"""Calibrate the default content weight of a backbone by the look measures.
 
-Runs nstfilter's default schedule at 256 px on tubingen.jpg + starry_night.jpg for several
-content weights (style weight fixed at the tutorial's 1e-2) and prints, per weight: the
-style loss relative to the photo's (lower = more stylised), the content distance of the
-result from the photo in VGG features (higher = less recognisable), and the mean pixel
-change. Writes the images to ``benchmarks/out/calibrate-<backbone>-<weight>.png``.
+Runs nstfilter's default schedule (every other setting at its default) on one pair for
+several content weights and prints, per weight, the look measures of ``look.py`` (palette,
+structure, texture) and the seconds. Images go to ``benchmarks/out/calibrate-*.png``.
 
-    python benchmarks/calibrate_weights.py [--backbone vgg16-hed] [--size 256]
+    python benchmarks/calibrate_weights.py [--backbone vgg16-hed] [--size 512]
+        [--weights 5,10,20,40] [--pair tubingen:starry_night]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
-from nstfilter.engine import Stylizer, default_registry, stylize_tensor
-from nstfilter.imageio import fit_longest, from_array, to_array
-from nstfilter.params import StyleParams
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-OUT = Path(__file__).resolve().parent / "out"
+from look import DATA, Judge, palette, structure  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backbone", default="vgg16-hed")
-    parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--weights", default="1e4,1e3,1e2,1e1")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--weights", default="5,10,20,40")
+    parser.add_argument("--pair", default="tubingen:starry_night")
     args = parser.parse_args()
-    backbone = default_registry().get(args.backbone)
-    base = StyleParams(size=args.size, backbone=args.backbone)
-    stylizer = Stylizer(backbone, base.content_layers, base.style_layers)
-    content = to_array(
-        fit_longest(Image.open(DATA / "content/tubingen.jpg").convert("RGB"), args.size)
-    )
-    style = to_array(
-        fit_longest(Image.open(DATA / "styles/starry_night.jpg").convert("RGB"), args.size)
-    )
-    OUT.mkdir(exist_ok=True)
-    style_weight = base.style_weight or backbone.style_weight
-    print(f"backbone {backbone.name}, {args.size} px, style weight {style_weight}")
-    print("| content weight | style loss / photo's | content loss (w=1) | mean pixel change | s |")
+    import nstfilter.engine  # noqa: F401  (quiet TensorFlow import)
+    from nstfilter.api import run_filter
+    from nstfilter.params import StyleParams
+
+    photo_name, style_name = args.pair.split(":")
+    photo_path = DATA / "content" / f"{photo_name}.jpg"
+    painting_path = DATA / "styles" / f"{style_name}.jpg"
+    photo, painting = Image.open(photo_path), Image.open(painting_path)
+    judge = Judge()
+    out = HERE / "out"
+    out.mkdir(exist_ok=True)
+    print(f"backbone {args.backbone}, {args.size} px, {args.pair}, other settings default\n")
+    print("| content weight | palette | structure | texture | seconds |")
     print("|---|---|---|---|---|")
     for weight in (float(w) for w in args.weights.split(",")):
-        params = base.replace(content_weight=weight)
+        params = StyleParams(size=args.size, backbone=args.backbone, content_weight=weight)
         start = time.perf_counter()
-        result = stylize_tensor(stylizer, content, [(style, 1.0)], params)
+        image = run_filter(str(photo_path), [str(painting_path)], params).image
         seconds = time.perf_counter() - start
-        change = float(np.abs(result.image - content).mean() * 255)
-        from_array(result.image).save(OUT / f"calibrate-{backbone.name}-{weight:g}.png")
+        image.save(out / f"calibrate-{args.backbone}-{weight:g}.png")
         print(
-            f"| {weight:g} | {result.final.style / result.initial.style:.3f} | "
-            f"{result.final.content / weight:.4g} | {change:.1f} | {seconds:.0f} |"
+            f"| {weight:g} | {palette(photo, painting, image):.2f} | "
+            f"{structure(photo, image):.2f} | {judge.texture(photo, painting, image):.3f} | "
+            f"{seconds:.0f} |",
+            flush=True,
         )
 
 

@@ -94,16 +94,24 @@ def structure(photo: Image.Image, result: Image.Image) -> float:
     return float((_edges(photo, size) * _edges(result, size)).mean())
 
 
+def judge_backbone():
+    """vgg16-hed exactly as the fixed objective defines it: max pooling, equal layers."""
+    import dataclasses
+
+    from nstfilter.engine import default_registry
+
+    hed = default_registry().get("vgg16-hed")
+    return dataclasses.replace(hed, pooling="max", style_balance="equal")
+
+
 class Judge:
     """The fixed objective's style loss (tutorial formula, vgg16-hed, equal layer weights)."""
 
     def __init__(self) -> None:
-        from nstfilter.engine import Stylizer, default_registry
+        from nstfilter.engine import Stylizer
         from nstfilter.params import DEFAULT_STYLE_LAYERS
 
-        self.stylizer = Stylizer(
-            default_registry().get("vgg16-hed"), ("block5_conv2",), DEFAULT_STYLE_LAYERS
-        )
+        self.stylizer = Stylizer(judge_backbone(), ("block5_conv2",), DEFAULT_STYLE_LAYERS)
 
     def style_loss(self, image: Image.Image, painting: Image.Image) -> float:
         import tensorflow as tf
@@ -132,7 +140,7 @@ class Judge:
 
 def tutorial_step_seconds(photo: Image.Image, painting: Image.Image, steps: int = 5) -> float:
     """Seconds per step of the TF tutorial's Adam at 512 px (the issue's unit of time)."""
-    from nstfilter.engine import Stylizer, default_registry, stylize_tensor
+    from nstfilter.engine import Stylizer, stylize_tensor
     from nstfilter.imageio import fit_longest, to_array
     from nstfilter.params import StyleParams
 
@@ -141,8 +149,7 @@ def tutorial_step_seconds(photo: Image.Image, painting: Image.Image, steps: int 
         init="content", content_weight=1e2, style_weight=1e-2, tv_weight=0.0,
         style_layer_weights=(1.0,) * 5, palette=0.0,
     )  # fmt: skip
-    stylizer = Stylizer(default_registry().get("vgg16-hed"), params.content_layers,
-                        params.style_layers)  # fmt: skip
+    stylizer = Stylizer(judge_backbone(), params.content_layers, params.style_layers)
     content = to_array(fit_longest(photo.convert("RGB"), 512))
     style = to_array(fit_longest(painting.convert("RGB"), 512))
     stylize_tensor(stylizer, content, [(style, 1.0)], params.replace(iterations=1))  # warm-up

@@ -33,9 +33,9 @@ DEFAULT_STYLE_LAYERS: tuple[str, ...] = (
 )
 
 Optimizer = Literal["lbfgs", "adam"]
-Init = Literal["content", "noise", "style"]
+Init = Literal["palette", "content", "noise", "style"]
 OPTIMIZERS: tuple[str, ...] = ("lbfgs", "adam")
-INITS: tuple[str, ...] = ("content", "noise", "style")
+INITS: tuple[str, ...] = ("palette", "content", "noise", "style")
 BACKBONES_BUILTIN: tuple[str, ...] = ("auto", "vgg19", "vgg16-hed")
 
 #: The largest side any setting may ask for: 16384 px is a 268-megapixel square, beyond
@@ -170,8 +170,9 @@ class StyleParams:
         help="Layers whose Gram matrices the result takes from the style images.",
     )  # fmt: skip
     style_layer_weights: tuple[float, ...] | None = setting(
-        None, section="objective", many=True, low=0.0, nullable=True, unset="equal",
-        help="One weight per style layer.",
+        None, section="objective", many=True, low=0.0, nullable=True,
+        unset="the backbone's balance",
+        help="One emphasis per style layer, times the backbone's calibrated balance.",
     )  # fmt: skip
     content_weight: float | None = setting(
         None, section="objective", **_WEIGHT,
@@ -219,8 +220,9 @@ class StyleParams:
         0.1, section="schedule", low=0.0, low_open=True, high=10.0, help="Adam's epsilon."
     )
     init: Init = setting(
-        "content", section="schedule", kind=str, choices=INITS, help="Initial image."
-    )
+        "palette", section="schedule", kind=str, choices=INITS,
+        help="Initial image: the photo in the painting's palette, the photo, noise, the painting.",
+    )  # fmt: skip
     seed: int | None = setting(
         0, section="schedule", kind=int, low=0, high=2**31 - 1, nullable=True, unset="0",
         help="Random seed (init = noise).",
@@ -239,6 +241,10 @@ class StyleParams:
     strength: float = setting(
         1.0, section="color", low=0.0, high=1.0, help="Blend with the photo: 0 (photo) to 1."
     )
+    palette: float = setting(
+        1.0, section="color", low=0.0, high=1.0,
+        help="Move the result's colours onto the painting's palette: 0 (as optimised) to 1.",
+    )  # fmt: skip
     filter: str = setting(
         "neural-style", section="", kind=str,
         help="Registered filter that runs (neural-style is the engine).",

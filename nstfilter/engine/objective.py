@@ -60,18 +60,21 @@ def resolve_weights(params: StyleParams, backbone: Backbone) -> tuple[float, flo
 def layer_weights(
     params: StyleParams, backbone: Backbone, style_t: Mapping[str, tf.Tensor], layers: Sequence[str]
 ) -> list[float]:
-    """Per-layer style weights: explicit ones win, else the backbone's calibrated balance.
+    """Per-layer style weights: the backbone's calibrated balance times explicit emphasis.
 
     ``normalized`` divides each layer's squared Gram error by the mean squared entry of its
     target Gram, so every layer's term is a *relative* error of similar size and the coarse
     layers (large strokes, the painting's composition) count as much as the fine ones.
-    ``equal`` is the TF tutorial's objective (what explicit weights mean on VGG19).
+    ``equal`` is the TF tutorial's objective, so on VGG19 explicit ``style_layer_weights``
+    mean exactly what they mean there; on a normalised backbone they scale each layer's
+    share (``1,1,1,0.5,0.25`` = less of the coarse strokes).
     """
-    if params.style_layer_weights is not None:
-        return [float(w) for w in params.style_layer_weights]
     if backbone.style_balance == "normalized":
-        return [1.0 / max(float(tf.reduce_mean(style_t[n] ** 2)), 1e-12) for n in layers]
-    return [1.0] * len(layers)
+        base = [1.0 / max(float(tf.reduce_mean(style_t[n] ** 2)), 1e-12) for n in layers]
+    else:
+        base = [1.0] * len(layers)
+    emphasis = params.style_layer_weights or (1.0,) * len(layers)
+    return [b * float(e) for b, e in zip(base, emphasis)]
 
 
 class Stylizer:

@@ -36,7 +36,14 @@ from ..params import StyleParams
 from .objective import FEATURE_STRIDE, LossTerms, Stylizer, resolve_weights, tiled_grams
 from .optimizers import optimize_image
 from .pyramid import fit_longest, resize, scale_sizes
-from .schedule import EngineResult, Listeners, initial_image, make_reporter, stylize_whole
+from .schedule import (
+    EngineResult,
+    Listeners,
+    finish_palette,
+    initial_image,
+    make_reporter,
+    stylize_whole,
+)
 
 __all__ = ["FEATURE_STRIDE", "axis_spans", "feather_mask", "stylize_tiled", "tile_boxes",
            "tiled_grams", "tiled_sizes"]  # fmt: skip
@@ -174,6 +181,7 @@ def stylize_tiled(
             np.clip(region, 0.0, 1.0, out=region)
         del level_content
 
+    canvas = finish_palette(canvas, styles, params)
     content_w, style_w = resolve_weights(params, stylizer.backbone)
     return EngineResult(
         image=canvas,
