@@ -194,18 +194,18 @@ class StyleParams:
         help="Longest side of the result in pixels; 'original' keeps the photo's size.",
     )  # fmt: skip
     iterations: int = setting(
-        60, section="schedule", **_STEPS, help="Optimiser steps at the final scale."
+        15, section="schedule", **_STEPS, help="Optimiser steps at the final scale."
     )
     scales: int = setting(
-        3, section="schedule", kind=int, low=1, high=10,
+        2, section="schedule", kind=int, low=1, high=10,
         help="Coarse-to-fine pyramid levels (1 = single scale).",
     )  # fmt: skip
     min_size: int = setting(
-        128, section="schedule", kind=int, low=16, high=MAX_SIDE,
+        256, section="schedule", kind=int, low=16, high=MAX_SIDE,
         help="Longest side of the coarsest scale.",
     )  # fmt: skip
     coarse_iterations: int = setting(
-        60, section="schedule", **_STEPS, help="Optimiser steps at each coarser scale."
+        100, section="schedule", **_STEPS, help="Optimiser steps at each coarser scale."
     )
     optimizer: Optimizer = setting(
         "lbfgs", section="schedule", kind=str, choices=OPTIMIZERS, help="Optimiser."

@@ -12,18 +12,27 @@ from .errors import UsageError
 from .params import StyleParams
 
 QUALITY_MODES: dict[str, dict[str, Any]] = {
-    # Measured (benchmarks/time_to_quality.py): the finest scale costs ~4x the one below it,
-    # so a preview does its work at 256 px and spends only a few iterations re-sharpening
-    # at 512 px (the content's detail band is added when moving up a scale).
+    # Measured with benchmarks/look.py (issue 10). The look is decided at the coarse scale
+    # (256 px: large strokes, the painting's composition, the photo's layout still held by
+    # the content layer); the 512 px scale, ~4x dearer per step, only sharpens it. A
+    # preview is the standard run with fewer coarse steps and two sharpening steps, so its
+    # palette and strokes predict the standard result's.
     "preview": {
         "size": 512,
         "scales": 2,
         "min_size": 256,
-        "coarse_iterations": 15,
-        "iterations": 3,
-    },
-    "standard": {},  # StyleParams' defaults
-    "high": {"size": 1024, "scales": 4, "iterations": 150, "coarse_iterations": 100},
+        "coarse_iterations": 30,
+        "iterations": 2,
+    },  # fmt: skip
+    "standard": {},  # StyleParams' defaults: 256 px x 100 steps, then 512 px x 15
+    # the same pyramid one octave further, converged longer: finer strokes at 1024 px
+    "high": {
+        "size": 1024,
+        "scales": 3,
+        "min_size": 256,
+        "coarse_iterations": 100,
+        "iterations": 30,
+    },  # fmt: skip
 }
 
 

@@ -259,7 +259,7 @@ VGG16_HED = Backbone(
     # layer weights block1/block2 outweigh block5 10^3-10^4 times on this network and only
     # fine squiggles and glitter appear; normalised layers, average pooling and this
     # balance give the painting's large strokes with the photo still readable.
-    content_weight=20.0,
+    content_weight=40.0,
     style_weight=1e4,
     style_balance="normalized",
     pooling="avg",

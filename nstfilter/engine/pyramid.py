@@ -33,6 +33,19 @@ def scale_sizes(height: int, width: int, params: StyleParams) -> list[tuple[int,
     return sizes
 
 
+def scale_steps(sizes: list[tuple[int, int]], params: StyleParams) -> list[int]:
+    """Optimiser steps at each of ``sizes`` (from :func:`scale_sizes`).
+
+    Coarser scales get ``coarse_iterations`` and the last ``iterations``. When a small
+    target collapses the pyramid to one level, that level does the coarse work too: the
+    look is painted at the coarse scale, and a 256 px demo with only the sharpening steps
+    would come out barely styled.
+    """
+    if len(sizes) == 1 and params.scales > 1:
+        return [params.coarse_iterations + params.iterations]
+    return [params.coarse_iterations] * (len(sizes) - 1) + [params.iterations]
+
+
 def resize(image: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
     """Resize a (1, H, W, C) tensor; antialiased when shrinking, bilinear when growing."""
     if tuple(image.shape[1:3]) == tuple(size):

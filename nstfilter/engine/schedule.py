@@ -22,7 +22,7 @@ from ..params import StyleParams
 from .losses import clip_0_1
 from .objective import LossTerms, Stylizer, resolve_weights
 from .optimizers import AdamState, Report, optimize_image
-from .pyramid import bucket_shape, pad_to, resize, scale_sizes
+from .pyramid import bucket_shape, pad_to, resize, scale_sizes, scale_steps
 
 ProgressCallback = Callable[[Progress], None]
 ShouldStop = Callable[[], bool]
@@ -196,7 +196,7 @@ def stylize_whole(
     style_ts = [(tf.convert_to_tensor(s[None], tf.float32), float(w)) for s, w in styles if w > 0]
     height, width = int(full.shape[1]), int(full.shape[2])
     sizes = scale_sizes(height, width, params)
-    steps = [params.coarse_iterations] * (len(sizes) - 1) + [params.iterations]
+    steps = scale_steps(sizes, params)
     total = total_steps if total_steps is not None else sum(steps)
 
     if start_image is None:

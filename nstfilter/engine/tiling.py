@@ -35,7 +35,7 @@ import tensorflow as tf
 from ..params import StyleParams
 from .objective import FEATURE_STRIDE, LossTerms, Stylizer, resolve_weights, tiled_grams
 from .optimizers import optimize_image
-from .pyramid import fit_longest, resize, scale_sizes
+from .pyramid import fit_longest, resize, scale_sizes, scale_steps
 from .schedule import (
     EngineResult,
     Listeners,
@@ -120,10 +120,7 @@ def stylize_tiled(
     coarse_content = fit_longest(coarse_full, tile)[0].numpy()
     levels = tiled_sizes(height, width, params)
     boxes_per_level = [tile_boxes(h, w, tile, overlap) for h, w in levels]
-    coarse_steps = params.coarse_iterations * (
-        len(scale_sizes(*coarse_content.shape[:2], params)) - 1
-    )
-    coarse_steps += params.iterations
+    coarse_steps = sum(scale_steps(scale_sizes(*coarse_content.shape[:2], params), params))
     level_steps = [params.coarse_iterations] * (len(levels) - 1) + [params.iterations]
     total = coarse_steps + sum(n * len(b) for n, b in zip(level_steps, boxes_per_level))
     start_image = None
