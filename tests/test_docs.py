@@ -19,7 +19,7 @@ HOOKS = sorted(
 
 def documented() -> dict[str, str]:
     """Hook headings in the docs: ``### nstfilter_x(a, b)`` -> ``"a, b"``."""
-    text = (DOCS / 'plugins.md').read_text(encoding="utf-8")
+    text = (DOCS / "plugins.md").read_text(encoding="utf-8")
     return dict(re.findall(r"^### (nstfilter_\w+)\(([^)]*)\)\s*$", text, flags=re.M))
 
 
