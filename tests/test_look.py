@@ -109,3 +109,22 @@ def test_default_result_has_the_paintings_palette_and_the_photos_layout(content_
     small = [np.asarray(Image.fromarray((x * 255).astype(np.uint8)).convert("L").resize((24, 18)),
                         np.float64) for x in (photo, image)]  # fmt: skip
     assert np.corrcoef(small[0].ravel(), small[1].ravel())[0, 1] > 0.3
+
+
+@pytest.mark.slow
+def test_demo_runs_offline_with_a_bundled_painting(tmp_path):
+    from helpers import run_cli
+
+    home = tmp_path / "home"
+    home.mkdir()
+    done = run_cli(
+        "demo", "-o", str(tmp_path / "out"), "--size", "64", "--progress", "none",
+        env={"HOME": str(home), "NSTFILTER_STYLE_PATH": ""},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = Image.open(tmp_path / "out" / "demo.png")
+    assert max(result.size) == 64
+    assert (tmp_path / "out" / "demo-sheet.png").is_file()
+    # the painting's palette: far more blue than the photo's orange suit and white backdrop
+    pixels = np.asarray(result.convert("RGB"), np.float32)
+    assert pixels[..., 2].mean() > pixels[..., 0].mean()
