@@ -22,6 +22,7 @@ measured three ways, next to jcjohnson/neural-style's published result where one
 The three measures agree with ``../shared/tools/look.py`` (the issue's reference yardstick)
 to +-0.01 on the shared pairs: ``--check-reference`` runs both on the reference images.
 
+    pip install -e ".[bench]"                      # scikit-image, for CIELAB and Sobel
     python benchmarks/look.py                      # all pairs x preview/standard/high
     python benchmarks/look.py --pairs tubingen:starry_night --modes standard
     python benchmarks/look.py --check-reference    # agreement with shared/tools/look.py
