@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import tensorflow as tf
 
+from ..errors import Cancelled
 from ..events import Progress
 from ..params import StyleParams
 from .losses import clip_0_1
@@ -68,7 +69,6 @@ def make_reporter(
 
     ``exact`` crops snapshots of the final scale back from the padded working size.
     """
-    from ..errors import Cancelled
 
     def report(terms, step: int, image: Callable[[], np.ndarray]) -> None:
         if listeners.should_stop is not None and listeners.should_stop():
