@@ -1,14 +1,10 @@
-"""The one table of settings: :class:`StyleParams`.
+"""The one table of settings: :class:`StyleParams`, whose fields carry a :class:`Setting`.
 
-Each field carries a :class:`Setting` (its preset section, help text, kind, range and CLI
-spelling) in ``field(metadata=...)``. The preset schema (``presets.schema``), the CLI options
-(``cli.common.settings_options``), the validation below and the docs/presets.md table are
-all generated from it, so a setting is added, documented and checked in one place, and a
-test (tests/test_settings.py) fails when any of them drifts.
-
-Validation is one mechanism, :meth:`Setting.check`: every value is checked where it enters
-(CLI option, preset key, Python API) and refused with one line naming it there -- a NaN or
-an infinity never reaches TensorFlow, and no size can ask for gigabytes.
+The preset schema, the CLI options, validation and the docs/presets.md table are generated
+from it, so a setting is added, documented and checked in one place (tests/test_settings.py
+fails on drift). Every value is checked where it enters (CLI option, preset key, Python API)
+by :meth:`Setting.check`: a NaN or an infinity never reaches TensorFlow, and no size can ask
+for gigabytes.
 """
 
 from __future__ import annotations
@@ -16,21 +12,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 from .errors import UsageError
 
 # The objective of the TF tutorial (and of Gatys et al.'s VGG layer choice).
 DEFAULT_CONTENT_LAYERS: tuple[str, ...] = ("block5_conv2",)
-DEFAULT_STYLE_LAYERS: tuple[str, ...] = (
-    "block1_conv1",
-    "block2_conv1",
-    "block3_conv1",
-    "block4_conv1",
-    "block5_conv1",
-)
+DEFAULT_STYLE_LAYERS: tuple[str, ...] = tuple(f"block{i}_conv1" for i in range(1, 6))
 
 Optimizer = Literal["lbfgs", "adam"]
 Init = Literal["palette", "content", "noise", "style"]
@@ -47,13 +37,10 @@ ORIGINAL = "original"
 
 @dataclass(frozen=True)
 class Setting:
-    """One row of the table: how a setting is spelt, documented and checked.
-
-    ``section`` is the preset table (``""`` for a top-level key); ``kind`` the Python type
-    (of each element when ``many``); ``low``/``high`` bound numbers (``*_open`` excludes the
-    bound itself); ``also`` lists values accepted outside the range (``0`` = never tile,
-    ``"original"``); ``nullable`` lets ``None`` mean "automatic".
-    """
+    """One row of the table. ``section`` is the preset table (``""``: top level); ``kind``
+    the type (of each element when ``many``); ``low``/``high`` bound numbers (``*_open``
+    excludes the bound); ``also`` lists values accepted outside the range (``0`` = never
+    tile, ``"original"``); ``nullable`` lets ``None`` mean "automatic"."""
 
     section: str
     help: str
@@ -71,17 +58,19 @@ class Setting:
 
     def rule(self) -> str:
         """The range in words, for messages and the docs table."""
-        return f"a list of {self._one_rule(plural=True)}" if self.many else self._one_rule()
-
-    def _one_rule(self, plural: bool = False) -> str:
         if self.choices:
-            return "one of " + ", ".join(self.choices)
-        if self.kind is str:
-            return "names" if plural else "a string"
-        if self.kind is bool:
-            return "true or false"
+            text = "one of " + ", ".join(self.choices)
+        elif self.kind is str:
+            text = "names" if self.many else "a string"
+        elif self.kind is bool:
+            text = "true or false"
+        else:
+            text = self._number_rule()
+        return f"a list of {text}" if self.many else text
+
+    def _number_rule(self) -> str:
         noun = "integer" if self.kind is int else "finite number"
-        noun = f"{noun}s" if plural else f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+        noun = f"{noun}s" if self.many else ("an " if self.kind is int else "a ") + noun
 
         def num(x: float) -> str:
             return f"{int(x)}" if self.kind is int else f"{x:g}"
@@ -92,8 +81,7 @@ class Setting:
             text = f"{noun} between {num(self.low)} and {num(self.high)}"
         else:
             text = " and ".join(filter(None, (f"{noun} {lo}" if lo else noun, hi)))
-        extras = [f"{a!r}" if isinstance(a, str) else f"{a}" for a in self.also]
-        return " or ".join([text, *extras])
+        return " or ".join([text, *(f"{a!r}" if isinstance(a, str) else f"{a}" for a in self.also)])
 
     def check(self, value: Any, label: str) -> Any:
         """``value`` if it is valid (tuples for lists, floats for numbers), else a
@@ -102,14 +90,14 @@ class Setting:
             if self.nullable:
                 return None
             raise UsageError(f"{label} must be set")
-        if self.many:
-            if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-                raise UsageError(f"{label} must be {self.rule()}, got {value!r}")
-            items = tuple(self._one(v, label) for v in value)
-            if not items:
-                raise UsageError(f"{label} needs at least one value")
-            return items
-        return self._one(value, label)
+        if not self.many:
+            return self._one(value, label)
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            raise UsageError(f"{label} must be {self.rule()}, got {value!r}")
+        items = tuple(self._one(v, label) for v in value)
+        if not items:
+            raise UsageError(f"{label} needs at least one value")
+        return items
 
     def _one(self, value: Any, label: str) -> Any:
         if any(value == a and type(value) is type(a) for a in self.also):
@@ -136,19 +124,18 @@ class Setting:
         """The CLI's long option for field ``name``."""
         return self.cli or "--" + name.replace("_", "-")
 
-    @property
-    def kind_name(self) -> str:
-        name = {bool: "boolean", int: "integer", float: "number", str: "string"}[self.kind]
-        return f"array of {name}s" if self.many else name
 
-
-def setting(default: Any, **meta: Any) -> Any:
+def setting(section: str, default: Any, help: str, **meta: Any) -> Any:
     """A dataclass field whose metadata is its :class:`Setting`."""
-    return field(default=default, metadata={"setting": Setting(**meta)})
+    return field(default=default, metadata={"setting": Setting(section, help, **meta)})
 
 
+_objective, _schedule, _color = (partial(setting, s) for s in ("objective", "schedule", "color"))
 _WEIGHT = {"low": 0.0, "nullable": True, "unset": "calibrated for the backbone"}
 _STEPS = {"kind": int, "low": 0, "high": 100_000}
+_SIDE = {"kind": int, "low": 16, "high": MAX_SIDE}
+_LAYERS = {"kind": str, "many": True}
+_UNIT = {"low": 0.0, "high": 1.0}
 
 
 @dataclass(frozen=True)
@@ -161,94 +148,61 @@ class StyleParams:
     Explicit numbers mean exactly what they mean in the TF tutorial.
     """
 
-    content_layers: tuple[str, ...] = setting(
-        DEFAULT_CONTENT_LAYERS, section="objective", kind=str, many=True,
-        help="Layers whose features the result keeps from the photo.",
-    )  # fmt: skip
-    style_layers: tuple[str, ...] = setting(
-        DEFAULT_STYLE_LAYERS, section="objective", kind=str, many=True,
+    content_layers: tuple[str, ...] = _objective(
+        DEFAULT_CONTENT_LAYERS, "Layers whose features the result keeps from the photo.", **_LAYERS
+    )
+    style_layers: tuple[str, ...] = _objective(
+        DEFAULT_STYLE_LAYERS, **_LAYERS,
         help="Layers whose Gram matrices the result takes from the style images.",
     )  # fmt: skip
-    style_layer_weights: tuple[float, ...] | None = setting(
-        None, section="objective", many=True, low=0.0, nullable=True,
-        unset="the backbone's balance",
-        help="One emphasis per style layer, times the backbone's calibrated balance.",
+    style_layer_weights: tuple[float, ...] | None = _objective(
+        None, "One emphasis per style layer, times the backbone's calibrated balance.",
+        many=True, low=0.0, nullable=True, unset="the backbone's balance",
     )  # fmt: skip
-    content_weight: float | None = setting(
-        None, section="objective", **_WEIGHT,
-        help="Weight of the content loss.",
+    content_weight: float | None = _objective(None, "Weight of the content loss.", **_WEIGHT)
+    style_weight: float | None = _objective(None, "Weight of the style loss.", **_WEIGHT)
+    tv_weight: float = _objective(0.0, "Total-variation weight (smoothness).", low=0.0)
+    backbone: str = _objective(
+        "auto", f"Feature network: {', '.join(BACKBONES_BUILTIN)} or a plugin's.", kind=str
+    )
+    size: int | Literal["original"] = _schedule(
+        512, "Longest side of the result in pixels; 'original' keeps the photo's size.",
+        also=(ORIGINAL,), **_SIDE,
     )  # fmt: skip
-    style_weight: float | None = setting(
-        None, section="objective", **_WEIGHT,
-        help="Weight of the style loss.",
-    )  # fmt: skip
-    tv_weight: float = setting(
-        0.0, section="objective", low=0.0, help="Total-variation weight (smoothness)."
+    iterations: int = _schedule(15, "Optimiser steps at the final scale.", **_STEPS)
+    scales: int = _schedule(
+        2, "Coarse-to-fine pyramid levels (1 = single scale).", kind=int, low=1, high=10
     )
-    backbone: str = setting(
-        "auto", section="objective", kind=str,
-        help=f"Feature network: {', '.join(BACKBONES_BUILTIN)} or a plugin's.",
-    )  # fmt: skip
-    size: int | Literal["original"] = setting(
-        512, section="schedule", kind=int, low=16, high=MAX_SIDE, also=(ORIGINAL,),
-        help="Longest side of the result in pixels; 'original' keeps the photo's size.",
-    )  # fmt: skip
-    iterations: int = setting(
-        15, section="schedule", **_STEPS, help="Optimiser steps at the final scale."
-    )
-    scales: int = setting(
-        2, section="schedule", kind=int, low=1, high=10,
-        help="Coarse-to-fine pyramid levels (1 = single scale).",
-    )  # fmt: skip
-    min_size: int = setting(
-        256, section="schedule", kind=int, low=16, high=MAX_SIDE,
-        help="Longest side of the coarsest scale.",
-    )  # fmt: skip
-    coarse_iterations: int = setting(
-        100, section="schedule", **_STEPS, help="Optimiser steps at each coarser scale."
-    )
-    optimizer: Optimizer = setting(
-        "lbfgs", section="schedule", kind=str, choices=OPTIMIZERS, help="Optimiser."
-    )
-    learning_rate: float = setting(
-        0.02, section="schedule", low=0.0, low_open=True, high=1.0, help="Adam's step size."
-    )
-    beta_1: float = setting(
-        0.99, section="schedule", low=0.0, high=1.0, high_open=True, help="Adam's beta_1."
-    )
-    epsilon: float = setting(
-        0.1, section="schedule", low=0.0, low_open=True, high=10.0, help="Adam's epsilon."
-    )
-    init: Init = setting(
-        "palette", section="schedule", kind=str, choices=INITS,
+    min_size: int = _schedule(256, "Longest side of the coarsest scale.", **_SIDE)
+    coarse_iterations: int = _schedule(100, "Optimiser steps at each coarser scale.", **_STEPS)
+    optimizer: Optimizer = _schedule("lbfgs", "Optimiser.", kind=str, choices=OPTIMIZERS)
+    learning_rate: float = _schedule(0.02, "Adam's step size.", low_open=True, **_UNIT)
+    beta_1: float = _schedule(0.99, "Adam's beta_1.", high_open=True, **_UNIT)
+    epsilon: float = _schedule(0.1, "Adam's epsilon.", low=0.0, low_open=True, high=10.0)
+    init: Init = _schedule(
+        "palette", kind=str, choices=INITS,
         help="Initial image: the photo in the painting's palette, the photo, noise, the painting.",
     )  # fmt: skip
-    seed: int | None = setting(
-        0, section="schedule", kind=int, low=0, high=2**31 - 1, nullable=True, unset="0",
-        help="Random seed (init = noise).",
-    )  # fmt: skip
-    style_scale: float = setting(
-        1.0, section="schedule", low=0.0, low_open=True, high=4.0,
-        help="Style image size relative to the result's longest side.",
-    )  # fmt: skip
-    tile_size: int = setting(
-        1024, section="schedule", kind=int, low=64, high=MAX_SIDE, also=(0,),
-        help="Above this longest side, refine in tiles of this size (0 = never tile).",
-    )  # fmt: skip
-    preserve_color: bool = setting(
-        False, section="color", kind=bool, help="Keep the photo's own colours."
+    seed: int | None = _schedule(
+        0, "Random seed (init = noise).", kind=int, low=0, high=2**31 - 1, nullable=True, unset="0"
     )
-    strength: float = setting(
-        1.0, section="color", low=0.0, high=1.0, help="Blend with the photo: 0 (photo) to 1."
-    )
-    palette: float = setting(
-        1.0, section="color", low=0.0, high=1.0,
-        help="Move the result's colours onto the painting's palette: 0 (as optimised) to 1.",
+    style_scale: float = _schedule(
+        1.0, "Style image size relative to the result's longest side.",
+        low=0.0, low_open=True, high=4.0,
+    )  # fmt: skip
+    tile_size: int = _schedule(
+        1024, "Above this longest side, refine in tiles of this size (0 = never tile).",
+        kind=int, low=64, high=MAX_SIDE, also=(0,),
+    )  # fmt: skip
+    preserve_color: bool = _color(False, "Keep the photo's own colours.", kind=bool)
+    strength: float = _color(1.0, "Blend with the photo: 0 (photo) to 1.", **_UNIT)
+    palette: float = _color(
+        1.0, "Move the result's colours onto the painting's palette: 0 (as optimised) to 1.",
+        **_UNIT,
     )  # fmt: skip
     filter: str = setting(
-        "neural-style", section="", kind=str,
-        help="Registered filter that runs (neural-style is the engine).",
-    )  # fmt: skip
+        "", "neural-style", "Registered filter that runs (neural-style is the engine).", kind=str
+    )
 
     def replace(self, **changes: Any) -> StyleParams:
         """A copy with ``changes`` applied and validated; ``None`` means ``None`` (e.g.
@@ -266,7 +220,9 @@ class StyleParams:
     def __post_init__(self) -> None:
         for name, spec in SETTINGS.items():
             object.__setattr__(self, name, spec.check(getattr(self, name), name))
-        check_combination(self)
+        weights, layers = self.style_layer_weights, self.style_layers
+        if weights is not None and len(weights) != len(layers):
+            raise UsageError(f"{len(weights)} style layer weights for {len(layers)} style layers")
 
 
 #: The table: field name -> :class:`Setting`, in field order.
@@ -294,41 +250,13 @@ def settings_markdown() -> str:
         "| preset key | CLI option | default | accepted values | meaning |",
         "|---|---|---|---|---|",
     ]
-    for section, specs in by_section():
-        for name, spec in specs.items():
-            key = f"[{section}] `{name}`" if section else f"`{name}`"
-            option = spec.option(name)
-            if spec.kind is bool:
-                option = f"{option}/--no-{option[2:]}"
-            rows.append(
-                f"| {key} | `{option}` | `{default_text(name)}` | {spec.rule()} | {spec.help} |"
-            )
-    return "\n".join(rows) + "\n"
-
-
-def check_settings(values: dict[str, Any], label: Callable[[str], str]) -> dict[str, Any]:
-    """Check ``values`` (field -> value) one by one, naming each by ``label(field)``."""
-    return {name: SETTINGS[name].check(value, label(name)) for name, value in values.items()}
-
-
-def by_section() -> Iterator[tuple[str, dict[str, Setting]]]:
-    """The table grouped by preset section, top-level keys first."""
-    sections: dict[str, dict[str, Setting]] = {}
-    for name, spec in SETTINGS.items():
-        sections.setdefault(spec.section, {})[name] = spec
-    yield from sorted(sections.items(), key=lambda item: item[0] != "")
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise UsageError(message)
-
-
-def check_combination(p: StyleParams) -> None:
-    """Rules that span settings (each value alone is checked by its :class:`Setting`)."""
-    if p.style_layer_weights is not None:
-        _require(
-            len(p.style_layer_weights) == len(p.style_layers),
-            f"{len(p.style_layer_weights)} style layer weights for "
-            f"{len(p.style_layers)} style layers",
+    # top-level keys first (a stable sort keeps the sections in field order)
+    for name, spec in sorted(SETTINGS.items(), key=lambda item: item[1].section != ""):
+        key = f"[{spec.section}] `{name}`" if spec.section else f"`{name}`"
+        option = spec.option(name)
+        if spec.kind is bool:
+            option = f"{option}/--no-{option[2:]}"
+        rows.append(
+            f"| {key} | `{option}` | `{default_text(name)}` | {spec.rule()} | {spec.help} |"
         )
+    return "\n".join(rows) + "\n"

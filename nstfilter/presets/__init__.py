@@ -1,8 +1,8 @@
 """Presets: named, validated TOML files bundling style images and settings.
 
 ``search`` finds preset files and style images, ``schema`` validates a file and maps it onto
-:class:`~nstfilter.params.StyleParams`, ``dump`` writes a resolved preset back as TOML. This
-module follows ``extends`` and returns a :class:`Preset`.
+:class:`~nstfilter.params.StyleParams`; this module follows ``extends``, returns a
+:class:`Preset` and writes one back as TOML (``presets show`` and ``presets copy``).
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tomli_w import dumps as dump_toml
+
 from ..errors import InputNotFoundError, PresetError
 from ..imageio import DEFAULT_QUALITY, FORMATS
-from ..params import StyleParams
-from .dump import dump_toml, resolved_data
-from .schema import SCHEMA, params_from, read_preset_file
+from ..params import SETTINGS, StyleParams
+from .schema import SETTINGS_SECTIONS, params_from, read_preset_file
 from .search import (
     BUNDLED_DIR,
-    NAME_PATTERN,
-    PRESET_PATH_ENV,
     PROCEDURAL_PREFIX,
     STYLE_PATH_ENV,
     check_name,
@@ -28,9 +27,7 @@ from .search import (
     find_style,
     list_preset_sources,
     list_presets,
-    preset_dirs,
     preset_sources,
-    procedural_style,
     style_dirs,
     user_dir,
 )
@@ -39,10 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..plugins import Plugins
 
 __all__ = [
-    "BUNDLED_DIR", "NAME_PATTERN", "PRESET_PATH_ENV", "PROCEDURAL_PREFIX", "SCHEMA",
-    "STYLE_PATH_ENV", "Preset", "check_name", "dump_toml", "find_preset_file", "find_style",
-    "list_preset_sources", "list_presets", "load_preset", "preset_dirs", "preset_sources",
-    "procedural_style", "read_preset_file", "resolved_data", "style_dirs", "user_dir",
+    "BUNDLED_DIR", "STYLE_PATH_ENV", "Preset", "check_name", "dump_toml", "find_preset_file",
+    "find_style", "list_preset_sources", "list_presets", "load_preset", "preset_sources",
+    "read_preset_file", "resolved_data", "style_dirs", "user_dir",
 ]  # fmt: skip
 
 
@@ -73,17 +69,6 @@ class Preset:
         return h.hexdigest()[:16]
 
 
-def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
-    """Child values win; tables merge key by key; the style list is replaced whole."""
-    merged = dict(parent)
-    for key, value in child.items():
-        if isinstance(value, dict) and isinstance(parent.get(key), dict):
-            merged[key] = {**parent[key], **value}
-        else:
-            merged[key] = value
-    return merged
-
-
 def _resolve_data(
     name: str, plugins: Plugins, chain: tuple[str, ...] = (), child: Path | None = None
 ) -> tuple[dict[str, Any], Path]:
@@ -98,13 +83,17 @@ def _resolve_data(
     data = read_preset_file(path)
     data["_style_base"] = str(path.parent)
     data["_files"] = [path]
-    parent_name = data.get("extends")
-    if parent_name:
-        parent, _ = _resolve_data(parent_name, plugins, (*chain, name), path)
+    if data.get("extends"):
+        parent, _ = _resolve_data(data["extends"], plugins, (*chain, name), path)
         if "style" not in data:  # inherited styles resolve relative to the parent's file
             data["_style_base"] = parent["_style_base"]
         data["_files"] += parent["_files"]
-        data = _merge(parent, {"name": data.get("name", name), **data})  # a name is not inherited
+        # child values win, tables merge key by key, the style list is replaced whole, and
+        # a name is not inherited
+        data = {**parent, "name": name, **data}
+        for key, value in parent.items():
+            if isinstance(value, dict) and isinstance(data[key], dict):
+                data[key] = {**value, **data[key]}
     return data, path
 
 
@@ -127,35 +116,65 @@ def load_preset(
     if not data.get("style"):
         raise PresetError("no [[style]] image", path=path)
     base = Path(data["_style_base"])
-    styles = []
-    missing = []
+    styles, missing = [], []
     for entry in data["style"]:
         weight = float(entry.get("weight", 1.0))  # checked by read_preset_file
         try:
             styles.append((find_style(entry["image"], relative_to=base), weight))
-        except PresetError as exc:  # an image outside the allowed folders: always refused
-            raise PresetError(f"{exc}", path=path) from None
-        except InputNotFoundError as exc:
-            if require_images:
+        except (PresetError, InputNotFoundError) as exc:
+            # an image outside the allowed folders (PresetError) is always refused
+            if require_images or isinstance(exc, PresetError):
                 raise PresetError(f"{exc}", path=path) from None
             missing.append(entry["image"])
             styles.append((Path(entry["image"]), weight))
-    output = data.get("output", {})
-    fmt = output.get("format")
+    fmt = data.get("output", {}).get("format")
     if fmt is not None and f".{fmt.lower()}" not in FORMATS:
         raise PresetError(
             f"[output] 'format' must be one of {', '.join(s[1:] for s in FORMATS)}", path=path
         )
-    quality = output.get("quality", DEFAULT_QUALITY)  # checked by read_preset_file
     return Preset(
         name=data.get("name", name),
         params=params,
         styles=styles,
         description=data.get("description", ""),
         output_format=fmt.lower() if fmt else None,
-        quality=quality,
+        quality=data.get("output", {}).get("quality", DEFAULT_QUALITY),  # checked when read
         path=path,
         data={k: v for k, v in data.items() if not k.startswith("_")},
         files=tuple(data["_files"]),
         missing=tuple(missing),
     )
+
+
+def _on_style_path(image: str, found: Path) -> bool:
+    try:
+        return find_style(image).resolve() == found.resolve()
+    except InputNotFoundError:
+        return False
+
+
+def resolved_data(preset: Preset) -> dict[str, Any]:
+    """Everything a preset decides, ``extends`` followed and defaults filled in.
+
+    Style images are given as found (absolute paths, or ``procedural:NAME``), so the result
+    is a self-contained preset: ``presets copy`` writes exactly this.
+    """
+    styles = []
+    for entry, (path, weight) in zip(preset.data.get("style", []), preset.styles):
+        image = entry["image"]
+        if image in preset.missing:
+            pass  # not found here: keep the name, so it resolves where the image is
+        elif not image.startswith(PROCEDURAL_PREFIX) and not _on_style_path(image, path):
+            image = str(path.resolve())  # found beside the preset file: keep it found
+        styles.append({**entry, "image": image, "weight": weight})
+    out: dict[str, Any] = {"name": preset.name}
+    if preset.description:
+        out["description"] = preset.description
+    sections: dict[str, dict[str, Any]] = {s: {} for s in SETTINGS_SECTIONS if s}
+    for key, spec in SETTINGS.items():
+        value = getattr(preset.params, key)
+        if value is not None:  # None (automatic) is left out: TOML has no null
+            table = sections[spec.section] if spec.section else out
+            table[key] = list(value) if isinstance(value, tuple) else value
+    output = {"format": preset.output_format} if preset.output_format else {}
+    return {**out, "style": styles, **sections, "output": {**output, "quality": preset.quality}}

@@ -1,12 +1,9 @@
 """The preset file format: a strict TOML schema mapped onto :class:`StyleParams`.
 
-Validation is strict -- an unknown key, a wrong type or a value out of range is an error
-naming the file, the key and what was expected -- because a typo silently ignored would
-produce a subtly different picture hours later in a batch. Every settings key is generated
-from the table in :mod:`nstfilter.params` (section, kind, range), so a preset can set
-exactly what the CLI and the Python API can; only the keys that are not settings (name,
-``[[style]]``, ``[output]``, the quality mode) are written out here. Values a preset leaves
-out come from ``StyleParams()``.
+Strict because a typo silently ignored would produce a subtly different picture hours later
+in a batch: an unknown key, a wrong type or a value out of range names the file, the key
+and what was expected. The settings keys are generated from :mod:`nstfilter.params`; only
+the other keys (name, ``[[style]]``, ``[output]``, the quality mode) are written out here.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NstError, PresetError
-from ..params import SETTINGS, STYLE_WEIGHT, Setting, StyleParams, check_settings
+from ..params import SETTINGS, STYLE_WEIGHT, Setting, StyleParams
 from ..schedules import QUALITY_MODES, apply_quality
 from .search import check_name
 
@@ -28,72 +25,44 @@ else:  # pragma: no cover
 #: JPEG/WebP quality of ``[output] quality`` (and ``--jpeg-quality``).
 OUTPUT_QUALITY = Setting(section="output", kind=int, low=1, high=100, help="JPEG/WebP quality.")
 
-_BASE_TYPES: dict[type, tuple[type, ...]] = {
-    bool: (bool,), int: (int,), float: (int, float), str: (str,)
-}  # fmt: skip
-_NUM = _BASE_TYPES[float]
+_BASE_TYPES = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
+_NAMES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
+_STRING, _TABLE = ((str,), "string"), ((dict,), "table")
 
 
-def _entry(name: str, spec: Setting) -> tuple[tuple[type, ...], str, str]:
-    """A settings key's (accepted TOML types, type name for messages, field)."""
+def _entry(spec: Setting) -> tuple[tuple[type, ...], str]:
+    """A settings key's accepted TOML types and their name for messages."""
     if spec.many:
-        return (list,), spec.kind_name, name
+        return (list,), f"array of {_NAMES[spec.kind]}s"
     types = _BASE_TYPES[spec.kind]
     extra = [a for a in spec.also if not isinstance(a, types)]
-    names = " or ".join([spec.kind_name, *(repr(a) for a in extra)])
-    return types + tuple(type(a) for a in extra), names, name
+    names = " or ".join([_NAMES[spec.kind], *(repr(a) for a in extra)])
+    return types + tuple(type(a) for a in extra), names
 
-
-# section -> key -> (accepted Python types, type name for messages, StyleParams field or None)
-SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str, str | None]]] = {
-    "": {
-        "name": ((str,), "string", None),
-        "description": ((str,), "string", None),
-        "extends": ((str,), "string", None),
-        "style": ((list,), "array of tables", None),
-        "objective": ((dict,), "table", None),
-        "schedule": ((dict,), "table", None),
-        "color": ((dict,), "table", None),
-        "output": ((dict,), "table", None),
-    },
-    "style": {
-        "image": ((str,), "string", None),
-        "weight": (_NUM, "number", None),
-        "title": ((str,), "string", None),
-        "artist": ((str,), "string", None),
-        "year": ((int, str), "integer or string", None),
-        "source": ((str,), "string", None),
-        "license": ((str,), "string", None),
-    },
-    "objective": {},
-    "schedule": {"quality": ((str,), "string", None)},
-    "color": {},
-    "output": {
-        "format": ((str,), "string", None),
-        "quality": ((int,), "integer", None),
-    },
-}
-for _name, _spec in SETTINGS.items():
-    SCHEMA[_spec.section][_name] = _entry(_name, _spec)
 
 #: The tables that hold settings (each key is a :class:`StyleParams` field).
 SETTINGS_SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(s.section for s in SETTINGS.values()))
 
+# section -> key -> (accepted Python types, type name for messages); settings keys last
+SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
+    "": {"name": _STRING, "description": _STRING, "extends": _STRING,
+         "style": ((list,), "array of tables"),
+         **dict.fromkeys(("objective", "schedule", "color", "output"), _TABLE)},
+    "style": {"image": _STRING, "weight": (_BASE_TYPES[float], "number"), "title": _STRING,
+              "artist": _STRING, "year": ((int, str), "integer or string"), "source": _STRING,
+              "license": _STRING},
+    "objective": {},
+    "schedule": {"quality": _STRING},
+    "color": {},
+    "output": {"format": _STRING, "quality": ((int,), "integer")},
+}  # fmt: skip
+for _name, _spec in SETTINGS.items():
+    SCHEMA[_spec.section][_name] = _entry(_spec)
+
 
 def _is_a(value: Any, types: tuple[type, ...]) -> bool:
     """``isinstance`` that does not let TOML booleans pass as numbers."""
-    if isinstance(value, bool) and bool not in types:
-        return False
-    return isinstance(value, types)
-
-
-def _toml_type(value: Any) -> str:
-    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
-    return "table" if isinstance(value, dict) else names.get(type(value), type(value).__name__)
-
-
-def _label(section: str, key: str) -> str:
-    return f"[{section}] {key!r}" if section else repr(key)
+    return isinstance(value, types) and (bool in types or not isinstance(value, bool))
 
 
 def _check_table(data: dict[str, Any], section: str, path: Path) -> None:
@@ -104,20 +73,19 @@ def _check_table(data: dict[str, Any], section: str, path: Path) -> None:
             raise PresetError(
                 f"unknown key {where}{key!r}; allowed: {', '.join(schema)}", path=path
             )
-        types, type_name, target = schema[key]
+        types, type_name = schema[key]
         if not _is_a(value, types):
+            got = "table" if isinstance(value, dict) else _NAMES.get(type(value))
             raise PresetError(
-                f"key {where}{key!r} must be a {type_name}, got {_toml_type(value)}",
+                f"key {where}{key!r} must be a {type_name}, got {got or type(value).__name__}",
                 path=path,
             )
-        spec = SETTINGS.get(target) if target else None
-        if spec is not None and spec.many:
-            element = _BASE_TYPES[spec.kind]
-            if not all(_is_a(v, element) for v in value):
-                raise PresetError(f"key {where}{key!r} must be a {type_name}", path=path)
+        spec = SETTINGS.get(key)
+        if spec and spec.many and not all(_is_a(v, _BASE_TYPES[spec.kind]) for v in value):
+            raise PresetError(f"key {where}{key!r} must be a {type_name}", path=path)
 
 
-def _check_value(spec: Setting, value: Any, label: str, path: Path) -> Any:
+def _check(spec: Setting, value: Any, label: str, path: Path) -> Any:
     try:
         return spec.check(value, label)
     except NstError as exc:
@@ -145,27 +113,26 @@ def read_preset_file(path: Path) -> dict[str, Any]:
         if "image" not in entry:
             raise PresetError("a [[style]] entry needs an 'image' key", path=path)
         if "weight" in entry:
-            _check_value(STYLE_WEIGHT, entry["weight"], "[[style]] 'weight'", path)
+            _check(STYLE_WEIGHT, entry["weight"], "[[style]] 'weight'", path)
     if "quality" in data.get("output", {}):
-        _check_value(OUTPUT_QUALITY, data["output"]["quality"], "[output] 'quality'", path)
+        _check(OUTPUT_QUALITY, data["output"]["quality"], "[output] 'quality'", path)
     return data
 
 
 def params_from(data: dict[str, Any], path: Path) -> StyleParams:
     """The settings of a (merged) preset: each key checked by the table, named by its key."""
-    values = {
-        key: value
-        for section in SETTINGS_SECTIONS
-        for key, value in (data if section == "" else data.get(section, {})).items()
-        if key in SETTINGS and SETTINGS[key].section == section
-    }
     quality = data.get("schedule", {}).get("quality")
     if quality is not None and quality not in QUALITY_MODES:
         raise PresetError(
             f"[schedule] 'quality' must be one of {', '.join(QUALITY_MODES)}", path=path
         )
+    values = {}
+    for section in SETTINGS_SECTIONS:
+        label = f"[{section}] " if section else ""
+        for key, value in (data.get(section, {}) if section else data).items():
+            if key in SETTINGS and SETTINGS[key].section == section:
+                values[key] = _check(SETTINGS[key], value, f"{label}{key!r}", path)
     try:
-        checked = check_settings(values, lambda key: _label(SETTINGS[key].section, key))
-        return apply_quality(StyleParams(), quality).replace(**checked)
+        return apply_quality(StyleParams(), quality).replace(**values)
     except NstError as exc:
         raise PresetError(str(exc), path=path) from None
