@@ -1,15 +1,15 @@
 """Where presets and style images are found.
 
 Presets by *name* (never a path): the user's preset folder, ``$NSTFILTER_PRESET_PATH``,
-folders or files registered by plugins (``nstfilter_register_presets``), then the presets
-bundled with nstfilter. Style images by ``procedural:NAME``, by path relative to the preset
-file, or by name along ``$NSTFILTER_STYLE_PATH``, the user's ``styles`` folder and the
-bundled ``styles`` folder.
+plugin-registered folders or files, then the bundled presets. Style images by
+``procedural:NAME``, by path relative to the preset file, or by name along
+``$NSTFILTER_STYLE_PATH``, the user's ``styles`` folder and the bundled ``styles`` folder.
 """
 
 from __future__ import annotations
 
-import logging
+import contextlib
+import io
 import os
 import re
 from pathlib import Path
@@ -21,22 +21,14 @@ from ..imageio import write_atomic
 if TYPE_CHECKING:  # pragma: no cover
     from ..plugins import Plugins
 
-log = logging.getLogger(__name__)
-
 PRESET_PATH_ENV = "NSTFILTER_PRESET_PATH"
 STYLE_PATH_ENV = "NSTFILTER_STYLE_PATH"
-
-
-def _bundled_dir() -> Path:
-    """``nstfilter/_bundled_presets``: a real folder in the wheel, a symlink to the
-    repository's ``presets/`` in a checkout (falls back to ``presets/`` where symlinks are
-    not checked out as links, e.g. Git on Windows without ``core.symlinks``)."""
-    here = Path(__file__).resolve().parents[1]  # the nstfilter package
-    inside = here / "_bundled_presets"
-    return inside if inside.is_dir() else here.parent / "presets"
-
-
-BUNDLED_DIR = _bundled_dir()
+_PACKAGE = Path(__file__).resolve().parents[1]
+#: ``nstfilter/_bundled_presets``: a real folder in the wheel, a symlink to ``presets/`` in a
+#: checkout, or ``presets/`` itself where Git did not check the link out (Windows).
+BUNDLED_DIR = _PACKAGE / "_bundled_presets"
+if not BUNDLED_DIR.is_dir():  # pragma: no cover
+    BUNDLED_DIR = _PACKAGE.parent / "presets"
 PROCEDURAL_PREFIX = "procedural:"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -71,11 +63,6 @@ def preset_sources(plugins: Plugins | None = None) -> list[tuple[str, Path]]:
     ]
 
 
-def preset_dirs(plugins: Plugins | None = None) -> list[Path]:
-    """Folders (and plugin-registered files) searched for ``<name>.toml``, in order."""
-    return [path for _, path in preset_sources(plugins)]
-
-
 def _candidates(source: Path) -> list[Path]:
     """The preset files of a search path entry: itself (a ``.toml`` file) or the ``*.toml``
     files in it (a folder, whatever its name: ``x.toml/`` is a folder, not a preset)."""
@@ -101,7 +88,7 @@ def check_name(name: str) -> str:
 
 def find_preset_file(name: str, plugins: Plugins | None = None) -> Path:
     check_name(name)
-    dirs = preset_dirs(plugins)
+    dirs = [path for _, path in preset_sources(plugins)]
     for source in dirs:
         candidate = source / f"{name}.toml" if source.is_dir() else source
         if candidate.stem == name and candidate.suffix == ".toml" and candidate.is_file():
@@ -132,70 +119,52 @@ def procedural_style(name: str) -> Path:
     from platformdirs import user_cache_dir
 
     from ..procedural import GENERATORS
-
-    try:
-        version, generate = GENERATORS[name]
-    except KeyError:
-        raise InputNotFoundError(
-            f"unknown procedural style {name!r}; available: {', '.join(GENERATORS)}"
-        ) from None
     from ..safepaths import private_temp_dir
 
+    if name not in GENERATORS:
+        available = ", ".join(GENERATORS)
+        raise InputNotFoundError(f"unknown procedural style {name!r}; available: {available}")
+    version, generate = GENERATORS[name]
     filename = f"{name}-v{version}.png"
-    folders = [Path(user_cache_dir("nstfilter")) / "procedural"]
     private = private_temp_dir("nstfilter-procedural")  # a read-only home (sandboxes)
-    folders += [private] if private is not None else []
+    folders = [Path(user_cache_dir("nstfilter")) / "procedural", *([private] if private else [])]
     for folder in folders:
         if (folder / filename).is_file():
             return folder / filename
-    import io
-
     buffer = io.BytesIO()
     generate().save(buffer, "PNG")
     for folder in folders:
-        try:
+        with contextlib.suppress(OutputError):
             return write_atomic(buffer.getvalue(), folder / filename)
-        except OutputError:
-            continue
     where = " or ".join(str(f) for f in folders)
     raise OutputError(f"cannot cache procedural style {name!r} in {where}")
 
 
-def style_roots(preset_folder: Path) -> list[Path]:
-    """Where a preset's style images may be: its own folder, the style path and the preset
-    folders nstfilter searches. A preset is data from anywhere (shared, downloaded), so
-    ``image = "/etc/hostname"`` or ``"../../../etc/passwd"`` must not read what it names."""
-    return [preset_folder, *style_dirs(), user_dir("presets"), *_env_dirs(PRESET_PATH_ENV),
-            BUNDLED_DIR]  # fmt: skip
-
-
-def _inside_any(path: Path, roots: list[Path]) -> bool:
-    """Lexically (``..`` removed, links not followed: a link inside a trusted folder was put
-    there by its owner)."""
-    real = os.path.normpath(os.path.abspath(path))
-    for root in roots:
-        top = os.path.normpath(os.path.abspath(root))
-        if real == top or real.startswith(top.rstrip(os.sep) + os.sep):
-            return True
-    return False
+def _allowed(image: Path, preset_folder: Path) -> bool:
+    """Whether a preset's style image is in the preset's folder, on the style path or in the
+    preset folders nstfilter searches. A preset is data from anywhere (shared, downloaded),
+    so ``image = "/etc/hostname"`` or ``"../../../etc/passwd"`` must not read what it names.
+    Checked lexically (``..`` removed, links not followed: a link inside a trusted folder
+    was put there by its owner)."""
+    roots = [preset_folder, *style_dirs(), user_dir("presets"), *_env_dirs(PRESET_PATH_ENV),
+             BUNDLED_DIR]  # fmt: skip
+    return any(Path(os.path.abspath(image)).is_relative_to(os.path.abspath(r)) for r in roots)
 
 
 def find_style(name: str, relative_to: Path | None = None) -> Path:
     """A style image by ``procedural:NAME``, by path, or by name on the style path.
 
     ``relative_to`` (a preset's folder) also limits where the image may be: see
-    :func:`style_roots`. Without it (``--style`` on the command line) any path is fine."""
+    :func:`_allowed`. Without it (``--style`` on the command line) any path is fine."""
     if name.startswith(PROCEDURAL_PREFIX):
         return procedural_style(name[len(PROCEDURAL_PREFIX) :])
-    candidates = []
-    if relative_to is not None:
-        candidates.append(relative_to / name)
+    candidates = [] if relative_to is None else [relative_to / name]
     if os.sep in name or Path(name).is_absolute():
         candidates.append(Path(name))
     candidates += [folder / name for folder in style_dirs()]
     for candidate in candidates:
         if candidate.is_file():
-            if relative_to is not None and not _inside_any(candidate, style_roots(relative_to)):
+            if relative_to is not None and not _allowed(candidate, relative_to):
                 raise PresetError(
                     f"style image {name!r} is outside the preset's folder, the style path and "
                     "the preset path; refused (see docs/presets.md)"
