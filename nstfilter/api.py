@@ -1,9 +1,5 @@
-"""The filter API: ``stylize()`` for callers that hold images in memory.
-
-Front-ends (CLI, watcher, batch, editor plug-ins) all come through :func:`run_filter`, so
-the plugin hooks fire the same way whoever asks: preprocess, the registered filter,
-postprocess, progress events.
-"""
+"""The filter API: ``stylize()`` for callers that hold images in memory. Every front-end
+comes through :func:`run_filter`, so the plugin hooks fire the same way whoever asks."""
 
 from __future__ import annotations
 
@@ -11,7 +7,6 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +15,7 @@ from PIL import Image
 
 from .errors import NstError, UsageError
 from .events import Progress
+from .filters import FilterOutput
 from .imageio import LoadedImage, fit_longest, load_image, normalize
 from .params import STYLE_WEIGHT, StyleParams
 from .plugins import Plugins, blame
@@ -30,31 +26,22 @@ ImageLike = Image.Image | LoadedImage | str | Path
 StyleSpec = ImageLike | tuple[ImageLike, float]
 
 
-@dataclass
-class StylizeResult:
+class StylizeResult(FilterOutput):
     """The styled image (alpha re-attached when the content had one) and its metrics."""
 
-    image: Image.Image
-    metrics: dict[str, Any] = field(default_factory=dict)
 
-
-def as_loaded(image: ImageLike, max_pixels: int | None = None) -> LoadedImage:
+def as_loaded(image: ImageLike) -> LoadedImage:
     """Accept a path, a PIL image or an already loaded image."""
     if isinstance(image, LoadedImage):
         return image
-    if isinstance(image, Image.Image):
-        return normalize(image)
-    return load_image(image, max_pixels=max_pixels)
+    return normalize(image) if isinstance(image, Image.Image) else load_image(image)
 
 
-def _style_list(styles: Sequence[StyleSpec] | StyleSpec) -> list[tuple[LoadedImage, float]]:
+def _style_list(styles: Sequence[StyleSpec] | StyleSpec) -> list[tuple[Image.Image, float]]:
     if isinstance(styles, (str, Path, Image.Image, LoadedImage)):
         styles = [styles]
-    out = []
-    for spec in styles:
-        image, weight = spec if isinstance(spec, tuple) else (spec, 1.0)
-        out.append((as_loaded(image), STYLE_WEIGHT.check(weight, "style weight")))
-    return out
+    pairs = [spec if isinstance(spec, tuple) else (spec, 1.0) for spec in styles]
+    return [(as_loaded(image).rgb, STYLE_WEIGHT.check(w, "style weight")) for image, w in pairs]
 
 
 def run_filter(
@@ -71,11 +58,9 @@ def run_filter(
     """Style ``content`` with ``styles`` under ``params`` through the plugin pipeline.
 
     ``on_snapshot(image, progress)`` receives the image being optimised ((H, W, 3) floats in
-    [0, 1], before post-processing) every ``snapshot_every`` steps, from filters that can
-    (a ``on_snapshot`` parameter of their ``apply``; others are told in the log).
-
-    ``plugins`` is the caller's facade; without one a fresh :meth:`Plugins.load` is used
-    for this call (pass one to keep compiled models between calls).
+    [0, 1], before post-processing) every ``snapshot_every`` steps, from filters whose
+    ``apply`` takes ``on_snapshot``. ``plugins``: the caller's facade (pass one to keep
+    compiled models between calls), else a fresh :meth:`Plugins.load`.
     """
     plugins = plugins or Plugins.load()
     start = time.perf_counter()
@@ -103,10 +88,7 @@ def run_filter(
         else:
             log.warning("filter %s cannot save intermediate results", params.filter)
     try:
-        output = chosen.apply(
-            image, [(s.rgb, w) for s, w in style_images], params, progress, should_stop,
-            **snapshots,
-        )  # fmt: skip
+        output = chosen.apply(image, style_images, params, progress, should_stop, **snapshots)
     except (NstError, KeyboardInterrupt):
         raise
     except BaseException as exc:  # noqa: BLE001 - a plugin's filter, SystemExit included
@@ -140,23 +122,16 @@ def stylize(
     ``styles`` are paths or PIL images, optionally ``(image, weight)`` pairs; a ``preset``
     supplies both styles and settings, and ``styles``/``params``/``overrides`` win over it.
     """
-    base = params or StyleParams()
     plugins = plugins or Plugins.load()
     if preset is not None:
         from .presets import load_preset
 
         resolved = load_preset(preset, plugins=plugins)
-        base = params or resolved.params
-        if styles is None:
-            styles = [(path, weight) for path, weight in resolved.styles]
+        params = params or resolved.params
+        styles = resolved.styles if styles is None else styles
     if styles is None:
         raise UsageError("no style image given (pass styles= or preset=)")
-    final = base.replace(**overrides) if overrides else base
-    return run_filter(
-        content,
-        styles,
-        final,
-        callback=callback,
-        should_stop=should_stop,
-        plugins=plugins,
-    ).image
+    params = (params or StyleParams()).replace(**overrides)
+    run = run_filter(content, styles, params, callback=callback, should_stop=should_stop,
+                     plugins=plugins)  # fmt: skip
+    return run.image

@@ -1,8 +1,5 @@
-"""Quality modes: named schedules (size, scales, iterations) over ``StyleParams``.
-
-A mode changes only the schedule, never the objective, so ``preview`` shows what
-``high`` will give, only coarser.
-"""
+"""Quality modes: named schedules over ``StyleParams``. A mode changes only the schedule,
+never the objective, so ``preview`` shows what ``high`` will give, only coarser."""
 
 from __future__ import annotations
 
@@ -17,22 +14,10 @@ QUALITY_MODES: dict[str, dict[str, Any]] = {
     # the content layer); the 512 px scale, ~4x dearer per step, only sharpens it. A
     # preview is the standard run with fewer coarse steps and two sharpening steps, so its
     # palette and strokes predict the standard result's.
-    "preview": {
-        "size": 512,
-        "scales": 2,
-        "min_size": 256,
-        "coarse_iterations": 30,
-        "iterations": 2,
-    },  # fmt: skip
+    "preview": dict(size=512, scales=2, min_size=256, coarse_iterations=30, iterations=2),
     "standard": {},  # StyleParams' defaults: 256 px x 100 steps, then 512 px x 15
     # the same pyramid one octave further, converged longer: finer strokes at 1024 px
-    "high": {
-        "size": 1024,
-        "scales": 3,
-        "min_size": 256,
-        "coarse_iterations": 100,
-        "iterations": 30,
-    },  # fmt: skip
+    "high": dict(size=1024, scales=3, min_size=256, coarse_iterations=100, iterations=30),
 }
 
 
@@ -40,9 +25,6 @@ def apply_quality(params: StyleParams, mode: str | None) -> StyleParams:
     """``params`` with the schedule of quality ``mode`` (``None`` leaves them unchanged)."""
     if mode is None:
         return params
-    try:
-        return params.replace(**QUALITY_MODES[mode])
-    except KeyError:
-        raise UsageError(
-            f"unknown quality {mode!r}; choose from {', '.join(QUALITY_MODES)}"
-        ) from None
+    if mode not in QUALITY_MODES:
+        raise UsageError(f"unknown quality {mode!r}; choose from {', '.join(QUALITY_MODES)}")
+    return params.replace(**QUALITY_MODES[mode])
