@@ -18,16 +18,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Cancelled, JobError
+from ..errors import Cancelled, JobError, UsageError
 from ..eta import PeriodicLog
 from ..imageio import FORMATS, encode_image, load_image
 from .presetcache import Resolved
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..plugins import Plugins
+    from .service import WatchOptions
 
 Compute = Callable[[Path, Resolved, str], tuple[bytes, dict[str, Any]]]
 
@@ -37,25 +39,18 @@ log = logging.getLogger("nstfilter.watch")
 PROGRESS_EVERY = 30.0
 
 
+@dataclass
 class InProcess:
-    def __init__(
-        self,
-        plugins: Plugins,
-        *,
-        max_pixels: int | None,
-        should_stop: Callable[[], bool],
-    ) -> None:
-        self.plugins = plugins
-        self.max_pixels = max_pixels
-        self.should_stop = should_stop
-        self.description = "in-process threads"
+    plugins: Plugins
+    max_pixels: int | None
+    should_stop: Callable[[], bool]
+    description = "in-process threads"
 
     def __call__(self, path: Path, resolved: Resolved, ext: str) -> tuple[bytes, dict[str, Any]]:
         from ..api import run_filter  # late: keeps `watch --help` free of TensorFlow
 
-        content = load_image(path, max_pixels=self.max_pixels)
         result = run_filter(
-            content,
+            load_image(path, max_pixels=self.max_pixels),
             resolved.styles,
             resolved.preset.params,
             plugins=self.plugins,
@@ -70,25 +65,21 @@ class InProcess:
         pass
 
 
+@dataclass
 class OnExecutor:
-    def __init__(
-        self, executor: Any, *, max_pixels: int | None, should_stop: Callable[[], bool]
-    ) -> None:
-        self.executor = executor
-        self.max_pixels = max_pixels
-        self.should_stop = should_stop
-        self.description = executor.description
+    executor: Any
+    max_pixels: int | None
+    should_stop: Callable[[], bool]
+
+    @property
+    def description(self) -> str:
+        return self.executor.description
 
     def __call__(self, path: Path, resolved: Resolved, ext: str) -> tuple[bytes, dict[str, Any]]:
         from ..jobs import Job
 
-        job = Job.from_files(
-            path,
-            preset=resolved.preset,
-            input_name=path.name,
-            output_ext=ext,
-            max_pixels=self.max_pixels,
-        )
+        job = Job.from_files(path, preset=resolved.preset, input_name=path.name,
+                             output_ext=ext, max_pixels=self.max_pixels)  # fmt: skip
         future = self.executor.submit(job)
         while not future.done():
             if self.should_stop():
@@ -98,9 +89,24 @@ class OnExecutor:
         outcome = future.result()
         if not outcome.ok:
             raise JobError(outcome.error or "failed on the executor")
-        metrics = dict(outcome.metrics)
-        metrics["worker"] = outcome.worker
-        return outcome.output, metrics
+        return outcome.output, {**outcome.metrics, "worker": outcome.worker}
 
     def close(self) -> None:
         self.executor.close()
+
+
+def make_compute(
+    options: WatchOptions, plugins: Plugins, should_stop: Callable[[], bool]
+) -> InProcess | OnExecutor:
+    """In-process threads, or an executor from ``nstfilter.executors`` (issue 6)."""
+    if options.executor == "threads":
+        if options.scheduler:
+            raise UsageError("--scheduler needs --executor dask")
+        return InProcess(plugins, options.max_pixels, should_stop)
+    from ..executors import make_executor
+
+    executor = make_executor(
+        options.executor, workers=options.workers, scheduler=options.scheduler,
+        plugins_dirs=options.plugins_dirs,
+    )  # fmt: skip
+    return OnExecutor(executor, options.max_pixels, should_stop)

@@ -1,20 +1,23 @@
-"""The watcher's folders and the only ways files leave the inbox.
+"""The watcher's folders, the names reserved in them, and the one-watcher-per-inbox lock.
 
-Every write is durable before the next step relies on it (temp file, ``fsync``, link into
-place, ``fsync`` of the folder), and nothing is ever overwritten: a name already taken gets
-a ``-N`` suffix. Names are *reserved* under a lock before they are written, so two workers
-finishing ``photo.jpg`` and ``photo.png`` at once still end up with two results.
+Nothing is ever overwritten: a name already taken gets a ``-N`` suffix. Names are
+*reserved* under a lock before they are written, so two workers finishing ``photo.jpg`` and
+``photo.png`` at once still end up with two results.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputNotFoundError, OutputError, UsageError
 from .names import STATE_DIRNAME, numbered
+
+DESTINATIONS = ("outbox", "processed", "failed")
 
 
 @dataclass(frozen=True)
@@ -28,19 +31,8 @@ class Layout:
 
     @property
     def state(self) -> Path:
+        """``journal.jsonl``, ``jobs.jsonl`` and ``watcher.lock`` live here."""
         return self.inbox / STATE_DIRNAME
-
-    @property
-    def journal(self) -> Path:
-        return self.state / "journal.jsonl"
-
-    @property
-    def lock(self) -> Path:
-        return self.state / "watcher.lock"
-
-    @property
-    def job_log(self) -> Path:
-        return self.state / "jobs.jsonl"
 
     @classmethod
     def build(
@@ -57,17 +49,16 @@ class Layout:
         if not raw.is_dir():
             raise UsageError("inbox is not a folder", path=raw)
         root = raw.resolve()
-        layout = cls(
-            inbox=root,
-            outbox=_resolve(outbox, root.parent / "outbox"),
-            processed=_resolve(processed, root.parent / "processed"),
-            failed=_resolve(failed, root.parent / "failed"),
-        )
+        chosen = zip(DESTINATIONS, (outbox, processed, failed), strict=True)
+        # resolve() on a path that does not exist yet still makes it absolute and normalised
+        folders = (Path(root.parent / n if v is None else v).expanduser() for n, v in chosen)
+        layout = cls(root, *(folder.resolve() for folder in folders))
         layout.validate()
         return layout
 
     def validate(self) -> None:
-        for label, folder in self.destinations():
+        for label in DESTINATIONS:
+            folder = getattr(self, label)
             if folder == self.inbox or self.inbox in folder.parents:
                 raise UsageError(
                     f"the {label} folder is inside the inbox {self.inbox}; results would be "
@@ -79,23 +70,15 @@ class Layout:
             if folder.exists() and not folder.is_dir():
                 raise UsageError(f"the {label} path exists and is not a folder", path=folder)
 
-    def destinations(self) -> list[tuple[str, Path]]:
-        return [("outbox", self.outbox), ("processed", self.processed), ("failed", self.failed)]
-
     def create(self) -> None:
-        for label, folder in [*self.destinations(), ("state", self.state)]:
+        for label in (*DESTINATIONS, "state"):
+            folder = getattr(self, label)
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise OutputError(
                     f"cannot create the {label} folder: {exc.strerror or exc}", path=folder
                 ) from None
-
-
-def _resolve(value: str | Path | None, default: Path) -> Path:
-    path = Path(value).expanduser() if value is not None else default
-    # resolve() on a path that does not exist yet still makes it absolute and normalised
-    return path.resolve()
 
 
 class Reservations:
@@ -121,51 +104,32 @@ class Reservations:
                     return group
                 number += 1
 
-    def release(self, *paths: Path | None) -> None:
+    def release(self, *paths: Path) -> None:
         with self._lock:
-            for path in paths:
-                if path is not None:
-                    self._taken.discard(path)
+            self._taken.difference_update(paths)
 
     def __len__(self) -> int:
         return len(self._taken)
 
 
-def same_file(a: Path, b: Path) -> bool:
+@contextmanager
+def inbox_lock(path: Path) -> Iterator[None]:
+    """One watcher per inbox: an exclusive ``flock`` on ``path``, which the kernel drops
+    when the process dies (even by ``kill -9``), so a stale lock never blocks a restart."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-class InboxLock:
-    """One watcher per inbox: an exclusive ``flock`` on ``.nstfilter/watcher.lock``.
-
-    The kernel drops the lock when the process dies (even by ``kill -9``), so a stale lock
-    never blocks a restart."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        import fcntl
-
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
             raise UsageError(
                 f"another watcher (pid {holder}) is already watching this inbox",
-                path=self.path.parent.parent,
+                path=path.parent.parent,
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        yield
+    finally:
+        os.close(fd)

@@ -8,15 +8,13 @@ Each step of a job is written and ``fsync``'d *before* the step it announces is 
 ``failing``  the job failed; the error and where the original will go
 ``done`` / ``failed`` / ``requeued``   the job is closed
 
-On start-up, :meth:`Journal.open_jobs` returns the jobs that were never closed, and the
-watcher finishes each one from the last step it can prove happened (see
-``watcher.service.recover``). The file is compacted on start-up and whenever it grows past
-a few thousand lines, keeping only open jobs, so it does not grow over days of running.
+The jobs never closed are finished on start-up from the last step that provably happened
+(:meth:`.pipeline.Runner.resume`). The file is compacted on start-up and every few thousand
+lines, keeping only open jobs, so it does not grow over days of running.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -25,32 +23,18 @@ from typing import Any
 
 from ..durable import JsonLines, read_records
 
-log = logging.getLogger("nstfilter.watch")
-
 CLOSING = ("done", "failed", "requeued")
 COMPACT_EVERY = 5000
 
 
 @dataclass
 class JournalJob:
-    """An open job as reconstructed from the journal."""
+    """An open job: its steps so far and their records' fields merged (``source``,
+    ``preset``, ``output``, ``processed``, ``identity``, then e.g. ``error``, ``dest``)."""
 
     id: str
-    source: str
-    preset: str
-    output: str
-    processed: str
-    identity: list[int]
-    steps: list[str] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def output_written(self) -> bool:
-        return "output" in self.steps
-
-    @property
-    def failing(self) -> bool:
-        return "failing" in self.steps
+    data: dict[str, Any]
+    steps: list[str] = field(default_factory=lambda: ["start"])
 
 
 class Journal:
@@ -62,8 +46,6 @@ class Journal:
         self._lock = self._file.lock
         self._open: dict[str, JournalJob] = {}
         self._lines = 0
-
-    # --- reading ----------------------------------------------------------------------
 
     def load(self) -> list[JournalJob]:
         """Read the journal (tolerating a torn last line) and return the open jobs."""
@@ -77,16 +59,7 @@ class Journal:
         if not job_id:
             return
         if op == "start":
-            self._open[job_id] = JournalJob(
-                id=job_id,
-                source=record["source"],
-                preset=record["preset"],
-                output=record["output"],
-                processed=record["processed"],
-                identity=record.get("identity", []),
-                steps=["start"],
-                data=record,
-            )
+            self._open[job_id] = JournalJob(job_id, dict(record))
         elif op in CLOSING:
             self._open.pop(job_id, None)
         elif job_id in self._open:
@@ -97,11 +70,8 @@ class Journal:
         with self._lock:
             return list(self._open.values())
 
-    # --- writing ----------------------------------------------------------------------
-
     def start(self) -> None:
-        """Open for appending after :meth:`load` (and recovery) and compact."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Compact, after :meth:`load` and recovery; appending opens the file again."""
         with self._lock:
             self._compact_locked()
 

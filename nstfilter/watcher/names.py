@@ -1,13 +1,12 @@
-"""Which files in the inbox are candidates, and what their results are called.
-
-Pure functions on paths: no IO beyond ``os.lstat``/``realpath`` for symlinks, so the rules
-are easy to test and the same for the observer, the backlog sweep and recovery.
-"""
+"""Which files in the inbox are candidates, what they look like on disk, what results are
+called: the same rules for the observer, the backlog sweep, the pipeline and recovery."""
 
 from __future__ import annotations
 
 import fnmatch
 import os
+import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from ..imageio import FORMATS
@@ -24,31 +23,37 @@ def is_ignored_name(name: str) -> bool:
     return any(fnmatch.fnmatchcase(lowered, pattern) for pattern in IGNORED_PATTERNS)
 
 
-def relative_parts(path: Path, inbox: Path) -> tuple[str, ...] | None:
-    """The parts of ``path`` below ``inbox``, or ``None`` when it is not inside."""
-    try:
-        return path.relative_to(inbox).parts
-    except ValueError:
-        return None
-
-
 def is_candidate_path(path: Path, inbox: Path) -> bool:
     """A path the watcher may take: inside the inbox, no ignored component on the way."""
-    parts = relative_parts(path, inbox)
-    if not parts:
+    try:
+        parts = path.relative_to(inbox).parts
+    except ValueError:
         return False
-    return not any(is_ignored_name(part) for part in parts)
+    return bool(parts) and not any(is_ignored_name(part) for part in parts)
 
 
 def escapes_inbox(path: Path, inbox_real: str) -> bool:
-    """True when ``path`` is (or passes through) a symlink resolving outside the inbox.
-
-    ``inbox_real`` is ``os.path.realpath(inbox)``. Links inside the inbox that stay inside
-    are fine; anything else is not followed, so a link cannot make the watcher read (and
-    then move) files the user never put in the inbox.
-    """
+    """True when ``path`` is (or passes through) a symlink resolving outside the inbox
+    (``inbox_real``, its realpath), so a link cannot make the watcher read (and then move)
+    files the user never put in the inbox."""
     real = os.path.realpath(path)
     return not (real == inbox_real or real.startswith(inbox_real + os.sep))
+
+
+def stat_of(path: Path, kind: Callable[[int], bool] = stat.S_ISREG) -> os.stat_result | None:
+    """``os.stat`` (following links) when ``path`` is of that kind, else ``None``."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st if kind(st.st_mode) else None
+
+
+def file_state(path: Path) -> list[int] | None:
+    """``[size, mtime_ns, inode]`` of a regular file: the same bytes at the same path, as
+    far as a cheap check can tell (a file replaced under its name is a new job)."""
+    st = stat_of(path)
+    return None if st is None else [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
 def output_extension(source: Path, preset_format: str | None) -> str:
@@ -58,18 +63,6 @@ def output_extension(source: Path, preset_format: str | None) -> str:
         return f".{preset_format.lower().lstrip('.')}"
     suffix = source.suffix.lower()
     return suffix if suffix in FORMATS else ".png"
-
-
-def output_name(source: Path, preset: str, ext: str) -> tuple[str, str]:
-    """``(<name>, .<preset>.<ext>)``: the result is ``<name>.<preset>.<ext>``, split so a
-    clash suffix can go between the two parts (see :func:`numbered`)."""
-    return source.stem, f".{preset}{ext}"
-
-
-def split_name(name: str) -> tuple[str, str]:
-    """``photo.jpg`` -> ``("photo", ".jpg")``; ``README`` -> ``("README", "")``."""
-    path = Path(name)
-    return path.stem, path.suffix
 
 
 def numbered(stem: str, rest: str, number: int) -> str:

@@ -63,7 +63,7 @@ class InboxHandler(FileSystemEventHandler):
 
 
 def start_observer(
-    handler: InboxHandler, inbox: Path, *, polling: bool, poll_interval: float = 1.0
+    handler: InboxHandler, inbox: Path, polling: bool, poll_interval: float
 ) -> BaseObserver:
     """Start a recursive observer on ``inbox`` (inotify, or polling for network mounts)."""
     observer = PollingObserver(timeout=poll_interval) if polling else Observer()

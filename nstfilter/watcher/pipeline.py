@@ -27,10 +27,10 @@ from ..durable import move_new, remove_temps, write_atomic
 from ..errors import Cancelled, NstError, OutputError, error_line
 from ..jobs import JobReport
 from ..printable import printable
-from .compute import Compute, InProcess
-from .folders import Layout, Reservations, same_file
+from .compute import Compute
+from .folders import Layout, Reservations
 from .journal import Journal, JournalJob
-from .names import output_extension, output_name, split_name
+from .names import file_state, output_extension
 from .presetcache import PresetCache
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,28 +38,19 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("nstfilter.watch")
 
+#: What became of a file (the watcher counts them): "retry" keeps it in the inbox for later.
 DONE, FAILED, REQUEUED, SKIPPED, RETRY = "done", "failed", "requeued", "skipped", "retry"
 #: Metrics passed on to job hooks in ``JobReport.details``.
 DETAILS = ("filter", "backbone", "worker", "iterations")
 
 
 @dataclass
-class Outcome:
-    status: str
-    source: Path
-    seconds: float = 0.0
-    output: Path | None = None
-    error: str | None = None
-
-
-def identity(path: Path) -> list[int] | None:
-    """``[size, mtime_ns, inode]``: the same bytes at the same path, as far as a cheap
-    check can tell (a file replaced under the same name after a crash is a new job)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
+class _Job:
+    id: str
+    source: Path  # in the inbox
+    relative: Path  # below the inbox
+    preset: str
+    started: float  # perf_counter()
 
 
 def describe(error: BaseException, source: Path | None = None) -> str:
@@ -72,6 +63,13 @@ def describe(error: BaseException, source: Path | None = None) -> str:
     return text
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 class Runner:
     """Runs jobs for one watcher; safe to call from several worker threads."""
 
@@ -81,166 +79,130 @@ class Runner:
         journal: Journal,
         presets: PresetCache,
         plugins: Plugins,
-        *,
-        max_pixels: int | None = None,
-        should_stop: Callable[[], bool] = lambda: False,
-        compute: Compute | None = None,
+        compute: Compute,
+        should_stop: Callable[[], bool],
     ) -> None:
         self.layout = layout
         self.journal = journal
         self.presets = presets
         self.plugins = plugins
-        self.max_pixels = max_pixels
+        self.compute = compute
         self.should_stop = should_stop
-        self.compute = compute or InProcess(plugins, max_pixels=max_pixels, should_stop=should_stop)
         self.names = Reservations()
         self._open_lock = threading.Lock()
 
     # --- the normal path ---------------------------------------------------------------
 
-    def process(self, path: Path) -> Outcome:
+    def process(self, path: Path) -> str:
         """Take ``path`` (a complete file in the inbox) to done, failed or requeued."""
         started = time.perf_counter()
-        ident = identity(path)
+        ident = file_state(path)
         if ident is None:
-            return Outcome(SKIPPED, path)
+            return SKIPPED
         relative = path.relative_to(self.layout.inbox)
-        earlier = self._open_job_for(relative.as_posix(), ident)
-        if earlier is not None:  # a move failed earlier in this run: finish it, do not redo
-            return self.resume(earlier)
-        preset_name = self.presets.name_for(relative.parts)
+        source = relative.as_posix()
+        for earlier in self.journal.open_jobs():
+            if earlier.data["source"] == source and earlier.data.get("identity") == ident:
+                return self.resume(earlier)  # a move failed earlier in this run: finish it
+        preset = self.presets.name_for(relative.parts)
+        job = _Job(self.journal.new_id(), path, relative, preset, started)
         # reserve the result's and the original's final names before anything is written
         try:
-            fmt = self.presets.get(preset_name).preset.output_format
+            fmt = self.presets.get(preset).preset.output_format
         except Exception:  # noqa: BLE001 - reported below, when the job fails
             fmt = None
         ext = output_extension(path, fmt)
-        out_stem, out_rest = output_name(path, preset_name, ext)
-        output = self.names.reserve(self.layout.outbox, out_stem, out_rest)
+        # <name>.<preset>.<ext>, a clash number going after <name> (see names.numbered)
+        output = self.names.reserve(self.layout.outbox, path.stem, f".{preset}{ext}")
         processed = self.names.reserve(
-            self.layout.processed / relative.parent, *split_name(path.name)
+            self.layout.processed / relative.parent, path.stem, path.suffix
         )
-        job_id = self.journal.new_id()
         try:
             self.journal.record(
-                "start",
-                job_id,
-                source=relative.as_posix(),
-                preset=preset_name,
-                output=str(output),
-                processed=str(processed),
-                identity=ident,
-            )
+                "start", job.id, source=source, preset=preset,
+                output=str(output), processed=str(processed), identity=ident,
+            )  # fmt: skip
         except BaseException:  # e.g. disk full: nothing started, the file stays (retried)
             self.names.release(output, processed)
             raise
-        log.info("received %s (preset %s)", relative, preset_name)
+        log.info("received %s (preset %s)", relative, preset)
         try:
-            resolved = self.presets.get(preset_name)
-            data, metrics = self.compute(path, resolved, ext)
+            data, metrics = self.compute(path, self.presets.get(preset), ext)
             write_atomic(data, output, overwrite=False)
-        except Cancelled as exc:
-            remove_temps(output)
-            self.names.release(output, processed)
-            if self.should_stop():
-                self.journal.record("requeued", job_id, reason="shutdown")
-                log.info("requeued %s (shutting down; it stays in the inbox)", relative)
-                return Outcome(REQUEUED, path)
-            return self._fail(job_id, path, relative, preset_name, describe(exc, path), started)
         except Exception as exc:  # noqa: BLE001 - every failure is reported, none is fatal
             remove_temps(output)
             self.names.release(output, processed)
-            return self._fail(job_id, path, relative, preset_name, describe(exc, path), started)
+            if isinstance(exc, Cancelled) and self.should_stop():
+                self.journal.record("requeued", job.id, reason="shutdown")
+                log.info("requeued %s (shutting down; it stays in the inbox)", relative)
+                return REQUEUED
+            return self._fail(job, describe(exc, path))
         # not fsync'd: recovery also treats a result present at its reserved name as written
-        self.journal.record("output", job_id, sync=False)
+        self.journal.record("output", job.id, sync=False)
         self.names.release(output)
         metrics["filter_seconds"] = metrics.pop("seconds", None)  # run_filter's own time
-        return self._finish(
-            job_id, path, relative, processed, output, preset_name, metrics, started
-        )
+        return self._finish(job, processed, output, metrics)
 
-    def _finish(
-        self,
-        job_id: str,
-        path: Path,
-        relative: Path,
-        processed: Path,
-        output: Path,
-        preset: str,
-        metrics: dict[str, Any],
-        started: float,
-    ) -> Outcome:
+    def _finish(self, job: _Job, processed: Path, output: Path, metrics: dict[str, Any]) -> str:
         try:
-            move_new(path, processed)
+            move_new(job.source, processed)
         except (OutputError, OSError) as exc:
-            self.names.release(processed)
             message = (
                 f"the original could not be moved to {self.layout.processed} ({exc}), so its "
                 f"result {output.name} was removed from the outbox; put the photo back in the "
                 "inbox to redo it"
             )
-            return self._fail(job_id, path, relative, preset, message, started, discard=output)
-        self.names.release(processed)
-        seconds = time.perf_counter() - started
-        self.journal.record("done", job_id, processed=str(processed))
-        log.info("done %s -> %s in %.1f s", relative, output.name, seconds)
+            return self._fail(job, message, discard=output)
+        finally:
+            self.names.release(processed)
+        seconds = time.perf_counter() - job.started
+        self.journal.record("done", job.id, processed=str(processed))
+        log.info("done %s -> %s in %.1f s", job.relative, output.name, seconds)
         self.plugins.job_done(
             JobReport(
-                "watch", job_id, str(path), preset, str(output), round(seconds, 3),
+                "watch", job.id, str(job.source), job.preset, str(output), round(seconds, 3),
                 losses=metrics.get("final") or {},
                 details={"processed": str(processed),
                          **{k: metrics[k] for k in DETAILS if k in metrics}},
             )
         )  # fmt: skip
-        return Outcome(DONE, path, seconds, output)
+        return DONE
 
     # --- failures ----------------------------------------------------------------------
 
-    def _fail(
-        self,
-        job_id: str,
-        path: Path,
-        relative: Path,
-        preset: str,
-        message: str,
-        started: float,
-        *,
-        discard: Path | None = None,
-    ) -> Outcome:
+    def _fail(self, job: _Job, message: str, *, discard: Path | None = None) -> str:
         """The original to failed/ with its note. ``discard``: a result already written, which
         is removed first: a file in failed/ never has a result in the outbox (docs/watch.md),
         so putting it back in the inbox cannot make a second one."""
-        stem, suffix = split_name(path.name)
-        dest, note = self.names.reserve_group(
-            self.layout.failed / relative.parent, stem, [suffix, ".error.txt"]
-        )
+        folder, name = self.layout.failed / job.relative.parent, job.source
+        dest, note = self.names.reserve_group(folder, name.stem, [name.suffix, ".error.txt"])
         extra = {"discard": str(discard)} if discard is not None else {}
-        self.journal.record("failing", job_id, error=message, dest=str(dest), note=str(note),
+        self.journal.record("failing", job.id, error=message, dest=str(dest), note=str(note),
                             **extra)  # fmt: skip
         if discard is not None:
             discard.unlink(missing_ok=True)
         try:
-            self._write_note(note, relative, preset, message)
-            move_new(path, dest)
+            self._write_note(note, job.relative, job.preset, message)
+            move_new(job.source, dest)
         except (OutputError, OSError) as exc:
-            self.names.release(dest, note)
             note.unlink(missing_ok=True)
-            self.journal.record("requeued", job_id, reason=f"cannot move to failed: {exc}")
+            self.journal.record("requeued", job.id, reason=f"cannot move to failed: {exc}")
             log.error(
                 "failed %s: %s; and it cannot be moved to %s (%s): it stays in the inbox "
                 "and will be retried",
-                relative, message, self.layout.failed, describe(exc),
+                job.relative, message, self.layout.failed, describe(exc),
             )  # fmt: skip
-            return Outcome(RETRY, path, time.perf_counter() - started, error=message)
-        self.names.release(dest, note)
-        self.journal.record("failed", job_id, failed=str(dest))
-        log.warning("failed %s: %s", relative, message)
-        seconds = round(time.perf_counter() - started, 3)
+            return RETRY
+        finally:
+            self.names.release(dest, note)
+        self.journal.record("failed", job.id, failed=str(dest))
+        log.warning("failed %s: %s", job.relative, message)
+        seconds = time.perf_counter() - job.started
         self.plugins.job_failed(
-            JobReport("watch", job_id, str(path), preset, seconds=seconds, error=message,
-                      details={"failed": str(dest)})
+            JobReport("watch", job.id, str(job.source), job.preset, seconds=round(seconds, 3),
+                      error=message, details={"failed": str(dest)})
         )  # fmt: skip
-        return Outcome(FAILED, path, time.perf_counter() - started, error=message)
+        return FAILED
 
     def _write_note(self, note: Path, relative: Path, preset: str, message: str) -> None:
         if note.exists():
@@ -256,61 +218,51 @@ class Runner:
 
     # --- recovery ----------------------------------------------------------------------
 
-    def _open_job_for(self, source: str, ident: list[int]) -> JournalJob | None:
-        for job in self.journal.open_jobs():
-            if job.source == source and list(job.identity) == list(ident):
-                return job
-        return None
-
-    def resume(self, job: JournalJob) -> Outcome:
+    def resume(self, job: JournalJob) -> str:
         """Finish a journalled job from the last step that provably happened."""
         with self._open_lock:
             return self._resume(job)
 
-    def _resume(self, job: JournalJob) -> Outcome:
-        source = self.layout.inbox / job.source
-        relative = Path(job.source)
-        output, processed = Path(job.output), Path(job.processed)
-        present = os.path.lexists(source) and identity(source) == list(job.identity)
-        if job.failing:
-            dest, note = Path(job.data["dest"]), Path(job.data["note"])
-            message = job.data.get("error", "unknown error")
-            if job.data.get("discard"):  # killed between the "failing" record and the removal
-                Path(job.data["discard"]).unlink(missing_ok=True)
-            if present:
-                try:
-                    self._write_note(note, relative, job.preset, message)
-                    if os.path.lexists(dest) and same_file(source, dest):
-                        source.unlink()
-                    else:
-                        move_new(source, dest)
-                except (OutputError, OSError) as exc:
-                    log.error("cannot finish moving %s to failed/: %s", relative, describe(exc))
-                    return Outcome(RETRY, source, error=message)
-            self.journal.record("failed", job.id, failed=str(dest), recovered=True)
-            log.warning("failed %s: %s (finished after a restart)", relative, message)
-            return Outcome(FAILED, source, error=message)
-        written = job.output_written or (output.is_file() and not output.is_symlink())
-        if not written:
+    def _resume(self, job: JournalJob) -> str:
+        data = job.data
+        relative = Path(data["source"])
+        source = self.layout.inbox / relative
+        output, processed = Path(data["output"]), Path(data["processed"])
+        present = file_state(source) == data.get("identity", [])
+        if "failing" in job.steps:
+            dest, message = Path(data["dest"]), data.get("error", "unknown error")
+            if data.get("discard"):  # killed between the "failing" record and the removal
+                Path(data["discard"]).unlink(missing_ok=True)
+            linked = os.path.lexists(dest) and _same_file(source, dest)
+        elif "output" in job.steps or (output.is_file() and not output.is_symlink()):
+            dest, message = processed, None
+            linked = os.path.lexists(processed)  # killed between link (or copy) and unlink
+        else:
             removed = remove_temps(output)
             self.journal.record("requeued", job.id, reason="interrupted", temps=removed)
             if present:
                 log.info("requeued %s (interrupted before its result was written)", relative)
-            return Outcome(REQUEUED, source)
+            return REQUEUED
         if present:
             try:
-                if os.path.lexists(processed):  # killed between link and unlink
+                if message is not None:
+                    self._write_note(Path(data["note"]), relative, data["preset"], message)
+                if linked:
                     source.unlink()
                 else:
-                    move_new(source, processed)
+                    move_new(source, dest)
             except (OutputError, OSError) as exc:
-                log.error("cannot move %s to processed/: %s", relative, describe(exc))
-                return Outcome(RETRY, source, error=describe(exc))
-        elif not os.path.lexists(processed):
+                log.error("cannot finish moving %s to %s: %s", relative, dest.parent, describe(exc))
+                return RETRY
+        elif message is None and not linked:
             log.warning(
                 "%s: its result %s exists but the original is gone from the inbox",
                 relative, output.name,
             )  # fmt: skip
+        if message is not None:
+            self.journal.record("failed", job.id, failed=str(dest), recovered=True)
+            log.warning("failed %s: %s (finished after a restart)", relative, message)
+            return FAILED
         self.journal.record("done", job.id, processed=str(processed), recovered=True)
         log.info("done %s -> %s (finished after a restart)", relative, output.name)
-        return Outcome(DONE, source, output=output)
+        return DONE

@@ -12,12 +12,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..imageio import LoadedImage, load_image
 from ..presets import Preset, list_presets, load_preset
+from .names import stat_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..plugins import Plugins
@@ -35,28 +36,20 @@ class Resolved:
 
 
 def _stamp(path: Path | None) -> tuple[int, int] | None:
-    if path is None:
-        return None
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
+    st = stat_of(path) if path else None
+    return None if st is None else (st.st_mtime_ns, st.st_size)
 
 
+@dataclass
 class PresetCache:
-    def __init__(
-        self, default: str, plugins: Plugins, load: Callable[[str], Preset] | None = None
-    ) -> None:
-        """``load`` resolves a name (the CLI's ``--style`` and settings applied to the
-        preset); without it, presets are used as their files say."""
-        self.default = default
-        self.plugins = plugins
-        self.load = load
-        self._lock = threading.Lock()
-        self._resolved: dict[str, Resolved] = {}
-        self._names: set[str] = set()
-        self._names_at = float("-inf")
+    default: str
+    plugins: Plugins
+    #: resolves a name (the CLI's ``--style`` and settings applied); None: as the file says
+    load: Callable[[str], Preset] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _resolved: dict[str, Resolved] = field(default_factory=dict)
+    _names: set[str] = field(default_factory=set)
+    _names_at: float = float("-inf")
 
     def names(self) -> set[str]:
         with self._lock:

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..builtins import joblog
-from ..errors import NstError, UsageError
-from .compute import InProcess, OnExecutor
-from .folders import InboxLock, Layout
+from ..errors import NstError
+from .compute import make_compute
+from .folders import Layout, inbox_lock
 from .journal import Journal
-from .names import escapes_inbox, is_candidate_path, is_ignored_name
+from .names import escapes_inbox, is_candidate_path, is_ignored_name, stat_of
 from .observer import InboxHandler, start_observer
 from .pipeline import RETRY, Runner
 from .presetcache import PresetCache
@@ -44,14 +44,6 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("nstfilter.watch")
 
 HEALTH_EVERY = 2.0  # seconds between checks that the inbox and the observer are still there
-
-
-def _dir_ident(folder: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(folder)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
 
 
 @dataclass
@@ -73,25 +65,6 @@ class WatchOptions:
     load_preset: Callable[[str], Preset] | None = None
 
 
-def make_compute(
-    options: WatchOptions, plugins: Plugins, should_stop: Callable[[], bool]
-) -> InProcess | OnExecutor:
-    """In-process threads, or an executor from ``nstfilter.executors`` (issue 6)."""
-    if options.executor == "threads":
-        if options.scheduler:
-            raise UsageError("--scheduler needs --executor dask")
-        return InProcess(plugins, max_pixels=options.max_pixels, should_stop=should_stop)
-    from ..executors import make_executor
-
-    executor = make_executor(
-        options.executor,
-        workers=options.workers,
-        scheduler=options.scheduler,
-        plugins_dirs=options.plugins_dirs,
-    )
-    return OnExecutor(executor, max_pixels=options.max_pixels, should_stop=should_stop)
-
-
 class Watcher:
     def __init__(self, layout: Layout, options: WatchOptions, plugins: Plugins) -> None:
         self.layout = layout
@@ -100,16 +73,10 @@ class Watcher:
         self.stopping = threading.Event()
         self.work: queue.Queue[Path | None] = queue.Queue()
         self.presets = PresetCache(options.preset, plugins, options.load_preset)
-        self.journal = Journal(layout.journal)
+        self.journal = Journal(layout.state / "journal.jsonl")
         self.compute = make_compute(options, plugins, self.stopping.is_set)
         self.runner = Runner(
-            layout,
-            self.journal,
-            self.presets,
-            plugins,
-            max_pixels=options.max_pixels,
-            should_stop=self.stopping.is_set,
-            compute=self.compute,
+            layout, self.journal, self.presets, plugins, self.compute, self.stopping.is_set
         )
         self._inbox_real = os.path.realpath(layout.inbox)
         self._warned_links: set[Path] = set()
@@ -155,26 +122,22 @@ class Watcher:
         if jobs:
             log.info("recovering %d unfinished job(s) from the journal", len(jobs))
         for job in jobs:
-            outcome = self.runner.resume(job)
-            self._count(outcome.status)
+            self._count(self.runner.resume(job))
 
     def request_stop(self) -> None:
         self.stopping.set()
 
     def run(self) -> Counter[str]:
         self.layout.create()
-        lock = InboxLock(self.layout.lock)
-        lock.acquire()
-        # the job log: the state folder unless the user chose a file; registered for this
-        # run only, on this watcher's facade
-        log_file = joblog.chosen_path() or self.layout.job_log
-        self.plugins.register(joblog.JobLog(log_file), joblog.NAME, source="watcher job log")
-        try:
-            return self._run()
-        finally:
-            if self.plugins.pm.has_plugin(joblog.NAME):
-                self.plugins.unregister(joblog.NAME)
-            lock.release()
+        with inbox_lock(self.layout.state / "watcher.lock"):
+            # the job log (the state folder unless the user chose a file), for this run only
+            log_file = joblog.chosen_path() or self.layout.state / "jobs.jsonl"
+            self.plugins.register(joblog.JobLog(log_file), joblog.NAME, source="watcher job log")
+            try:
+                return self._run()
+            finally:
+                if self.plugins.pm.has_plugin(joblog.NAME):
+                    self.plugins.unregister(joblog.NAME)
 
     def _run(self) -> Counter[str]:
         layout, options = self.layout, self.options
@@ -184,20 +147,18 @@ class Watcher:
             threading.Thread(target=self._worker, name=f"nstfilter-worker-{i}", daemon=True)
             for i in range(max(1, options.workers))
         ]
-        for thread in workers:
-            thread.start()
         settler = threading.Thread(target=self.tracker.run, name="nstfilter-settle", daemon=True)
-        settler.start()
-        mode = "polling" if options.polling else "inotify"
-        mode += f", {self.compute.description}"
+        for thread in (*workers, settler):
+            thread.start()
+        mode = "once" if options.once else "polling" if options.polling else "inotify"
         try:
             if not options.once:
                 self._start_observer()
             found = self.sweep()
             log.info(
-                "%s %s (preset %s, %s, %d worker%s): %d file(s) waiting; results in %s",
+                "%s %s (preset %s, %s, %s, %d worker%s): %d file(s) waiting; results in %s",
                 "processing" if options.once else "watching", layout.inbox, options.preset,
-                "once, " + self.compute.description if options.once else mode, options.workers,
+                mode, self.compute.description, options.workers,
                 "" if options.workers == 1 else "s", found, layout.outbox,
             )  # fmt: skip
             next_health = time.monotonic() + HEALTH_EVERY
@@ -221,18 +182,9 @@ class Watcher:
     def _start_observer(self) -> None:
         handler = InboxHandler(self.tracker, self.layout.inbox, self.sweep)
         self.observer = start_observer(
-            handler,
-            self.layout.inbox,
-            polling=self.options.polling,
-            poll_interval=self.options.poll_interval,
+            handler, self.layout.inbox, self.options.polling, self.options.poll_interval
         )
         self._inbox_ident = _dir_ident(self.layout.inbox)
-
-    def _observer_alive(self) -> bool:
-        observer = self.observer
-        if observer is None or not observer.is_alive():
-            return False
-        return all(emitter.is_alive() for emitter in list(observer.emitters))
 
     def _check_health(self) -> None:
         """Notice an inbox that vanished (unmounted share, folder moved away) or a dead
@@ -264,6 +216,12 @@ class Watcher:
             "the inbox is back" if was_gone else "the observer had stopped", found,
         )  # fmt: skip
 
+    def _observer_alive(self) -> bool:
+        observer = self.observer
+        if observer is None or not observer.is_alive():
+            return False
+        return all(emitter.is_alive() for emitter in list(observer.emitters))
+
     def _stop_observer(self) -> None:
         observer, self.observer = self.observer, None
         if observer is not None:
@@ -274,28 +232,22 @@ class Watcher:
                 pass
 
     def _shutdown(self, workers: list[threading.Thread], settler: threading.Thread) -> None:
-        observer = self.observer
-        if observer is not None:
-            observer.stop()
+        """Stop taking files, let the workers finish or requeue theirs, then close."""
         self.stopping.set()
+        self._stop_observer()
         self.tracker.stop()
         for _ in workers:
             self.work.put(None)
         for thread in workers:
             thread.join()
         settler.join(timeout=5)
-        if observer is not None:
-            observer.join(timeout=5)
         self.journal.close()
         self.compute.close()
         summary = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items())) or "no files"
         log.info("stopped: %s", summary)
 
     def _worker(self) -> None:
-        while True:
-            path = self.work.get()
-            if path is None:
-                return
+        while (path := self.work.get()) is not None:
             if self.stopping.is_set():  # queued but not started: it simply stays in the inbox
                 self.tracker.release(path)
                 self._count("left")
@@ -304,8 +256,7 @@ class Watcher:
                 self.tracker.release(path, retry_after=0.0)
                 continue
             try:
-                outcome = self.runner.process(path)
-                status = outcome.status
+                status = self.runner.process(path)
             except Exception:  # noqa: BLE001 - a bug must not kill the worker; file stays
                 log.exception("unexpected error processing %s; it stays in the inbox", path)
                 status = RETRY
@@ -316,3 +267,8 @@ class Watcher:
     def _count(self, status: str) -> None:
         with self._counts_lock:
             self.counts[status] += 1
+
+
+def _dir_ident(folder: Path) -> tuple[int, int] | None:
+    st = stat_of(folder, stat.S_ISDIR)
+    return None if st is None else (st.st_dev, st.st_ino)

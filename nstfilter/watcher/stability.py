@@ -20,36 +20,30 @@ is kept per file once it is released, so memory stays flat over days.
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import stat
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .names import file_state
+
 log = logging.getLogger("nstfilter.watch")
+
+TICK = 0.1  # seconds between passes of the settle thread
 
 
 @dataclass
 class Candidate:
-    size: int
-    mtime_ns: int
+    state: list[int]  # file_state() when last looked at
     changed_at: float  # monotonic time of the last observed change
     closed_at: float | None = None  # monotonic time of the last close-after-write
     not_before: float = 0.0  # retry back-off
 
-
-def file_state(path: Path) -> tuple[int, int] | None:
-    """``(size, mtime_ns)`` of a regular file (following links), else ``None``."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return st.st_size, st.st_mtime_ns
+    def changed(self, state: list[int], now: float) -> None:
+        """Written to (or a modify event with no visible change yet): settle again."""
+        self.state, self.changed_at, self.closed_at = state, now, None
 
 
 class Tracker:
@@ -61,24 +55,20 @@ class Tracker:
         *,
         settle: float = 2.0,
         close_grace: float = 0.5,
-        tick: float = 0.1,
         accept: Callable[[Path], bool] = lambda path: True,
     ) -> None:
         self.work = work
         self.settle = settle
         self.close_grace = min(close_grace, settle)
-        self.tick = tick
         self.accept = accept
         self._lock = threading.Lock()
         self._candidates: dict[Path, Candidate] = {}
-        self._claimed: dict[Path, tuple[int, int]] = {}  # path -> state when handed out
+        self._claimed: dict[Path, list[int]] = {}  # path -> state when handed out
         self._stop = threading.Event()
 
     # --- called from observer threads and the sweep ------------------------------------
 
-    def seen(
-        self, path: Path, *, closed: bool = False, delay: float = 0.0, found: bool = False
-    ) -> None:
+    def seen(self, path: Path, *, closed: bool = False, found: bool = False) -> None:
         """A file was created, modified or moved in; ``found``: seen by a sweep (which
         says nothing new about a file already waiting to settle)."""
         if not self.accept(path):
@@ -95,19 +85,11 @@ class Tracker:
             if found and cand is not None:
                 return
             if cand is None:
-                cand = Candidate(state[0], state[1], now)
-                self._candidates[path] = cand
-            elif (cand.size, cand.mtime_ns) != state:
-                cand.size, cand.mtime_ns, cand.changed_at = state[0], state[1], now
-                cand.closed_at = None
-            elif not closed:
-                # a modify event with no visible change yet: the write is still going on
-                cand.changed_at = now
-                cand.closed_at = None
+                cand = self._candidates[path] = Candidate(state, now)
+            elif cand.state != state or not closed:
+                cand.changed(state, now)
             if closed:
                 cand.closed_at = now
-            if delay:
-                cand.not_before = max(cand.not_before, now + delay)
 
     def closed(self, path: Path) -> None:
         """Close-after-write (or rename into the inbox): complete unless touched again."""
@@ -130,8 +112,8 @@ class Tracker:
         """One pass: hand out every ready candidate; returns how many were handed out.
 
         Only candidates whose settle or grace time has passed are looked at (a change
-        before then shows at that point as a different size or mtime), and ``stat`` runs
-        outside the lock, so a slow network mount never blocks the observer threads."""
+        before then shows at that point as a different state), and ``stat`` runs outside
+        the lock, so a slow network mount never blocks the observer threads."""
         now = time.monotonic()
         with self._lock:
             due = [(p, c) for p, c in self._candidates.items() if self._due(c) <= now]
@@ -144,9 +126,8 @@ class Tracker:
                     continue  # replaced or touched again meanwhile
                 if state is None:
                     del self._candidates[path]
-                elif (cand.size, cand.mtime_ns) != state:
-                    cand.size, cand.mtime_ns, cand.changed_at = state[0], state[1], now
-                    cand.closed_at = None
+                elif cand.state != state:
+                    cand.changed(state, now)
                 else:
                     del self._candidates[path]
                     self._claimed[path] = state
@@ -161,7 +142,7 @@ class Tracker:
                 self.check()
             except Exception:  # noqa: BLE001 - never let the settle thread die
                 log.exception("settle check failed")
-            self._stop.wait(self.tick)
+            self._stop.wait(TICK)
 
     def stop(self) -> None:
         self._stop.set()
@@ -173,13 +154,10 @@ class Tracker:
         (the file is still in the inbox and will be retried after that many seconds)."""
         with self._lock:
             self._claimed.pop(path, None)
-            if retry_after is not None:
-                state = file_state(path)
-                if state is not None:
-                    now = time.monotonic()
-                    self._candidates[path] = Candidate(
-                        state[0], state[1], now, not_before=now + retry_after
-                    )
+            state = file_state(path) if retry_after is not None else None
+            if state is not None:
+                now = time.monotonic()
+                self._candidates[path] = Candidate(state, now, not_before=now + retry_after)
 
     def unchanged(self, path: Path) -> bool:
         """True when ``path`` is as it was when handed out (it may have waited in the queue
@@ -187,12 +165,7 @@ class Tracker:
         with self._lock:
             return self._claimed.get(path) == file_state(path)
 
-    # --- introspection ------------------------------------------------------------------
-
     def pending(self) -> int:
+        """Candidates plus paths handed out and not yet released."""
         with self._lock:
             return len(self._candidates) + len(self._claimed)
-
-    def sizes(self) -> tuple[int, int]:
-        with self._lock:
-            return len(self._candidates), len(self._claimed)

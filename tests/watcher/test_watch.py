@@ -597,7 +597,7 @@ def test_no_per_file_state_is_kept(drop: DropFolder, monkeypatch: pytest.MonkeyP
     counts = watcher.run()
     assert counts == {"done": 12, "failed": 1}
     assert len(watcher.runner.names) == 0
-    assert watcher.tracker.sizes() == (0, 0)
+    assert watcher.tracker.pending() == 0  # no candidate, no claim
     assert watcher.journal.open_jobs() == []
     journal_lines = (drop.inbox / ".nstfilter" / "journal.jsonl").read_text().splitlines()
     assert len(journal_lines) < 10  # compacted during the run
