@@ -4,13 +4,11 @@ One module for what image output, the watcher, its journal, the batch manifest a
 job log all need, so each guarantee is written (and fixed) once:
 
 * :func:`write_atomic` -- temp file beside the target + ``fsync`` + rename or link into
-  place + ``fsync`` of the folder: a reader or a crash never sees half a file. With
-  ``overwrite=False`` a file already at the name is an error, never replaced.
-* :func:`move_new` -- a move that never overwrites and is durable before it returns (hard
-  link + unlink; a copy through a temp file across file systems).
-* :class:`JsonLines` / :func:`read_records` -- append one JSON object per line, each write
-  flushed (and ``fsync``'d unless told otherwise); a line torn by ``kill -9`` is skipped
-  with a warning when reading and never glued to the next record when appending.
+  place + ``fsync`` of the folder: a reader or a crash never sees half a file.
+* :func:`move_new` -- a move that never overwrites and is durable before it returns.
+* :class:`JsonLines` / :func:`read_records` -- one JSON object per line, each write flushed
+  (and ``fsync``'d unless told otherwise); a line torn by ``kill -9`` is skipped with a
+  warning when reading and never glued to the next record when appending.
 
 Every failure is an :class:`~nstfilter.errors.OutputError` naming the file. Files get the
 usual mode (0666 minus the umask), not ``mkstemp``'s private 0600.
@@ -18,6 +16,7 @@ usual mode (0666 minus the umask), not ``mkstemp``'s private 0600.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -25,7 +24,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,62 +36,48 @@ log = logging.getLogger(__name__)
 _NO_LINK = (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP)
 
 
-def public_file_mode() -> int:
-    """0666 minus the process umask: the mode ``open()`` would give a new file."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def fsync_dir(folder: Path) -> None:
     """Make a rename or link in ``folder`` durable (a no-op where folders cannot be opened)."""
-    try:
+    with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def temp_pattern(target: Path) -> str:
-    """The glob of the temp files an interrupted write of ``target`` leaves behind."""
-    return f".{target.name}.*.tmp"
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def remove_temps(target: Path) -> int:
-    """Delete leftover temp files of an interrupted write of ``target``."""
+    """Delete leftover temp files of an interrupted write of ``target``; how many."""
     count = 0
-    for leftover in target.parent.glob(temp_pattern(target)):
-        try:
+    for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+        with contextlib.suppress(OSError):
             leftover.unlink()
             count += 1
-        except OSError:
-            pass
     return count
 
 
+def _refuse(target: Path) -> OutputError:
+    return OutputError("refusing to overwrite an existing file", path=target)
+
+
 def _place(tmp: Path, target: Path) -> None:
-    """Link ``tmp`` to the free name ``target`` (fails rather than overwrite), then drop it."""
+    """Link ``tmp`` to the free name ``target``, never overwriting (the caller drops ``tmp``)."""
     try:
         os.link(tmp, target)
     except FileExistsError:
-        raise
+        raise _refuse(target) from None
     except OSError as exc:
         if exc.errno not in _NO_LINK:
             raise
         if os.path.lexists(target):
-            raise FileExistsError(errno.EEXIST, "exists", str(target)) from None
+            raise _refuse(target) from None
         os.rename(tmp, target)  # no hard links here: the name was free a moment ago
-        return
-    tmp.unlink()
 
 
-def _durable_temp(target: Path, fill: Any) -> Path:
-    """A temp file beside ``target`` written by ``fill(handle)``, flushed and fsync'd."""
+@contextlib.contextmanager
+def _durable_temp(target: Path, fill: Callable[[IO[bytes]], object]) -> Iterator[Path]:
+    """A temp file beside ``target`` written by ``fill(handle)`` and fsync'd, removed on exit
+    unless it was moved into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(name)
@@ -100,37 +85,25 @@ def _durable_temp(target: Path, fill: Any) -> Path:
         with os.fdopen(fd, "wb") as handle:
             fill(handle)
             handle.flush()
-            os.fchmod(handle.fileno(), public_file_mode())
+            mask = os.umask(0)  # reading the umask means setting it
+            os.umask(mask)
+            os.fchmod(handle.fileno(), 0o666 & ~mask)
             os.fsync(handle.fileno())
-    except BaseException:
+        yield tmp
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
-    return tmp
 
 
 def write_atomic(data: bytes, path: str | Path, *, overwrite: bool = True) -> Path:
-    """Write ``data`` to ``path`` atomically and durably.
-
-    ``overwrite=False`` never replaces an existing file (``OutputError`` instead): the
-    watcher's outputs and notes, whose names are reserved but may be taken by someone else.
-    """
+    """Write ``data`` to ``path`` atomically and durably; ``overwrite=False`` never replaces
+    a file (the watcher's outputs and notes, whose names someone else may take)."""
     path = Path(path)
-    tmp: Path | None = None
     try:
-        tmp = _durable_temp(path, lambda handle: handle.write(data))
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                _place(tmp, path)
-            except FileExistsError:
-                raise OutputError("refusing to overwrite an existing file", path=path) from None
+        with _durable_temp(path, lambda handle: handle.write(data)) as tmp:
+            (os.replace if overwrite else _place)(tmp, path)
         fsync_dir(path.parent)
     except OSError as exc:
         raise OutputError(f"cannot write: {exc.strerror or exc}", path=path) from None
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
     return path
 
 
@@ -146,18 +119,14 @@ def move_new(source: Path, target: Path) -> Path:
     except OSError as exc:
         raise OutputError(f"cannot create folder: {exc.strerror or exc}", path=target) from None
     try:
-        os.link(source, target, follow_symlinks=False)
+        _link_or_copy(source, target)
     except FileExistsError:
-        raise OutputError("refusing to overwrite an existing file", path=target) from None
+        raise _refuse(target) from None
     except OSError as exc:
-        if exc.errno not in _NO_LINK:
-            raise OutputError(f"cannot move: {exc.strerror or exc}", path=target) from None
-        _copy_across(source, target)
+        raise OutputError(f"cannot move: {exc.strerror or exc}", path=target) from None
     fsync_dir(target.parent)
     try:
-        source.unlink()
-    except FileNotFoundError:
-        pass
+        source.unlink(missing_ok=True)
     except OSError as exc:
         raise OutputError(
             f"copied to {target} but cannot remove the original: {exc.strerror or exc}",
@@ -167,25 +136,22 @@ def move_new(source: Path, target: Path) -> Path:
     return target
 
 
-def _copy_across(source: Path, target: Path) -> None:
-    if source.is_symlink():
-        if os.path.lexists(target):
-            raise OutputError("refusing to overwrite an existing file", path=target)
-        os.symlink(os.readlink(source), target)
-        return
-    tmp: Path | None = None
+def _link_or_copy(source: Path, target: Path) -> None:
     try:
-        with open(source, "rb") as src:
-            tmp = _durable_temp(target, lambda out: shutil.copyfileobj(src, out, 1 << 20))
+        os.link(source, target, follow_symlinks=False)
+        return
+    except OSError as exc:
+        if exc.errno not in _NO_LINK:
+            raise
+    if source.is_symlink():
+        os.symlink(os.readlink(source), target)  # never replaces: FileExistsError
+        return
+    with (
+        open(source, "rb") as src,
+        _durable_temp(target, lambda out: shutil.copyfileobj(src, out, 1 << 20)) as tmp,
+    ):
         shutil.copystat(source, tmp)
         _place(tmp, target)
-    except FileExistsError:
-        raise OutputError("refusing to overwrite an existing file", path=target) from None
-    except OSError as exc:
-        raise OutputError(f"cannot move: {exc.strerror or exc}", path=target) from None
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
 
 
 # --- JSON lines -------------------------------------------------------------------------
@@ -198,8 +164,7 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
         return
     with open(path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, 1):
-            line = line.strip()
-            if not line:
+            if not line.strip():
                 continue
             try:
                 record = json.loads(line)
@@ -217,8 +182,7 @@ def _line(record: dict[str, Any]) -> str:
 class JsonLines:
     """An append-only JSON-lines file, thread-safe, opened on the first append.
 
-    Each :meth:`append` is one flushed ``write`` (and ``fsync`` unless ``sync=False``). A
-    file whose last line was torn by a crash gets a newline first, so the torn line stays
+    A file whose last line was torn by a crash gets a newline first, so the torn line stays
     one unreadable line instead of corrupting the next record.
     """
 
@@ -246,7 +210,7 @@ class JsonLines:
             self.append_locked(record, sync=sync)
 
     def append_locked(self, record: dict[str, Any], *, sync: bool = True) -> None:
-        """:meth:`append` for a caller already holding :attr:`lock`."""
+        """:meth:`append` for a caller already holding :attr:`lock`: one flushed write."""
         handle = self._open()
         handle.write(_line(record))
         handle.flush()
@@ -272,8 +236,5 @@ class JsonLines:
 
 def append_line(path: Path, record: dict[str, Any], *, sync: bool = True) -> None:
     """Append one record to ``path`` and close it (files written once in a while)."""
-    log_file = JsonLines(path)
-    try:
+    with contextlib.closing(JsonLines(path)) as log_file:
         log_file.append(record, sync=sync)
-    finally:
-        log_file.close()

@@ -12,9 +12,16 @@ from pathlib import Path
 
 
 class NstError(Exception):
-    """Base class: a failure caused by the user's input or environment, not a bug."""
+    """Base class: a failure caused by the user's input or environment, not a bug.
+
+    A subclass states its exit code in its header: ``class X(NstError, exit_code=3)``."""
 
     exit_code = 1
+
+    def __init_subclass__(cls, exit_code: int | None = None, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if exit_code is not None:  # unstated: the parent's
+            cls.exit_code = exit_code
 
     def __init__(self, message: str, *, path: str | Path | None = None) -> None:
         self.path = str(path) if path is not None else None
@@ -22,83 +29,57 @@ class NstError(Exception):
         super().__init__(f"{self.path}: {text}" if self.path else text)
 
 
-class UsageError(NstError):
+class UsageError(NstError, exit_code=2):
     """Invalid option values: negative weights, unknown optimizer, bad size."""
 
-    exit_code = 2
 
-
-class InputNotFoundError(NstError):
+class InputNotFoundError(NstError, exit_code=3):
     """A content or style file does not exist."""
 
-    exit_code = 3
 
-
-class ImageError(NstError):
+class ImageError(NstError, exit_code=4):
     """A file exists but is not a readable image (corrupt, truncated, empty, not an image)."""
 
-    exit_code = 4
 
-
-class ImageTooLargeError(ImageError):
+class ImageTooLargeError(ImageError, exit_code=5):
     """An image exceeds the configured pixel limit (decompression-bomb guard)."""
 
-    exit_code = 5
 
-
-class ImageTooSmallError(ImageError):
+class ImageTooSmallError(ImageError, exit_code=6):
     """An image is too small for the network to see any structure (e.g. 1x1 pixels)."""
 
-    exit_code = 6
 
-
-class PresetError(NstError):
+class PresetError(NstError, exit_code=7):
     """Unknown preset, invalid preset file, path-like preset name, cycle in ``extends``."""
 
-    exit_code = 7
 
-
-class LayerError(UsageError):
+class LayerError(UsageError, exit_code=8):
     """A layer name the chosen backbone does not have."""
 
-    exit_code = 8
 
-
-class WeightsError(NstError):
+class WeightsError(NstError, exit_code=9):
     """Backbone weights are missing on disk; the message says how to get them."""
 
-    exit_code = 9
 
-
-class OutputError(NstError):
+class OutputError(NstError, exit_code=10):
     """The output cannot be written (read-only folder, would overwrite an input)."""
 
-    exit_code = 10
 
-
-class PluginError(NstError):
+class PluginError(NstError, exit_code=11):
     """A plugin failed: a misspelt hook, or an implementation that raised (named with its
     hook; see ``nstfilter.plugins``)."""
 
-    exit_code = 11
 
-
-class JobError(NstError):
+class JobError(NstError, exit_code=1):
     """A job failed on an executor; the message is the worker's one-line error."""
 
-    exit_code = 1
 
-
-class BatchFailedError(NstError):
+class BatchFailedError(NstError, exit_code=1):
     """Some jobs of a batch failed (the others finished; see the report)."""
 
-    exit_code = 1
 
-
-class Cancelled(NstError):
+class Cancelled(NstError, exit_code=130):
     """The run was cancelled by a callback, a signal or the user."""
-
-    exit_code = 130
 
 
 def error_line(error: BaseException) -> str:

@@ -1,25 +1,15 @@
 """Time left in one run, from its :class:`~nstfilter.events.Progress` events.
 
-Counting steps as equal is wrong for a coarse-to-fine run: a step costs about its pixel
-count (height x width), so a 512 px step costs ~16x a 128 px one, and at step 120 of 180
-an equal-steps ETA said 1:15 where 6 minutes remained. :class:`CostEta` weights every step
-by its pixels instead. Events name each step's scale and size but not the sizes still to
-come, so the rest of the plan is inferred from what was seen:
-
-* steps per scale: every coarser scale runs the same number (the first scale's), the
-  finest gets the rest of ``total``;
-* sizes ahead: the pixel growth between the last two scales seen;
-* speed: a step's seconds, measured per scale between its own events (so a new scale's
-  set-up does not count), fitted as ``fixed + per_pixel * pixels`` over the last two scales
-  (small steps carry a fixed overhead: a 256 px step costs more than a quarter of a 512 px
-  one), or proportional to the pixels when only one scale has been timed or the fit is
-  implausible (a fixed part above half a step: timings disturbed by a busy machine).
-
-Before the second of several scales starts, neither the sizes nor the step split are known,
-so there is no estimate (``None``, shown as ``-:--``) rather than a wrong one.
-
-Free of TensorFlow (front-ends import it): the CLI's bar and log lines, the watcher's
-periodic log line.
+A step costs about its pixel count, so a 512 px step costs ~16x a 128 px one: counting
+steps as equal said 1:15 at step 120 of 180 where 6 minutes remained. :class:`CostEta`
+weights every step by its pixels and infers the rest of the plan from what it has seen:
+every coarser scale runs the first scale's number of steps (the finest gets the rest), the
+sizes ahead grow as between the last two scales, and a step's seconds, timed per scale
+between its own events (a new scale's set-up does not count), are fitted as ``fixed +
+per_pixel * pixels`` over the last two scales (small steps carry a fixed overhead), or
+proportional to the pixels when only one scale is timed or the fit is implausible (a
+busy machine). Before the second of several scales starts there is no estimate (``None``,
+shown as ``-:--``) rather than a wrong one. Free of TensorFlow: front-ends import it.
 """
 
 from __future__ import annotations
@@ -27,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .events import Progress
 
@@ -37,8 +27,8 @@ class _Scale:
     first_step: int
     first_seconds: float
     pixels: int
-    last_step: int
-    last_seconds: float
+    last_step: int = 0
+    last_seconds: float = 0.0
 
     def step_seconds(self) -> float | None:
         """Seconds per step at this scale, between its own events (``None``: one event)."""
@@ -58,13 +48,8 @@ class CostEta:
     def update(self, event: Progress) -> float | None:
         """Record ``event``; the estimated seconds left (``None`` until it can tell)."""
         pixels = event.height * event.width
-        seen = self._scales.get(event.scale)
-        if seen is None:
-            self._scales[event.scale] = _Scale(
-                event.step, event.seconds, pixels, event.step, event.seconds
-            )
-        else:
-            seen.last_step, seen.last_seconds = event.step, event.seconds
+        seen = self._scales.setdefault(event.scale, _Scale(event.step, event.seconds, pixels))
+        seen.last_step, seen.last_seconds = event.step, event.seconds
         previous = self._last.step if self._last is not None else 0
         self._done += max(0, event.step - previous) * pixels
         self._last = event
@@ -86,34 +71,28 @@ class CostEta:
                 return lambda pixels: fixed + per_pixel * pixels
         return lambda pixels: t2 * pixels / p2  # proportional to the latest scale's
 
-    def _plan(self) -> list[tuple[float, float]] | None:
-        """``(steps, pixels)`` of every scale, as far as the events so far tell."""
-        e = self._last
-        assert e is not None
-        n = max(1, e.scales)
-        if n == 1:
-            return [(float(e.total), float(e.height * e.width))]
-        if 1 not in self._scales or 2 not in self._scales or e.scale < 2:
-            return None  # the sizes and the split show only once the second scale starts
-        coarse = float(self._scales[2].first_step - self._scales[1].first_step)
-        steps = [coarse] * (n - 1) + [max(0.0, e.total - coarse * (n - 1))]
-        current = self._scales[e.scale].pixels
-        below = self._scales.get(e.scale - 1)
-        growth = current / below.pixels if below is not None and below.pixels else 1.0
-        pixels = [
-            self._scales[k].pixels if k in self._scales else current * growth ** (k - e.scale)
-            for k in range(1, n + 1)
-        ]
-        return list(zip(steps, pixels))
-
     def _left(self) -> list[tuple[float, float]] | None:
-        """``(steps, pixels)`` still to run: the rest of this scale, then each scale ahead."""
+        """``(steps, pixels)`` still to run: the rest of this scale, then each scale ahead,
+        as far as the events so far tell."""
         e = self._last
         if e is None:
             return None
-        plan = self._plan()
-        if plan is None:
-            return None
+        n = max(1, e.scales)
+        if n == 1:
+            plan = [(float(e.total), float(e.height * e.width))]
+        elif 1 not in self._scales or 2 not in self._scales or e.scale < 2:
+            return None  # the sizes and the split show only once the second scale starts
+        else:
+            coarse = float(self._scales[2].first_step - self._scales[1].first_step)
+            steps = [coarse] * (n - 1) + [max(0.0, e.total - coarse * (n - 1))]
+            current = self._scales[e.scale].pixels
+            below = self._scales.get(e.scale - 1)
+            growth = current / below.pixels if below is not None and below.pixels else 1.0
+            pixels = [
+                self._scales[k].pixels if k in self._scales else current * growth ** (k - e.scale)
+                for k in range(1, n + 1)
+            ]
+            plan = list(zip(steps, pixels))
         end_of_scale = sum(steps for steps, _ in plan[: e.scale])
         here = min(max(0.0, end_of_scale - e.step), max(0, e.total - e.step))
         return [(here, float(e.height * e.width)), *plan[e.scale :]]
@@ -152,26 +131,20 @@ def format_seconds(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+@dataclass
 class PeriodicLog:
-    """A ``callback`` for one job that logs a progress line every ``every`` seconds.
+    """A job's ``callback`` logging ``photo.jpg: scale 2/3, step 40/180, ETA 1:20`` every
+    ``every`` seconds, for long unattended jobs (the drop folder); shorter jobs log nothing,
+    so a busy folder's log stays short."""
 
-    For long unattended jobs (the drop folder): ``photo.jpg: scale 2/3, step 40/180, ETA
-    1:20``. Jobs shorter than ``every`` log nothing, so a busy folder's log stays short.
-    """
+    label: str
+    logger: logging.Logger
+    every: float = 30.0
+    clock: Callable[[], float] = time.monotonic
+    eta: CostEta = field(default_factory=CostEta, init=False)
 
-    def __init__(
-        self,
-        label: str,
-        logger: logging.Logger,
-        every: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.label = label
-        self.logger = logger
-        self.every = every
-        self.clock = clock
-        self.eta = CostEta()
-        self._next = clock() + every
+    def __post_init__(self) -> None:
+        self._next = self.clock() + self.every
 
     def __call__(self, event: Progress) -> None:
         left = self.eta.update(event)

@@ -1,15 +1,14 @@
 """Every conversion between files, PIL images and arrays lives here.
 
 Photos arrive in every shape a camera or editor can produce (EXIF rotation, CMYK, 16-bit,
-palette, alpha, greyscale, embedded ICC profiles). They are normalised to 8-bit sRGB plus an
-optional alpha plane on the way in, and written back atomically on the way out, so the
-engine only ever sees (H, W, 3) float arrays in [0, 1].
+palette, alpha, greyscale, ICC profiles): normalised to 8-bit sRGB plus an optional alpha
+plane on the way in, written atomically on the way out, so the engine only ever sees
+(H, W, 3) float arrays in [0, 1].
 """
 
 from __future__ import annotations
 
 import io
-import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -36,18 +35,10 @@ DEFAULT_QUALITY = 92
 #: Below this side length the network sees no structure at all.
 MIN_SIDE = 8
 
-FORMATS = {
-    ".png": "PNG",
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".webp": "WEBP",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-}
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+FORMATS |= {".tif": "TIFF", ".tiff": "TIFF"}
 #: File endings taken as images when a folder is given (read, not necessarily written).
 IMAGE_SUFFIXES = frozenset(FORMATS) | {".bmp", ".gif", ".tga", ".ppm", ".pgm"}
-
-
 #: The pixel limit's rule (``--max-pixels``, ``$NSTFILTER_MAX_PIXELS``): the table's checks.
 MAX_PIXELS = Setting(section="", kind=int, low=1, help="Refuse images larger than this.")
 
@@ -58,10 +49,10 @@ def max_pixels_default() -> int:
     if not value:
         return DEFAULT_MAX_PIXELS
     try:
-        number = float(value)
-        number = int(number) if math.isfinite(number) and number == int(number) else number
+        number: object = float(value)
     except ValueError:
-        number = value
+        number = value  # refused by the check below, which names the variable
+    number = int(number) if isinstance(number, float) and number.is_integer() else number
     return MAX_PIXELS.check(number, MAX_PIXELS_ENV)
 
 
@@ -70,8 +61,7 @@ def pixel_limit(max_pixels: int | None) -> int:
     it lets a large photo through and lowering it refuses one: one documented number, not
     ours plus Pillow's 89,478,485."""
     limit = max_pixels_default() if max_pixels is None else max_pixels
-    limit = MAX_PIXELS.check(limit, "max_pixels")
-    Image.MAX_IMAGE_PIXELS = limit
+    Image.MAX_IMAGE_PIXELS = limit = MAX_PIXELS.check(limit, "max_pixels")
     return limit
 
 
@@ -91,7 +81,7 @@ class LoadedImage:
 
 def _to_8bit(image: Image.Image) -> Image.Image:
     """16-bit and float greyscale to 8-bit "L", scaling by the actual range of the mode."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+    if image.mode.startswith("I;16"):
         arr = np.asarray(image, dtype=np.uint16).astype(np.float32) / 257.0
     elif image.mode == "I":
         arr = np.asarray(image, dtype=np.int64).astype(np.float32)
@@ -125,7 +115,7 @@ def normalize(image: Image.Image, path: str | None = None) -> LoadedImage:
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
         alpha = image.getchannel("A")
         image = image.convert("RGB" if image.mode in ("RGBA", "RGBa", "PA") else "L")
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+    if image.mode.startswith(("I", "F")):
         image = _to_8bit(image)
     if image.mode == "1":
         image = image.convert("L")
@@ -176,8 +166,6 @@ def _decode(
                 opened.load()
                 image = opened.copy()
                 image.info = dict(opened.info)
-    except (ImageTooLargeError, InputNotFoundError):
-        raise
     except Image.DecompressionBombError:
         raise ImageTooLargeError(
             f"exceeds twice the limit of {limit:,} pixels: decompression bomb refused "
@@ -198,12 +186,8 @@ def _decode(
 
 
 def fit_longest(image: Image.Image, longest: int, *, name: str | None = None) -> Image.Image:
-    """Resize so the longest side is ``longest``, keeping the aspect ratio (Lanczos).
-
-    A result thinner than :data:`MIN_SIDE` is refused rather than made: a 4000x8 photo at
-    64 px would be a 64x1 sliver that no network can style, so the user is told to raise
-    the size or crop (``name`` labels the message).
-    """
+    """Resize so the longest side is ``longest`` (Lanczos), refusing a result thinner than
+    :data:`MIN_SIDE` (a 4000x8 photo at 64 px: a 64x1 sliver no network can style)."""
     width, height = image.size
     factor = longest / max(width, height)
     size = (round(width * factor), round(height * factor))
@@ -244,9 +228,7 @@ def encode_image(image: Image.Image, fmt: str, *, quality: int = DEFAULT_QUALITY
     """Encode to bytes in ``fmt`` (alpha dropped for JPEG, which cannot hold it)."""
     if fmt == "JPEG" and image.mode != "RGB":
         image = image.convert("RGB")
-    options: dict[str, object] = {}
-    if fmt in ("JPEG", "WEBP"):
-        options["quality"] = quality
+    options: dict[str, object] = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
     if fmt == "JPEG":
         options["subsampling"] = 0 if quality >= 90 else 2
     buffer = io.BytesIO()

@@ -1,32 +1,27 @@
 """The plugin layer's one door: :class:`Plugins`, a typed facade over pluggy's manager.
 
-Nothing else calls ``pm.hook.*``: every hook has one typed method here (the shape of
-OCRmyPDF's ``_plugin_manager.py`` and tox's ``plugin/manager.py``). A front-end builds one
-facade with :meth:`Plugins.load` and passes it down; no module keeps a global manager.
-
-* **pluggy's own calling**: each implementation runs through a caller holding only its
-  plugin, so pluggy passes just the arguments it declares (hookspecs can grow).
-* **Every implementation guarded**: whatever a plugin raises, ``SystemExit`` included,
-  becomes one ``PluginError`` naming plugin and hook (traceback in the debug log, ``-v``);
-  ``Cancelled`` and ``KeyboardInterrupt`` pass through: they mean "stop", not "broken".
-* **One policy**: in the hooks of a job (filters, image hooks, progress) the error fails
-  the job (``apply`` exits 11, a batch or watcher job fails, the process goes on); hooks
-  that observe or register (job notifications, presets, commands) log it and go on.
-
-Loading: built-ins, the ``nstfilter`` entry points, ``*.py`` files of the plugins folders
-(``--plugins-dir`` / ``NSTFILTER_PLUGINS_DIR``), then ``check_pending()``, where a hook name
-matching no hookspec (a typo) stops with a ``PluginError``. ``NSTFILTER_DISABLE_PLUGINS=a,b``
-blocks by name; a plugin that raises while loading is recorded and skipped.
+Nothing else calls ``pm.hook.*`` (the shape of OCRmyPDF's ``_plugin_manager.py`` and tox's
+``plugin/manager.py``); a front-end builds one facade with :meth:`Plugins.load` and passes
+it down, no module keeps a global manager. Each implementation runs through a caller that
+holds only its plugin, so pluggy passes just the arguments it declares (hookspecs can grow),
+and whatever it raises, ``SystemExit`` included, becomes one ``PluginError`` naming plugin
+and hook; ``Cancelled`` and ``KeyboardInterrupt`` pass through: they mean "stop", not
+"broken". In the hooks of a job (filters, image hooks, progress) the error fails the job;
+hooks that observe or register (job notifications, presets, commands) log it and go on.
+Loading order and ``NSTFILTER_DISABLE_PLUGINS``: see :meth:`Plugins.load` and
+docs/plugins.md.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -52,9 +47,8 @@ ENTRY_POINT_GROUP = "nstfilter"
 PLUGINS_DIR_ENV = "NSTFILTER_PLUGINS_DIR"
 DISABLE_ENV = "NSTFILTER_DISABLE_PLUGINS"
 
-#: Built-in plugins, registered under these names (so they can be disabled too). A module
-#: with a ``make_plugin(plugins)`` function registers what it returns: state such as the
-#: engine's compiled models then belongs to this facade, not to the module.
+#: Built-in plugins by name (so they can be disabled too). A module with ``make_plugin(plugins)``
+#: registers what it returns: the engine's compiled models then belong to this facade.
 BUILTIN_PLUGINS: dict[str, str] = {
     "neural-style": "nstfilter.builtins.neural_style",
     "backbones": "nstfilter.builtins.backbones",
@@ -64,15 +58,6 @@ BUILTIN_PLUGINS: dict[str, str] = {
 
 def disabled_names() -> set[str]:
     return {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
-
-
-def plugin_dirs(extra: Iterable[str | Path] = ()) -> list[Path]:
-    """Plugin folders: explicit ones first, then ``$NSTFILTER_PLUGINS_DIR`` (os.pathsep list)."""
-    dirs = [Path(p) for p in extra]
-    env = os.environ.get(PLUGINS_DIR_ENV)
-    if env:
-        dirs += [Path(p) for p in env.split(os.pathsep) if p]
-    return dirs
 
 
 def _load_file(path: Path) -> ModuleType:
@@ -107,56 +92,42 @@ class Plugins:
 
     @classmethod
     def load(cls, plugins_dirs: Iterable[str | Path] = ()) -> Plugins:
-        """A fresh facade with built-ins, entry points and plugin files loaded."""
+        """A fresh facade with built-ins, entry points, then the ``*.py`` files of
+        ``plugins_dirs`` and ``$NSTFILTER_PLUGINS_DIR`` (an os.pathsep list) loaded; a plugin
+        that fails to load is recorded in :attr:`load_errors` and skipped."""
         plugins = cls()
         blocked = disabled_names()
         for name in blocked:
             plugins.pm.set_blocked(name)
         for name, module_name in BUILTIN_PLUGINS.items():
-            if name not in blocked:
+            if name not in blocked:  # a built-in that fails to import is a bug: raised
                 module = importlib.import_module(module_name)
                 factory = getattr(module, "make_plugin", None)
-                plugins._add(factory(plugins) if factory else module, name, "built-in")
-        plugins._load_entry_points(blocked)
-        for folder in plugin_dirs(plugins_dirs):
+                built = factory(plugins) if factory else module
+                plugins._add(name, "built-in", lambda built=built: built)
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name not in blocked and plugins.pm.get_plugin(ep.name) is None:
+                dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else ep.value
+                plugins._add(ep.name, f"entry point ({dist})", ep.load)
+        env = os.environ.get(PLUGINS_DIR_ENV, "").split(os.pathsep)
+        for folder in [*map(Path, plugins_dirs), *(Path(p) for p in env if p)]:
             if not folder.is_dir():
                 plugins.load_errors.append((str(folder), "plugins directory does not exist"))
                 continue
             for path in sorted(folder.glob("*.py")):
-                if path.stem in blocked or path.name.startswith("_"):
-                    continue
-                try:
-                    module = _load_file(path)
-                except Exception as exc:  # noqa: BLE001 - a broken plugin is reported
-                    plugins._failed_to_load(path.stem, exc)
-                    continue
-                plugins._add(module, path.stem, str(path))
+                if path.stem not in blocked and not path.name.startswith("_"):
+                    plugins._add(path.stem, str(path), functools.partial(_load_file, path))
         plugins.check_pending()
         return plugins
 
-    def _failed_to_load(self, name: str, exc: BaseException) -> None:
-        self.load_errors.append((name, error_line(exc)))
-        log.warning("plugin %s failed to load: %s", name, error_line(exc))
-
-    def _add(self, plugin: Any, name: str, source: str) -> None:
+    def _add(self, name: str, source: str, load: Callable[[], Any]) -> None:
+        """Register ``load()``; a plugin that raises while it is loaded or registered (a
+        hookimpl with unknown arguments) is recorded in :attr:`load_errors` and skipped."""
         try:
-            self.register(plugin, name, source=source)
-        except Exception as exc:  # noqa: BLE001 - e.g. a hookimpl with unknown arguments
-            self._failed_to_load(name, exc)
-
-    def _load_entry_points(self, blocked: set[str]) -> None:
-        from importlib.metadata import entry_points
-
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name in blocked or self.pm.get_plugin(ep.name) is not None:
-                continue
-            try:
-                plugin = ep.load()
-            except Exception as exc:  # noqa: BLE001
-                self._failed_to_load(ep.name, exc)
-                continue
-            dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else ep.value
-            self._add(plugin, ep.name, f"entry point ({dist})")
+            self.register(load(), name, source=source)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, not fatal
+            self.load_errors.append((name, error_line(exc)))
+            log.warning("plugin %s failed to load: %s", name, error_line(exc))
 
     def check_pending(self) -> None:
         """Stop on a hook implementation whose name matches no hookspec (``nstfilter_
@@ -198,15 +169,10 @@ class Plugins:
     def _each(
         self, hook: str, kwargs: dict[str, Any], *, skip_failing: bool = False
     ) -> Iterator[tuple[str, Any, bool]]:
-        """``(plugin name, result, ok)`` per implementation, in pluggy's call order (last
-        registered first, ``tryfirst``/``trylast`` respected).
-
-        Each implementation runs through a caller that holds only its own plugin, so pluggy
-        itself matches arguments (a hookimpl may take fewer than the spec) and a failure is
-        pinned on the plugin that raised. With ``skip_failing`` a failure is logged in one
-        line (``ok`` false) and the other plugins still run; otherwise it is raised.
-        ``kwargs`` is read at each call, so a chain can update it between implementations.
-        """
+        """``(plugin name, result, ok)`` per implementation in pluggy's call order (last
+        registered first, ``tryfirst``/``trylast`` respected), each called alone so a failure
+        is pinned on its plugin: raised, or with ``skip_failing`` logged (``ok`` false) while
+        the others still run. ``kwargs`` is read at each call, so a chain can update it."""
         impls = list(reversed(getattr(self.pm.hook, hook).get_hookimpls()))
         for impl in impls:
             others = [i.plugin for i in impls if i.plugin is not impl.plugin]
@@ -227,16 +193,16 @@ class Plugins:
     def _collect(self, hook: str, *, skip_failing: bool = False) -> list[tuple[str, Any]]:
         """Call a registration hook: ``(plugin name, what it registered)`` in registration
         order (pluggy *calls* the last registered first; reversed back here)."""
+        found: list[tuple[str, Any]] = []
         items: list[Any] = []
-        per_plugin: list[tuple[str, list[Any]]] = []
 
         def register(*args: Any) -> None:
             items.append(args[0] if len(args) == 1 else args)
 
         for name, _, ok in self._each(hook, {"register": register}, skip_failing=skip_failing):
-            per_plugin.append((name, items[:] if ok else []))
+            found[:0] = [(name, item) for item in items] if ok else []
             items.clear()
-        return [(name, item) for name, got in reversed(per_plugin) for item in got]
+        return found
 
     def _chain(self, hook: str, image: Image.Image, **kwargs: Any) -> Image.Image:
         arguments = {"image": image, **kwargs}
@@ -273,21 +239,17 @@ class Plugins:
 
     def progress(self, event: Progress) -> None:
         """``nstfilter_progress``; a failing plugin fails the job (it runs inside it)."""
-        for _ in self._each("nstfilter_progress", {"event": event}):
-            pass
+        list(self._each("nstfilter_progress", {"event": event}))
 
     def job_done(self, job: JobReport) -> None:
         """``nstfilter_job_done``: logged and skipped if a plugin fails (the output is
         written; a notification cannot undo it)."""
-        for _ in self._each("nstfilter_job_done", {"job": job}, skip_failing=True):
-            pass
+        list(self._each("nstfilter_job_done", {"job": job}, skip_failing=True))
 
     def job_failed(self, job: JobReport) -> None:
         """``nstfilter_job_failed``, guarded like :meth:`job_done`."""
-        for _ in self._each("nstfilter_job_failed", {"job": job}, skip_failing=True):
-            pass
+        list(self._each("nstfilter_job_failed", {"job": job}, skip_failing=True))
 
     def register_commands(self, cli: click.Group) -> None:
         """``nstfilter_register_commands``: a failing plugin is logged, the CLI starts."""
-        for _ in self._each("nstfilter_register_commands", {"cli": cli}, skip_failing=True):
-            pass
+        list(self._each("nstfilter_register_commands", {"cli": cli}, skip_failing=True))
