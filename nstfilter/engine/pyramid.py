@@ -1,8 +1,5 @@
-"""Image sizes and resampling for the engine: scale pyramid, shape buckets, resizes.
-
-Pure tensor geometry with no knowledge of the objective, so the optimisers, the schedule
-and tiling can all share it without importing each other.
-"""
+"""Image sizes and resampling: scale pyramid, shape buckets, resizes. Pure geometry, so the
+optimisers, the schedule and tiling share it without importing each other."""
 
 from __future__ import annotations
 
@@ -16,11 +13,8 @@ SHAPE_BUCKET = 16
 
 
 def scale_sizes(height: int, width: int, params: StyleParams) -> list[tuple[int, int]]:
-    """Image sizes of the coarse-to-fine pyramid, ending at (height, width).
-
-    Longest sides grow geometrically from ``min_size``; a target at or below ``min_size``
-    runs at a single scale.
-    """
+    """The coarse-to-fine pyramid ending at (height, width): longest sides grow geometrically
+    from ``min_size``; a target at or below ``min_size`` runs at a single scale."""
     longest = max(height, width)
     if params.scales == 1 or longest <= params.min_size:
         return [(height, width)]
@@ -34,13 +28,9 @@ def scale_sizes(height: int, width: int, params: StyleParams) -> list[tuple[int,
 
 
 def scale_steps(sizes: list[tuple[int, int]], params: StyleParams) -> list[int]:
-    """Optimiser steps at each of ``sizes`` (from :func:`scale_sizes`).
-
-    Coarser scales get ``coarse_iterations`` and the last ``iterations``. When a small
-    target collapses the pyramid to one level, that level does the coarse work too: the
-    look is painted at the coarse scale, and a 256 px demo with only the sharpening steps
-    would come out barely styled.
-    """
+    """Steps at each of ``sizes``: ``coarse_iterations``, the last ``iterations``. A pyramid
+    collapsed to one level does the coarse work too: the look is painted at the coarse scale,
+    and a 256 px demo with only the sharpening steps would come out barely styled."""
     if len(sizes) == 1 and params.scales > 1:
         return [params.coarse_iterations + params.iterations]
     return [params.coarse_iterations] * (len(sizes) - 1) + [params.iterations]
@@ -62,15 +52,11 @@ def fit_longest(image: tf.Tensor, longest: int) -> tf.Tensor:
 
 
 def bucket_shape(height: int, width: int) -> tuple[int, int]:
-    """The padded working size for an image of (height, width).
-
-    TensorFlow's oneDNN kernels keep compiled primitives per input shape (a bounded LRU
-    cache; measured 1.5-3 MB per new shape for the VGG loss and gradient), so a watcher fed
-    photos of every aspect ratio would grow its memory with each new shape. Rounding the
-    working size up to a multiple of ``SHAPE_BUCKET`` (``longest // 16`` for small images)
-    caps the distinct shapes at about 32 per side length, at the price of at most
-    ``SHAPE_BUCKET - 1`` mirrored rows and columns, cropped off again.
-    """
+    """The padded working size for (height, width): a multiple of ``SHAPE_BUCKET`` (of
+    ``longest // 16`` when small). oneDNN keeps compiled primitives per input shape (1.5-3 MB
+    each for the VGG loss and gradient), so a watcher fed every aspect ratio would grow with
+    each new shape; buckets cap them at ~32 per side length for at most ``SHAPE_BUCKET - 1``
+    mirrored rows and columns, cropped off again."""
     step = max(1, min(SHAPE_BUCKET, max(height, width) // 16))
     return -(-height // step) * step, -(-width // step) * step
 

@@ -1,11 +1,10 @@
 """One whole image through the coarse-to-fine schedule: start, scales, result.
 
-The start is where the look is won or lost. A photo's own colours are a deep local optimum
-of the objective (the content term holds them and the Gram terms barely see a global colour
-shift), so by default the optimisation starts from the photo *recoloured with the painting's
-palette* (``init = "palette"``, :func:`palette_transfer`; Gatys et al. 2017, "Controlling
-perceptual factors in neural style transfer"), and the coarse scales then paint the large
-strokes that the fine scale only sharpens.
+The start is where the look is won or lost: a photo's own colours are a deep local optimum
+(the content term holds them, the Gram terms barely see a global colour shift), so by
+default the run starts from the photo *recoloured with the painting's palette*
+(``init = "palette"``; Gatys et al. 2017, "Controlling perceptual factors in neural style
+transfer"), and the coarse scales paint the large strokes the fine scale only sharpens.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from ..events import Progress
 from ..params import StyleParams
 from .losses import clip_0_1
 from .objective import LossTerms, Stylizer, resolve_weights
-from .optimizers import AdamState, Report, optimize_image
+from .optimizers import AdamState, optimize_image
 from .pyramid import bucket_shape, pad_to, resize, scale_sizes, scale_steps
 
 ProgressCallback = Callable[[Progress], None]
@@ -56,46 +55,57 @@ class Listeners:
     snapshot_every: int = 0
 
 
-def make_reporter(
-    listeners: Listeners,
-    start: float,
-    total: int,
-    scale: int,
-    scales: int,
-    size: tuple[int, int],
-    exact: tuple[int, int] | None = None,
-) -> Report:
-    """A :data:`Report` that checks for cancellation, emits :class:`Progress` and snapshots.
+@dataclass
+class Reporter:
+    """A :data:`Report` that checks for cancellation, emits :class:`Progress` and snapshots;
+    ``exact`` crops snapshots back from the padded working size, ``last`` keeps the terms."""
 
-    ``exact`` crops snapshots of the final scale back from the padded working size.
-    """
+    listeners: Listeners
+    start: float
+    total: int
+    scale: int
+    scales: int
+    size: tuple[int, int]
+    exact: tuple[int, int] | None = None
+    last: Sequence[tf.Tensor] | None = None
 
-    def report(terms, step: int, image: Callable[[], np.ndarray]) -> None:
+    def __call__(self, terms, step: int, image: Callable[[], np.ndarray]) -> None:
+        self.last = terms
+        listeners = self.listeners
         if listeners.should_stop is not None and listeners.should_stop():
             raise Cancelled("cancelled")
-        want_snapshot = (
-            listeners.on_snapshot is not None
-            and listeners.snapshot_every > 0
-            and step % listeners.snapshot_every == 0
-        )
+        every = listeners.snapshot_every
+        want_snapshot = listeners.on_snapshot is not None and every > 0 and step % every == 0
         if listeners.callback is None and not want_snapshot:
             return
         lt = LossTerms.from_tensors(terms)
         event = Progress(
-            step=step, total=total, scale=scale, scales=scales,
-            height=size[0], width=size[1], loss=lt.loss,
+            step=step, total=self.total, scale=self.scale, scales=self.scales,
+            height=self.size[0], width=self.size[1], loss=lt.loss,
             content_loss=lt.content, style_loss=lt.style, tv_loss=lt.tv,
-            seconds=time.perf_counter() - start,
+            seconds=time.perf_counter() - self.start,
         )  # fmt: skip
         if listeners.callback is not None:
             listeners.callback(event)
         if want_snapshot:
             pixels = np.asarray(image(), np.float32)[0]
-            if exact is not None:
-                pixels = pixels[: exact[0], : exact[1]]
+            if self.exact is not None:
+                pixels = pixels[: self.exact[0], : self.exact[1]]
             listeners.on_snapshot(np.clip(pixels, 0.0, 1.0), event)
 
-    return report
+
+def engine_result(stylizer: Stylizer, params: StyleParams, start: float, **fields) -> EngineResult:
+    """An :class:`EngineResult` of ``fields``, with the run's time, backbone and weights."""
+    content_w, style_w = resolve_weights(params, stylizer.backbone)
+    return EngineResult(
+        seconds=time.perf_counter() - start, backbone=stylizer.backbone.name,
+        content_weight=content_w, style_weight=style_w, **fields,
+    )  # fmt: skip
+
+
+def style_tensors(styles: Sequence[tuple[np.ndarray, float]]) -> list[tuple[tf.Tensor, float]]:
+    """The styles that count (weight > 0) as (1, H, W, 3) tensors."""
+    return [(tf.convert_to_tensor(s[None], tf.float32), float(w)) for s, w in styles if w > 0]
 
 
 def palette_transfer(
@@ -104,15 +114,12 @@ def palette_transfer(
     iterations: int = 12,
     seed: int = 0,
 ) -> np.ndarray:
-    """``content`` (H, W, 3) recoloured to the styles' colour distribution.
+    """``content`` (H, W, 3) recoloured to the styles' colours, pixels drawn by weight.
 
-    Iterative distribution transfer (Pitie et al. 2005, a sliced optimal transport): in
-    each of ``iterations`` random rotations of RGB, every axis of the photo's colours is
-    mapped onto the painting's by their quantiles. The map is monotone along each axis, so
-    light and shade keep their order and the photo stays readable (structure 0.96 after 12
-    rounds on tubingen), while the whole 3-D palette moves to the painting's (palette
-    0.11), which mean-and-covariance transfer (palette 0.45) does not reach. Several styles
-    contribute pixels in proportion to their weights.
+    Iterative distribution transfer (Pitie et al. 2005): in each of ``iterations`` random
+    rotations of RGB, every axis of the photo's colours is mapped onto the painting's by
+    quantiles. Monotone per axis, so light and shade keep their order (structure 0.96 on
+    tubingen) while the whole 3-D palette moves (palette 0.11; mean-and-covariance: 0.45).
     """
     rng = np.random.default_rng(seed)
     x = content.reshape(-1, 3).astype(np.float64)
@@ -145,10 +152,9 @@ def finish_palette(
 ) -> np.ndarray:
     """The result (H, W, 3) with its colours moved onto the painting's by ``params.palette``.
 
-    The optimiser drifts away from the painting's palette (towards pale, washed colours and
-    a little false-colour glitter: palette 0.11 at the start, 0.38-0.45 after it on
-    tubingen + starry night), because a Gram matrix only loosely constrains colour. One
-    distribution transfer at the end puts the colours back (0.08) without moving a stroke.
+    A Gram matrix only loosely constrains colour, so the optimiser drifts to pale, washed
+    colours (palette 0.11 at the start, 0.38-0.45 after, tubingen + starry night); one
+    distribution transfer at the end puts them back (0.08) without moving a stroke.
     """
     if params.palette <= 0.0:
         return image
@@ -182,53 +188,39 @@ def stylize_whole(
     listeners: Listeners,
     *,
     start_image: np.ndarray | None = None,
-    step_offset: int = 0,
     total_steps: int | None = None,
 ) -> EngineResult:
     """The coarse-to-fine schedule on the whole image (no tiling), at the bucketed size."""
     start = time.perf_counter()
-    exact = content.shape[:2]
+    exact = tuple(content.shape[:2])
     working = bucket_shape(*exact)
-    content = pad_to(content, working)
-    if start_image is not None:
-        start_image = pad_to(start_image, working)
-    full = tf.convert_to_tensor(content[None], tf.float32)
-    style_ts = [(tf.convert_to_tensor(s[None], tf.float32), float(w)) for s, w in styles if w > 0]
-    height, width = int(full.shape[1]), int(full.shape[2])
-    sizes = scale_sizes(height, width, params)
+    full = tf.convert_to_tensor(pad_to(content, working)[None], tf.float32)
+    style_ts = style_tensors(styles)
+    sizes = scale_sizes(*working, params)
     steps = scale_steps(sizes, params)
     total = total_steps if total_steps is not None else sum(steps)
-
     if start_image is None:
-        start_tensor = initial_image(full, style_ts, params)
+        image = initial_image(full, style_ts, params)
     else:
-        start_tensor = tf.convert_to_tensor(start_image[None], tf.float32)
-    image = resize(start_tensor, sizes[0])
+        image = tf.convert_to_tensor(pad_to(start_image, working)[None], tf.float32)
     final_targets = stylizer.targets(full, style_ts, params)
-    initial_terms = stylizer.loss_terms(start_tensor, final_targets)
+    initial_terms = stylizer.loss_terms(image, final_targets)
     adam_state = AdamState()
-    done = step_offset
+    done = 0
     for index, (size, n_steps) in enumerate(zip(sizes, steps), start=1):
         image = resize(image, size)
-        if size == (height, width):
-            targets = final_targets
-        else:
-            targets = stylizer.targets(resize(full, size), style_ts, params)
-        crop = tuple(exact) if size == (height, width) else None
-        report = make_reporter(listeners, start, total, index, len(sizes), size, crop)
+        final = size == working
+        targets = final_targets if final else stylizer.targets(resize(full, size), style_ts, params)
+        report = Reporter(
+            listeners, start, total, index, len(sizes), size, exact if final else None
+        )
         image = optimize_image(stylizer, image, targets, n_steps, params, report, done, adam_state)
         done += n_steps
     image = tf.convert_to_tensor(finish_palette(image[0].numpy(), styles, params)[None])
-    final_terms = stylizer.loss_terms(image, final_targets)
-    content_w, style_w = resolve_weights(params, stylizer.backbone)
-    return EngineResult(
+    return engine_result(
+        stylizer, params, start,
         image=image[0, : exact[0], : exact[1]].numpy(),
         initial=LossTerms.from_tensors(initial_terms),
-        final=LossTerms.from_tensors(final_terms),
-        iterations=sum(steps),
-        seconds=time.perf_counter() - start,
-        backbone=stylizer.backbone.name,
-        sizes=sizes,
-        content_weight=content_w,
-        style_weight=style_w,
-    )
+        final=LossTerms.from_tensors(stylizer.loss_terms(image, final_targets)),
+        iterations=sum(steps), sizes=sizes,
+    )  # fmt: skip

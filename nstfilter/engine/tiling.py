@@ -1,26 +1,22 @@
-"""Any image size: a coarse pass over the whole image, then overlapping tiles.
+"""Any image size: the whole image at once, or a coarse pass and then overlapping tiles.
 
-Memory of an optimisation step grows with the pixels it sees (VGG's first block alone holds
-64 channels per pixel, several times over for the gradient), so a 4096 px photo cannot be
-optimised in one piece. Tiling keeps every step at most ``tile_size`` square:
+A step's memory grows with its pixels (VGG's first block alone holds 64 channels per pixel,
+several times over for the gradient), so a 4096 px photo cannot be optimised in one piece.
+Tiling keeps every step at most ``tile_size`` square:
 
-1. **Coarse pass.** The whole image, downscaled so its longest side is ``tile_size``, runs
-   through the normal coarse-to-fine schedule. This decides the global composition, so the
-   tiles agree with each other from the start.
-2. **Tiled passes.** The result is upsampled (doubling the longest side per level, ending at
-   the full size) and refined tile by tile. Tiles overlap by ``overlap`` pixels and are
-   processed in raster order, each starting from the current canvas, so a tile begins from
-   its already-refined neighbours in the overlaps.
-3. **Shared statistics.** Every tile is steered to the same style targets: the Gram
-   matrices of the style image at the size of the *whole* image (measured tile by tile when
-   that is large, see :func:`tiled_grams`), not of a per-tile crop. Content targets are the
-   tile's own (content loss is local).
-4. **Feathered blending.** A tile is written back with a weight that ramps linearly from 0
-   at its inner edges to 1 over the overlap, so the pixels nearest a tile's border (where
-   the network's zero padding distorts the gradient) never reach the result unblended.
+1. **Coarse pass**: the whole image, its longest side downscaled to ``tile_size``, runs the
+   normal schedule; it decides the composition, so the tiles agree from the start.
+2. **Tiled passes**: the result is upsampled (doubling the longest side per level up to the
+   full size) and refined tile by tile in raster order, each tile starting from the current
+   canvas, so it begins from its already-refined neighbours in the overlaps.
+3. **Shared statistics**: every tile is steered to the Gram matrices of the style at the
+   *whole* image's size (:func:`~.objective.tiled_grams` when that is large), not a crop's;
+   content targets are the tile's own (content loss is local).
+4. **Feathered blending**: a tile's weight ramps from 0 at its inner edges to 1 over the
+   overlap, so pixels next to a border (where zero padding distorts the gradient) never
+   reach the result unblended.
 
-Peak memory is a tile's optimisation plus a few full-size float32 copies of the image
-(content, canvas): it grows at most linearly with pixels.
+Peak memory is one tile's optimisation plus a few full-size copies: at most linear in pixels.
 """
 
 from __future__ import annotations
@@ -32,21 +28,58 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from ..errors import UsageError
 from ..params import StyleParams
-from .objective import FEATURE_STRIDE, LossTerms, Stylizer, resolve_weights, tiled_grams
+from .objective import FEATURE_STRIDE, LossTerms, Stylizer
 from .optimizers import optimize_image
 from .pyramid import fit_longest, resize, scale_sizes, scale_steps
 from .schedule import (
     EngineResult,
     Listeners,
+    ProgressCallback,
+    Reporter,
+    ShouldStop,
+    SnapshotCallback,
+    engine_result,
     finish_palette,
     initial_image,
-    make_reporter,
+    style_tensors,
     stylize_whole,
 )
 
-__all__ = ["FEATURE_STRIDE", "axis_spans", "feather_mask", "stylize_tiled", "tile_boxes",
-           "tiled_grams", "tiled_sizes"]  # fmt: skip
+
+def should_tile(height: int, width: int, params: StyleParams) -> bool:
+    """Whether an image of this size is stylised in tiles (``params.tile_size``, 0 = never)."""
+    return params.tile_size > 0 and max(height, width) > params.tile_size
+
+
+def stylize_tensor(
+    stylizer: Stylizer,
+    content: np.ndarray,
+    styles: Sequence[tuple[np.ndarray, float]],
+    params: StyleParams,
+    *,
+    callback: ProgressCallback | None = None,
+    should_stop: ShouldStop | None = None,
+    on_snapshot: SnapshotCallback | None = None,
+    snapshot_every: int = 0,
+) -> EngineResult:
+    """Optimise an image that has ``content``'s features and ``styles``' statistics.
+
+    ``content`` is (H, W, 3) float32 in [0, 1] at the final size; style images likewise at
+    any size. ``callback`` receives a :class:`~nstfilter.events.Progress` per step and may
+    raise :class:`~nstfilter.errors.Cancelled`; ``should_stop`` returning True cancels too.
+    ``on_snapshot(image, progress)`` receives the current image every ``snapshot_every``
+    steps (at the current scale's size). Images larger than ``params.tile_size`` go in tiles.
+    """
+    if not styles:
+        raise UsageError("at least one style image is needed")
+    if any(not w >= 0 for _, w in styles) or sum(w for _, w in styles) <= 0:
+        raise UsageError("style image weights must be >= 0 and not all zero")
+    listeners = Listeners(callback, should_stop, on_snapshot, snapshot_every)
+    if should_tile(content.shape[0], content.shape[1], params):
+        return stylize_tiled(stylizer, content, styles, params, listeners)
+    return stylize_whole(stylizer, content, styles, params, listeners)
 
 
 def axis_spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
@@ -108,31 +141,25 @@ def stylize_tiled(
     params: StyleParams,
     listeners: Listeners,
 ) -> EngineResult:
-    """:func:`~nstfilter.engine.run.stylize_tensor` for images larger than a tile."""
+    """:func:`stylize_tensor` for images larger than a tile."""
     start = time.perf_counter()
     tile = params.tile_size
     overlap = max(FEATURE_STRIDE, tile // 8)
     height, width = content.shape[:2]
-    style_ts = [(tf.convert_to_tensor(s[None], tf.float32), float(w)) for s, w in styles if w > 0]
+    style_ts = style_tensors(styles)
 
     # 1. coarse pass over the whole image, at most one tile large
-    coarse_full = tf.convert_to_tensor(content[None], tf.float32)
-    coarse_content = fit_longest(coarse_full, tile)[0].numpy()
+    coarse_content = fit_longest(tf.convert_to_tensor(content[None], tf.float32), tile)[0]
     levels = tiled_sizes(height, width, params)
     boxes_per_level = [tile_boxes(h, w, tile, overlap) for h, w in levels]
     coarse_steps = sum(scale_steps(scale_sizes(*coarse_content.shape[:2], params), params))
     level_steps = [params.coarse_iterations] * (len(levels) - 1) + [params.iterations]
     total = coarse_steps + sum(n * len(b) for n, b in zip(level_steps, boxes_per_level))
-    start_image = None
-    if params.init != "content":
-        start_image = initial_image(tf.convert_to_tensor(coarse_content[None]), style_ts, params)[
-            0
-        ].numpy()
+    start_image = initial_image(coarse_content[None], style_ts, params)[0].numpy()
     coarse = stylize_whole(
-        stylizer, coarse_content, styles, params, listeners,
+        stylizer, coarse_content.numpy(), styles, params, listeners,
         start_image=start_image, total_steps=total,
     )  # fmt: skip
-    del coarse_full
 
     # 2. tiled refinement, level by level
     canvas = coarse.image
@@ -155,58 +182,42 @@ def stylize_tiled(
             targets = (stylizer.content_targets(tile_content), style_t, weights, layer_w)
             tile_image = tf.convert_to_tensor(canvas[None, y0:y1, x0:x1], tf.float32)
             if last_level:
-                terms = stylizer.loss_terms(tile_image, targets)
-                initial_terms.append(LossTerms.from_tensors(terms))
-            inner = make_reporter(listeners, start, total, level, scales, (y1 - y0, x1 - x0))
-            seen: list = []
-
-            def report(terms, step, image, _inner=inner, _seen=seen) -> None:
-                _seen[:] = [terms]
-                _inner(terms, step, image)
-
+                initial_terms.append(
+                    LossTerms.from_tensors(stylizer.loss_terms(tile_image, targets))
+                )
+            report = Reporter(listeners, start, total, level, scales, (y1 - y0, x1 - x0))
             result = optimize_image(stylizer, tile_image, targets, n_steps, params, report, done)
             done += n_steps
             if last_level:
-                if seen:
-                    final_terms.append(LossTerms.from_tensors(seen[0]))
-                else:
-                    final_terms.append(initial_terms[-1])
+                seen = report.last
+                final_terms.append(
+                    initial_terms[-1] if seen is None else LossTerms.from_tensors(seen)
+                )
                 areas.append((y1 - y0) * (x1 - x0))
-            mask = feather_mask(box, h, w, overlap)
             region = canvas[y0:y1, x0:x1]
-            region += mask * (result[0].numpy() - region)
+            region += feather_mask(box, h, w, overlap) * (result[0].numpy() - region)
             np.clip(region, 0.0, 1.0, out=region)
         del level_content
 
-    canvas = finish_palette(canvas, styles, params)
-    content_w, style_w = resolve_weights(params, stylizer.backbone)
-    return EngineResult(
-        image=canvas,
+    return engine_result(
+        stylizer, params, start,
+        image=finish_palette(canvas, styles, params),
         initial=_area_mean(initial_terms, areas) if initial_terms else coarse.initial,
         final=_area_mean(final_terms, areas) if final_terms else coarse.final,
-        iterations=total,
-        seconds=time.perf_counter() - start,
-        backbone=stylizer.backbone.name,
-        sizes=[*coarse.sizes, *levels],
-        content_weight=content_w,
-        style_weight=style_w,
-    )
+        iterations=total, sizes=[*coarse.sizes, *levels],
+    )  # fmt: skip
 
 
 def _level_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A writable float32 copy of ``image`` (H, W, 3) at ``size`` (bilinear)."""
-    if image.shape[:2] == tuple(size):
-        return np.array(image, np.float32, copy=True)
-    resized = resize(tf.convert_to_tensor(image[None], tf.float32), size)
-    return np.array(resized[0].numpy(), np.float32, copy=True)
+    if image.shape[:2] != tuple(size):
+        image = resize(tf.convert_to_tensor(image[None], tf.float32), size)[0].numpy()
+    return np.array(image, np.float32, copy=True)
 
 
 def _area_mean(terms: list[LossTerms], areas: list[int]) -> LossTerms:
-    """Tile losses averaged by tile area: the loss terms reported for a tiled run.
-
-    (The exact whole-image loss would need the whole image's activations, which is what
-    tiling avoids; each tile's terms are means, so the area-weighted mean is comparable.)
-    """
+    """Tile losses averaged by tile area, the terms reported for a tiled run: each tile's
+    terms are means, and the exact whole-image loss needs what tiling avoids."""
     total = float(sum(areas))
     fields = ("loss", "content", "style", "tv")
     return LossTerms(
