@@ -1,20 +1,10 @@
-"""Self-contained styling jobs: what batch and watcher executors send to their workers.
+"""Self-contained styling jobs: what the batch and watcher executors send to their workers.
 
-A :class:`Job` carries everything a worker needs as plain bytes and a frozen
-:class:`~nstfilter.params.StyleParams`: the photo, the style images and the output format.
-A worker therefore needs no shared filesystem, no preset search path and no style folder,
-which is what lets the same job run in this process, in a local process pool or on a remote
-Dask worker. :func:`run_job` never raises for a bad image or a failing filter: every
-failure becomes a :class:`JobOutcome` with a one-line error, so one broken photo cannot stop
-a batch of thousands.
-
-Workers keep state between jobs on purpose: a worker process builds one plugin facade
-(:func:`worker_plugins`) whose neural-style filter caches its compiled objectives, and
-decoded style images are cached here, so only a worker's first job pays for loading the
-backbone.
-
-:class:`JobReport` is what the job hooks (``nstfilter_job_done``/``_failed``) receive from
-every front-end, batch and watcher alike.
+A :class:`Job` holds the photo and the style images as bytes beside a frozen
+:class:`~nstfilter.params.StyleParams`, so it runs in a local process or on a remote Dask
+worker without a shared filesystem; :func:`run_job` turns every failure into a
+:class:`JobOutcome` with a one-line error, so one broken photo cannot stop a batch. Workers
+keep their plugin facade and decoded styles between jobs: only the first loads the backbone.
 """
 
 from __future__ import annotations
@@ -26,7 +16,6 @@ import socket
 import sys
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Worker thread budget for TensorFlow (intra-op threads); set by the executors.
 THREADS_ENV = "NSTFILTER_THREADS"
-#: Filters that run TensorFlow (their workers get the thread budget before TF starts).
+#: Filters that run TensorFlow.
 TF_FILTERS = {"neural-style"}
 
 
@@ -57,10 +46,8 @@ def sha256(data: bytes) -> str:
 class Job:
     """One photo styled with one preset (or explicit params and styles), picklable.
 
-    ``key`` names the job uniquely within a batch (the manifest uses it); ``input_name`` is
-    the photo's relative path, used to label errors. ``styles`` are ``(image bytes,
-    weight)`` pairs; ``output_ext`` (``.png``, ``.jpg``, ...) and ``quality`` decide how the
-    result is encoded.
+    ``key`` names the job within a batch (the manifest's key), ``input_name`` labels its
+    errors; ``styles`` are ``(image bytes, weight)`` pairs.
     """
 
     key: str
@@ -72,10 +59,6 @@ class Job:
     quality: int = DEFAULT_QUALITY
     preset: str | None = None
     max_pixels: int | None = None
-
-    @property
-    def input_hash(self) -> str:
-        return sha256(self.image)
 
     @classmethod
     def from_files(
@@ -91,18 +74,13 @@ class Job:
         quality: int | None = None,
         max_pixels: int | None = None,
     ) -> Job:
-        """Read a photo and its styles (from ``preset`` unless given) into a job.
-
-        A missing input becomes an empty image, which :func:`run_job` reports as a failed
-        job rather than an exception here.
-        """
+        """Read a photo and its styles (from ``preset`` unless given) into a job; a missing
+        photo becomes an empty image, which :func:`run_job` reports as a failed job."""
         path = Path(input_path)
         if preset is not None:
             params = params or preset.params
-            styles = styles if styles is not None else preset.styles
-            output_ext = output_ext or (
-                f".{preset.output_format}" if preset.output_format else None
-            )
+            styles = preset.styles if styles is None else styles
+            output_ext = output_ext or (preset.output_format and f".{preset.output_format}")
             quality = quality or preset.quality
         if params is None or not styles:
             raise ValueError("a job needs a preset, or params and styles")
@@ -146,9 +124,9 @@ class JobReport:
     """One finished or failed job, as the job hooks see it, whichever front-end ran it.
 
     ``losses`` are the final loss terms under the same names everywhere (``loss``,
-    ``content``, ``style``, ``tv``; empty for a filter that reports none); ``details`` holds
-    what only one front-end knows (the watcher's ``processed``/``failed`` paths, the batch
-    ``worker``). Frozen, mappings read-only: one plugin cannot change what the next sees.
+    ``content``, ``style``, ``tv``); ``details`` holds what only one front-end knows (the
+    watcher's ``processed``/``failed`` paths, the batch ``worker``). Frozen, mappings
+    read-only: one plugin cannot change what the next sees.
     """
 
     front_end: str  # "batch" or "watch"
@@ -173,10 +151,9 @@ class JobReport:
 
 # --- worker-side state -----------------------------------------------------------------
 
-_style_cache: OrderedDict[str, LoadedImage] = OrderedDict()
+_style_cache: dict[str, LoadedImage] = {}  # insertion order = least recently used first
 _STYLE_CACHE_SIZE = 8
 _lock = threading.Lock()
-_runtime_ready = False
 
 
 def worker_id() -> str:
@@ -184,47 +161,13 @@ def worker_id() -> str:
 
 
 def set_thread_budget(threads: int) -> None:
-    """Give this process's TensorFlow (and OpenMP/BLAS) ``threads`` threads.
-
-    Must run before TensorFlow starts: executors call it in each worker's initialiser, so
-    N workers on C cores use about C threads in all instead of N x C.
-    """
+    """Give this process's TensorFlow (and OpenMP/BLAS) ``threads`` threads; TensorFlow
+    reads these variables when it starts, so executors call this before, in each worker:
+    N workers on C cores then use about C threads in all instead of N x C."""
     threads = max(1, int(threads))
-    os.environ[THREADS_ENV] = str(threads)
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[name] = str(threads)
-    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    names = (THREADS_ENV, "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    os.environ.update(dict.fromkeys((*names, "TF_NUM_INTRAOP_THREADS"), str(threads)))
     os.environ["TF_NUM_INTEROP_THREADS"] = str(min(2, threads))
-
-
-def _prepare_runtime(params: StyleParams) -> None:
-    """Start TensorFlow with the thread budget before the first TF job in this process."""
-    global _runtime_ready
-    if _runtime_ready or params.filter not in TF_FILTERS:
-        return
-    with _lock:
-        if _runtime_ready:
-            return
-        _runtime_ready = True
-        budget = os.environ.get(THREADS_ENV)
-        if not budget or "tensorflow" in sys.modules:
-            return
-        from .tfquiet import import_tensorflow_quietly
-
-        # import TF with its start-up chatter captured, then fix the pools before first use
-        saved = os.dup(2)
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), 2)
-                import tensorflow as tf
-
-                tf.config.threading.set_intra_op_parallelism_threads(int(budget))
-                tf.config.threading.set_inter_op_parallelism_threads(min(2, int(budget)))
-                tf.constant(0.0) + 1.0  # first op: device discovery prints here
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        import_tensorflow_quietly()
 
 
 def _styles(job: Job) -> list[tuple[LoadedImage, float]]:
@@ -234,15 +177,13 @@ def _styles(job: Job) -> list[tuple[LoadedImage, float]]:
     for index, (data, weight) in enumerate(job.styles):
         digest = sha256(data)
         with _lock:
-            loaded = _style_cache.get(digest)
-            if loaded is not None:
-                _style_cache.move_to_end(digest)
+            loaded = _style_cache.pop(digest, None)
         if loaded is None:
             loaded = load_image_bytes(data, name=f"style image {index + 1} of {job.key}")
-            with _lock:
-                _style_cache[digest] = loaded
-                while len(_style_cache) > _STYLE_CACHE_SIZE:
-                    _style_cache.popitem(last=False)
+        with _lock:
+            _style_cache[digest] = loaded  # now the most recently used
+            while len(_style_cache) > _STYLE_CACHE_SIZE:
+                del _style_cache[next(iter(_style_cache))]
         out.append((loaded, weight))
     return out
 
@@ -258,6 +199,9 @@ def worker_plugins(plugins_dirs: tuple[str, ...] = ()) -> Plugins:
 
 def run_worker_job(job: Job, plugins_dirs: tuple[str, ...] = ()) -> JobOutcome:
     """What executors run in a worker: :func:`run_job` with the worker's facade."""
+    budget = os.environ.get(THREADS_ENV)  # e.g. given to a Dask worker by its user
+    if budget and "tensorflow" not in sys.modules:
+        set_thread_budget(int(budget))
     return run_job(job, plugins=worker_plugins(plugins_dirs))
 
 
@@ -270,36 +214,20 @@ def run_job(
 ) -> JobOutcome:
     """Decode, style and encode one job; failures come back as outcomes, never raised."""
     start = time.perf_counter()
+    outcome = JobOutcome(key=job.key, ok=False, worker=worker_id())
     try:
         from .api import run_filter
         from .imageio import encode_image, format_for, load_image_bytes
 
         fmt = format_for(f"x{job.output_ext}")
         content = load_image_bytes(job.image, name=job.input_name, max_pixels=job.max_pixels)
-        styles = _styles(job)
-        _prepare_runtime(job.params)
         result = run_filter(
-            content,
-            styles,
-            job.params,
-            callback=callback,
-            should_stop=should_stop,
+            content, _styles(job), job.params, callback=callback, should_stop=should_stop,
             plugins=plugins,
-        )
-        data = encode_image(result.image, fmt, quality=job.quality)
+        )  # fmt: skip
+        outcome.output = encode_image(result.image, fmt, quality=job.quality)
+        outcome.ok, outcome.metrics = True, result.metrics
     except Exception as exc:  # noqa: BLE001 - every failure is an outcome
-        return JobOutcome(
-            key=job.key,
-            ok=False,
-            error=error_line(exc),
-            seconds=round(time.perf_counter() - start, 3),
-            worker=worker_id(),
-        )
-    return JobOutcome(
-        key=job.key,
-        ok=True,
-        output=data,
-        metrics=result.metrics,
-        seconds=round(time.perf_counter() - start, 3),
-        worker=worker_id(),
-    )
+        outcome.error = error_line(exc)
+    outcome.seconds = round(time.perf_counter() - start, 3)
+    return outcome

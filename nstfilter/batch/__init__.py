@@ -1,14 +1,7 @@
-"""Batch styling: many photos x one or more presets, resumable, on any executor.
+"""Batch styling (``nstfilter batch``): many photos x presets, resumable, on any executor.
 
-- :mod:`.inputs` turns files, folders and ``@list.txt`` into inputs with relative paths
-  (the output folder mirrors the input tree);
-- :mod:`.manifest` is the append-only record that makes a batch resumable;
-- :mod:`.run` plans jobs, skips finished ones, runs the rest on an executor
-  (:mod:`nstfilter.executors`) and writes results;
-- :mod:`.report` writes ``report.html`` and prints the summary table;
-- :mod:`.progress` is the progress bar over jobs.
-
-The command is ``nstfilter batch`` (:mod:`nstfilter.cli.batch`).
+:mod:`.inputs` finds the photos, :mod:`.run` plans and runs the jobs, :mod:`.manifest`
+makes a batch resumable, :mod:`.report` and :mod:`.progress` show it.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
 """Turning ``INPUTS...`` (files, folders, ``@list.txt``) into input files with relative paths.
 
-The relative path decides where the result goes, so the input tree is mirrored in the
-output folder:
-
-- a folder contributes its images relative to itself (``photos/a/b.jpg`` given as
-  ``photos`` is ``a/b.jpg``; subfolders only with ``recursive``);
-- a file contributes its path as given when that is relative and stays below the current
-  folder (``trip/x.jpg`` stays ``trip/x.jpg``), else its bare name;
-- ``@list.txt`` contributes each non-empty line (``#`` starts a comment), read as if given
-  on the command line; relative lines are relative to the current folder.
+The relative path decides where the result goes, so the output folder mirrors the input
+tree: a folder contributes its images relative to itself (``photos/a/b.jpg`` given as
+``photos`` is ``a/b.jpg``; subfolders only with ``recursive``); a file its path as given
+when that is relative and stays below the current folder, else its bare name;
+``@list.txt`` each non-empty line (``#`` starts a comment), as if given on the command line.
 """
 
 from __future__ import annotations
@@ -26,20 +22,6 @@ class InputFile:
     relative: PurePosixPath  # where its results go, relative to the output folder
 
 
-def _is_image_name(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
-
-
-def _inside(path: Path, folder: Path | None) -> bool:
-    if folder is None:
-        return False
-    try:
-        path.resolve().relative_to(folder)
-    except ValueError:
-        return False
-    return True
-
-
 def _relative_of_file(path: Path) -> PurePosixPath:
     if not path.is_absolute() and ".." not in path.parts:
         return PurePosixPath(path.as_posix())
@@ -53,31 +35,23 @@ def read_list(spec: str) -> list[str]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputNotFoundError(f"cannot read list: {exc.strerror or exc}", path=path) from None
-    entries = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            entries.append(line)
-    return entries
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def collect_inputs(
     specs: list[str] | tuple[str, ...], *, recursive: bool = False, exclude: Path | None = None
 ) -> list[InputFile]:
-    """Every input file, in the order given (folders sorted), duplicates dropped.
-
-    ``exclude`` (the output folder) is skipped when it lies inside an input folder, so a
-    re-run never styles its own results.
-    """
+    """Every input file, in the order given (folders sorted), duplicates dropped; the
+    output folder (``exclude``) inside an input folder is skipped: a re-run never styles its
+    own results."""
     excluded = exclude.resolve() if exclude is not None else None
-    found: list[InputFile] = []
-    seen: set[Path] = set()
+    found: dict[Path, InputFile] = {}  # by resolved path: the first mention wins
 
     def add(path: Path, relative: PurePosixPath) -> None:
-        key = path.resolve() if path.exists() else path.absolute()
-        if key not in seen:
-            seen.add(key)
-            found.append(InputFile(path, relative))
+        found.setdefault(
+            path.resolve() if path.exists() else path.absolute(), InputFile(path, relative)
+        )
 
     expanded: list[str] = []
     for spec in specs:
@@ -87,17 +61,14 @@ def collect_inputs(
         if path.is_dir():
             walker = path.rglob("*") if recursive else path.iterdir()
             for item in sorted(walker):
-                if _inside(item, excluded) or not item.is_file() or not _is_image_name(item):
-                    continue
-                relative = item.relative_to(path)
-                if any(part.startswith(".") for part in relative.parts):
-                    continue
-                add(item, PurePosixPath(relative.as_posix()))
+                relative = item.relative_to(path)  # no hidden file, nor one in a hidden folder
+                if (
+                    item.suffix.lower() in IMAGE_SUFFIXES
+                    and not any(part.startswith(".") for part in relative.parts)
+                    and not (excluded and item.resolve().is_relative_to(excluded))
+                    and item.is_file()
+                ):
+                    add(item, PurePosixPath(relative.as_posix()))
         else:
             add(path, _relative_of_file(path))
-    return found
-
-
-def output_relative(relative: PurePosixPath, preset: str, ext: str) -> PurePosixPath:
-    """``a/b.jpg`` with preset ``starry`` and ``.png`` is ``a/b.starry.png``."""
-    return relative.parent / f"{relative.stem}.{preset}{ext}"
+    return list(found.values())

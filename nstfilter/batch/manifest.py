@@ -1,13 +1,10 @@
 """The batch manifest: ``OUTDIR/manifest.jsonl``, append-only, one JSON object per line.
 
-Each finished job appends one record (``key``, ``input``, ``input_hash``, ``preset``,
-``preset_hash``, ``output``, ``status``, ``seconds``, ``error``, final losses...) *after*
-its output file is durable, with ``flush`` + ``fsync``, so killing a batch at any moment
-loses at most the jobs in flight: a result without a record is simply redone. The last
-record of a key wins; a torn line (the kill came mid-write) is skipped with a warning,
-and the next run's first write compacts it away (so it is warned about once, not on
-every run forever). Each run starts with a ``{"run": ...}`` line, which makes the history
-of runs readable.
+Each finished job appends its record *after* its output file is durable, so killing a
+batch at any moment loses at most the jobs in flight: a result without a record is simply
+redone. The last record of a key wins; a line torn by a kill is skipped with a warning, and
+the next run's first write compacts it away (warned about once, not on every run). Each
+run starts with a ``{"run": ...}`` line, the history of runs.
 """
 
 from __future__ import annotations
@@ -31,21 +28,14 @@ class Manifest:
 
     def __init__(self, folder: str | Path) -> None:
         self.path = Path(folder) / MANIFEST_NAME
-        self.records: dict[str, dict[str, Any]] = {}
         self._file = JsonLines(self.path)
-        self._history: list[dict[str, Any]] | None = None  # set when torn lines need compacting
-        self._load()
-
-    def _load(self) -> None:
         history = list(read_records(self.path))
-        for record in history:
-            if "key" in record:
-                self.records[record["key"]] = record
-        if history or self.path.is_file():
+        self.records: dict[str, dict[str, Any]] = {r["key"]: r for r in history if "key" in r}
+        self._history: list[dict[str, Any]] | None = None  # set when torn lines need compacting
+        if self.path.is_file():
             with open(self.path, "rb") as handle:
-                lines = sum(1 for line in handle if line.strip())
-            if lines > len(history):
-                self._history = history
+                if sum(1 for line in handle if line.strip()) > len(history):
+                    self._history = history
 
     def is_done(self, key: str, input_hash: str, preset_hash: str, output: Path) -> bool:
         """Finished earlier with the same input and preset, and the output still exists."""

@@ -1,10 +1,8 @@
 """The batch report: ``OUTDIR/report.html`` and the summary table printed at the end.
 
-The HTML report lists every job of the batch (finished now or in an earlier run) with a
-thumbnail of the photo and of the result, the seconds it took and its final losses, and
-puts failures first with their one-line errors. Thumbnails are small JPEGs in
-``OUTDIR/report_files/`` so the report opens instantly for thousands of jobs and stays
-valid when the folder is moved.
+The HTML lists every job of the batch (finished now or in an earlier run), failures first
+with their one-line errors; thumbnails are small JPEGs in ``OUTDIR/report_files/``, so it
+opens instantly for thousands of jobs and stays valid when the folder is moved.
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..imageio import write_atomic
+from ..durable import write_atomic
 from ..printable import printable
 from .manifest import DONE, Manifest
 
@@ -50,17 +48,13 @@ def make_thumbnail(data: bytes, dest: Path) -> bool:
 
 
 def _losses(final: dict[str, Any] | None) -> str:
-    if not final:
-        return ""
-    parts = [f"{k} {v:.4g}" for k, v in final.items() if isinstance(v, (int, float))]
-    return ", ".join(parts)
+    return ", ".join(f"{k} {v:.4g}" for k, v in (final or {}).items() if isinstance(v, float | int))
 
 
 def _link(rel: str) -> str:
-    """A path as an attribute value: a relative ``./`` URL with every special character
-    percent-encoded. File names are not trusted: ``javascript:x.jpg`` must stay a file
-    name (not a scheme), and ``#``, ``?``, ``"`` and ``<`` must not end the path or the
-    attribute."""
+    """A path as an attribute value: a relative ``./`` URL, every special character
+    percent-encoded, as names are not trusted: ``javascript:x.jpg`` stays a file name (not
+    a scheme), and ``#``, ``?``, ``"`` or ``<`` cannot end the path or the attribute."""
     return html.escape("./" + quote(rel.replace(os.sep, "/").lstrip("/")), quote=True)
 
 
@@ -93,10 +87,9 @@ def write_report(
     outdir: Path, planned: Sequence[PlannedJob], manifest: Manifest, result: BatchResult
 ) -> Path:
     """Write ``report.html`` for the jobs of this batch from the manifest's records."""
-    records = [(p, manifest.records.get(p.key)) for p in planned]
-    failed = [(p, r) for p, r in records if r is not None and r.get("status") != DONE]
-    done = [(p, r) for p, r in records if r is not None and r.get("status") == DONE]
-    missing = [p for p, r in records if r is None]
+    records = [(p, r) for p in planned if (r := manifest.records.get(p.key)) is not None]
+    failed = [(p, r) for p, r in records if r.get("status") != DONE]
+    done = [(p, r) for p, r in records if r.get("status") == DONE]
     rows_failed = "\n".join(
         f'<tr class="failed"><td>{html.escape(r.get("input_rel") or r["input"])}</td>'
         f"<td>{html.escape(p.preset.name)}</td>"
@@ -116,8 +109,9 @@ def write_report(
     )
     summary = (
         f"{len(planned)} jobs: {len(done)} done ({result.skipped} from earlier runs), "
-        f"{len(failed)} failed, {len(missing)} not run. This run: {result.done} done, "
-        f"{result.failed} failed in {result.seconds:.1f} s ({result.per_minute:.1f}/min)"
+        f"{len(failed)} failed, {len(planned) - len(records)} not run. "
+        f"This run: {result.done} done, {result.failed} failed in {result.seconds:.1f} s "
+        f"({result.per_minute:.1f}/min)"
         + (f" on {html.escape(result.executor)}" if result.executor else "")
         + (" &mdash; interrupted" if result.interrupted else "")
     )
@@ -147,13 +141,12 @@ def write_report(
 def print_summary(result: BatchResult, console: Console | None = None, limit: int = 20) -> None:
     """The summary table (and the first ``limit`` failures) on the console."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
     from rich.text import Text
 
     console = console or Console()
-    table = Table(title="nstfilter batch", show_header=False)
-    table.add_column("what")
-    table.add_column("value", justify="right")
+    table = Table("what", Column("value", justify="right"), title="nstfilter batch",
+                  show_header=False)  # fmt: skip
     table.add_row("jobs", str(len(result.planned)))
     table.add_row("done now", str(result.done))
     table.add_row("already done (skipped)", str(result.skipped))

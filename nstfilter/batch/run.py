@@ -1,15 +1,14 @@
 """Planning and running a batch: inputs x presets -> jobs -> executor -> files + manifest.
 
-The client (this process) does all the file work: it hashes inputs, decides which jobs the
-manifest already has, reads each photo into a :class:`~nstfilter.jobs.Job`, hands jobs to an
-executor and writes each result atomically *before* recording it in the manifest. Workers
-only ever see bytes. Nothing here stops for a failing job; it is recorded and the batch
-goes on.
+The client (this process) does all the file work: it hashes inputs, skips the jobs the
+manifest has, reads each photo into a :class:`~nstfilter.jobs.Job` for an executor and
+writes each result atomically *before* recording it in the manifest; workers only ever see
+bytes. A failing job is recorded and the batch goes on.
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,7 +22,7 @@ from ..errors import OutputError
 from ..imageio import format_for
 from ..jobs import Job, JobOutcome, JobReport, sha256
 from ..safepaths import check_plan
-from .inputs import InputFile, output_relative
+from .inputs import InputFile
 from .manifest import DONE, FAILED, Manifest
 from .progress import BatchProgress
 from .report import REPORT_FILES, REPORT_NAME, make_thumbnail, write_report
@@ -68,18 +67,14 @@ class BatchResult:
 
 
 def _read_hash(path: Path) -> tuple[str | None, str | None]:
-    h = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                h.update(block)
+        return sha256(path.read_bytes()), None
     except FileNotFoundError:
         return None, f"{path}: no such file"
     except IsADirectoryError:
         return None, f"{path}: is a folder, not an image"
     except OSError as exc:
         return None, f"{path}: cannot read: {exc.strerror or exc}"
-    return h.hexdigest(), None
 
 
 def plan_batch(
@@ -92,18 +87,17 @@ def plan_batch(
 ) -> list[PlannedJob]:
     """One job per input and preset; marks those an earlier run already finished."""
     planned: list[PlannedJob] = []
-    hashes: dict[Path, tuple[str | None, str | None]] = {}
+    read_hash = functools.cache(_read_hash)  # each photo once, whatever the presets
     for preset in presets:
         preset_hash = preset.digest()
         ext = f".{preset.output_format}" if preset.output_format else ".png"
         format_for(f"x{ext}")
         for source in inputs:
-            rel = output_relative(source.relative, preset.name, ext)
+            # a/b.jpg with preset starry and .png is a/b.starry.png
+            rel = source.relative.parent / f"{source.relative.stem}.{preset.name}{ext}"
             output = outdir / rel
             key = f"{source.relative.as_posix()}::{preset.name}"
-            if source.path not in hashes:
-                hashes[source.path] = _read_hash(source.path)
-            input_hash, error = hashes[source.path]
+            input_hash, error = read_hash(source.path)
             job = PlannedJob(key, source, preset, preset_hash, rel, output, input_hash, error)
             job.skip = (
                 not force
@@ -121,44 +115,33 @@ def plan_batch(
     return planned
 
 
-def _styles_of(preset: Preset) -> tuple[tuple[bytes, float], ...]:
-    return tuple((Path(p).read_bytes(), float(w)) for p, w in preset.styles)
-
-
 def _jobs(todo: Sequence[PlannedJob], max_pixels: int | None) -> Iterator[Job]:
-    styles: dict[str, tuple[tuple[bytes, float], ...]] = {}
+    styles: dict[str, tuple[tuple[bytes, float], ...]] = {}  # read once per preset
     for planned in todo:
         preset = planned.preset
         if preset.name not in styles:
-            styles[preset.name] = _styles_of(preset)
+            styles[preset.name] = tuple((Path(p).read_bytes(), float(w)) for p, w in preset.styles)
         try:
             data = planned.source.path.read_bytes()
         except OSError:
             data = b""  # reported by the worker as an unreadable image
         planned.input_hash = sha256(data)  # what was actually styled
         yield Job(
-            key=planned.key,
-            input_name=planned.source.relative.as_posix(),
-            image=data,
-            params=preset.params,
-            styles=styles[preset.name],
-            output_ext=planned.output.suffix,
-            quality=preset.quality,
-            preset=preset.name,
-            max_pixels=max_pixels,
-        )
+            key=planned.key, input_name=planned.source.relative.as_posix(), image=data,
+            params=preset.params, styles=styles[preset.name], output_ext=planned.output.suffix,
+            quality=preset.quality, preset=preset.name, max_pixels=max_pixels,
+        )  # fmt: skip
 
 
+@dataclass
 class _Recorder:
     """Writes outcomes: output file, thumbnails, manifest record, plugin hooks."""
 
-    def __init__(
-        self, outdir: Path, manifest: Manifest, result: BatchResult, plugins: Plugins
-    ) -> None:
-        self.outdir = outdir
-        self.manifest = manifest
-        self.result = result
-        self.plugins = plugins
+    outdir: Path
+    manifest: Manifest
+    result: BatchResult
+    plugins: Plugins
+    bar: BatchProgress
 
     def __call__(self, planned: PlannedJob, outcome: JobOutcome, image: bytes | None) -> None:
         ok, error = outcome.ok, outcome.error
@@ -201,6 +184,7 @@ class _Recorder:
             self.result.failed += 1
             self.result.failures.append((planned.key, error or "failed"))
             self.plugins.job_failed(report)
+        self.bar.advance(planned.key, ok, outcome.seconds, error)
 
     def _thumbnails(
         self, planned: PlannedJob, image: bytes | None, output: bytes | None
@@ -238,32 +222,26 @@ def run_batch(
     start = time.perf_counter()
     manifest = Manifest(outdir)
     planned = plan_batch(inputs, presets, outdir, manifest, force=force)
-    result = BatchResult(planned)
-    result.skipped = sum(1 for p in planned if p.skip)
+    result = BatchResult(planned, skipped=sum(p.skip for p in planned))
     todo = [p for p in planned if not p.skip]
-    recorder = _Recorder(outdir, manifest, result, plugins)
+    bar = BatchProgress(len(planned), mode=progress, skipped=result.skipped)
+    recorder = _Recorder(outdir, manifest, result, plugins, bar)
     log_file = joblog.chosen_path()
     if log_file is not None:
         plugins.register(joblog.JobLog(log_file), joblog.NAME, source="batch job log")
-    bar = BatchProgress(len(planned), mode=progress, skipped=result.skipped)
     try:
         if todo:
             manifest.start_run(jobs=len(planned), todo=len(todo), force=force)
-        for planned_job in [p for p in todo if p.error]:
-            recorder(planned_job, JobOutcome(planned_job.key, False, error=planned_job.error), None)
-            bar.advance(planned_job.key, False, 0.0, planned_job.error)
-        runnable = [p for p in todo if not p.error]
-        if runnable:
-            by_key = {p.key: p for p in runnable}
+        for unreadable in (p for p in todo if p.error):
+            recorder(unreadable, JobOutcome(unreadable.key, False, error=unreadable.error), None)
+        by_key = {p.key: p for p in todo if not p.error}
+        if by_key:
             with bar, executor_factory() as executor:
                 result.executor = executor.description
-                log.info(
-                    "%d jobs (%d already done) on %s", len(runnable), result.skipped,
-                    executor.description,
-                )  # fmt: skip
-                for job, outcome in executor.map_unordered(_jobs(runnable, max_pixels)):
+                log.info("%d jobs (%d already done) on %s", len(by_key), result.skipped,
+                         executor.description)  # fmt: skip
+                for job, outcome in executor.map_unordered(_jobs([*by_key.values()], max_pixels)):
                     recorder(by_key[job.key], outcome, job.image)
-                    bar.advance(job.key, outcome.ok, outcome.seconds, outcome.error)
     except KeyboardInterrupt:
         result.interrupted = True
         raise

@@ -1,26 +1,17 @@
-"""Executors: where jobs run. Same interface whether on this machine or on a Dask cluster.
+"""Executors: where jobs run (``local``: :mod:`.local`, ``dask``: :mod:`.dask_cluster`).
 
 An executor takes :class:`~nstfilter.jobs.Job` objects and gives back
 :class:`~nstfilter.jobs.JobOutcome` objects; it never touches the output folder (the caller
-writes results, so remote workers need no shared filesystem). Two are built in:
-
-- ``local`` (:class:`~nstfilter.executors.local.LocalExecutor`): a pool of worker
-  processes on this machine, each with its own TensorFlow and a thread budget so that N
-  workers share the cores instead of oversubscribing them; a worker that dies has its jobs
-  retried in a fresh pool.
-- ``dask`` (:class:`~nstfilter.executors.dask_cluster.DaskExecutor`): an existing Dask
-  distributed scheduler (``tcp://HOST:PORT``), or a ``LocalCluster`` started on the spot;
-  jobs killed with their worker are rescheduled by Dask on the surviving workers.
-
-Both offer ``submit(job)`` (a future with ``result()`` and ``add_done_callback``), which the
-watcher uses, and ``map_unordered(jobs)``, which batch uses: it consumes ``jobs`` lazily and
-keeps only a small window in flight, so memory stays flat for any batch size.
+writes results, so remote workers need no shared filesystem). ``submit(job)`` gives a
+future, for the watcher; ``map_unordered(jobs)``, for batch, reads ``jobs`` lazily and keeps
+a small window in flight, so memory stays flat for any batch size.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,19 +22,43 @@ EXECUTORS = ("local", "dask")
 
 
 class Executor(Protocol):
-    """Runs jobs somewhere and returns their outcomes."""
+    """Runs jobs somewhere; the built-in ones subclass it for ``map_unordered`` and ``with``."""
 
     description: str
+    window: int  # jobs read ahead and in flight
 
-    def submit(self, job: Job) -> Any: ...
+    def _start(self, job: Job) -> Any: ...  # a future of the job
 
-    def map_unordered(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, JobOutcome]]: ...
+    def _first_done(self, futures: list[Any]) -> Iterable[Any]: ...  # waits for one at least
+
+    def _outcome(self, job: Job, future: Any) -> JobOutcome | None: ...  # None: run it again
+
+    def submit(self, job: Job) -> Any:
+        return self._start(job)
+
+    def map_unordered(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, JobOutcome]]:
+        source = iter(jobs)
+        pending: dict[Any, Job] = {}
+        while True:
+            for job in islice(source, self.window - len(pending)):
+                pending[self._start(job)] = job
+            if not pending:
+                return
+            for future in self._first_done(list(pending)):
+                job = pending.pop(future)
+                outcome = self._outcome(job, future)
+                if outcome is None:
+                    pending[self._start(job)] = job
+                else:
+                    yield job, outcome
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> Executor: ...
+    def __enter__(self) -> Executor:
+        return self
 
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def cpu_count() -> int:

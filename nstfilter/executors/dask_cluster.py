@@ -1,56 +1,36 @@
-"""The Dask executor: jobs on a Dask distributed cluster.
+"""The Dask executor: jobs on an existing Dask scheduler, or on a ``LocalCluster`` here.
 
-``DaskExecutor(scheduler="tcp://HOST:PORT")`` connects to a running cluster (``dask
-scheduler`` + ``dask worker`` on any number of machines); without a scheduler it starts a
-``LocalCluster`` of ``workers`` single-threaded worker processes on this machine. Jobs
-travel as bytes inside the task, outcomes come back as bytes, and the client writes them,
-so workers need nstfilter installed but no shared filesystem, presets or style folder.
-
-Fault tolerance is Dask's: when a worker dies, the scheduler reschedules the tasks it held
-on the surviving workers (up to ``distributed.scheduler.allowed-failures`` times per task);
-``retries`` covers exceptions raised in a task, which ``run_job`` already turns into failed
-outcomes, so in practice it catches only infrastructure errors.
-
-Thread budget: each worker process gets ``NSTFILTER_THREADS`` = cores on its host divided
-by the worker threads on that host, unless the worker's environment already sets it, so a
-``dask worker --nworkers 2 --nthreads 1`` on a 2-core box runs two 1-thread TensorFlows.
+Jobs travel as bytes inside the task and outcomes come back as bytes for the client to
+write, so workers need nstfilter but no shared filesystem, presets or style folder. Dask
+reschedules a dead worker's tasks on the others (``distributed.scheduler.allowed-failures``
+times); ``retries`` catches only infrastructure errors, as ``run_job`` returns its own. A
+worker without ``NSTFILTER_THREADS`` gets its host's cores divided by the worker threads on
+that host, so ``dask worker --nworkers 2 --nthreads 1`` on 2 cores runs two 1-thread TFs.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
+import sys
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError, error_line
 from ..jobs import THREADS_ENV, Job, JobOutcome, run_worker_job, set_thread_budget, sha256
-from . import cpu_count, thread_budget
+from . import Executor, thread_budget
 
 log = logging.getLogger(__name__)
 
 
-def _worker_facts() -> dict[str, Any]:
-    """Runs on a worker: its host, cores and whether a thread budget is already set."""
-    import socket
-
-    return {
-        "host": socket.gethostname(),
-        "cores": cpu_count(),
-        "budget": os.environ.get(THREADS_ENV),
-    }
-
-
-def _set_budget_if_unset(threads: int) -> bool:
-    """Runs on a worker: apply a thread budget unless one is set (or TF already started)."""
-    import sys
-
-    if os.environ.get(THREADS_ENV) or "tensorflow" in sys.modules:
-        return False
-    set_thread_budget(threads)
-    return True
+def _budget_if_unset(threads_by_worker: dict[str, int], dask_worker: Any) -> None:
+    """Runs on each worker (before TensorFlow starts): its share of its host's cores."""
+    if not os.environ.get(THREADS_ENV) and "tensorflow" not in sys.modules:
+        set_thread_budget(thread_budget(threads_by_worker[dask_worker.address]))
 
 
 def task_key(job: Job) -> str:
@@ -59,11 +39,9 @@ def task_key(job: Job) -> str:
     return f"nstfilter-{sha256(job.key.encode())[:16]}-{uuid.uuid4().hex[:8]}"
 
 
-def dask_security(
-    ca_file: str | None, cert: str | None, key: str | None
-) -> Any:  # distributed.Security | None
-    """The client's TLS settings from ``--tls-ca-file/--tls-cert/--tls-key``, or ``None``
-    (then Dask's own config, ``distributed.comm.tls.*``, applies as usual)."""
+def dask_security(ca_file: str | None, cert: str | None, key: str | None) -> Any:
+    """The client's TLS settings (``distributed.Security``) from ``--tls-ca-file/--tls-cert/
+    --tls-key``, or ``None``: then Dask's own config, ``distributed.comm.tls.*``, applies."""
     given = {"tls_ca_file": ca_file, "tls_client_cert": cert, "tls_client_key": key}
     if not any(given.values()):
         return None
@@ -107,18 +85,8 @@ class CheckedFuture:
     def __init__(self, future: Any, job: Job) -> None:
         self.future, self.job = future, job
 
-    @property
-    def key(self) -> str:
-        return self.future.key
-
-    def done(self) -> bool:
-        return self.future.done()
-
-    def cancel(self) -> Any:
-        return self.future.cancel()
-
-    def release(self) -> None:
-        self.future.release()
+    def __getattr__(self, name: str) -> Any:  # done, cancel, release, key...
+        return getattr(self.future, name)
 
     def add_done_callback(self, fn: Any) -> None:
         self.future.add_done_callback(lambda _: fn(self))
@@ -127,7 +95,7 @@ class CheckedFuture:
         return checked(self.future.result(timeout), self.job)
 
 
-class DaskExecutor:
+class DaskExecutor(Executor):
     """Jobs as Dask tasks on an existing scheduler, or on a LocalCluster started here."""
 
     def __init__(
@@ -148,8 +116,7 @@ class DaskExecutor:
         self.retries = retries
         self._cluster = None
         if scheduler:
-            try:
-                # security=None: Dask's own config (distributed.comm.tls.*) decides
+            try:  # security=None: Dask's own config (distributed.comm.tls.*) decides
                 self.client = Client(scheduler, timeout=timeout, security=security)
             except (OSError, TimeoutError, TypeError, ValueError) as exc:  # TypeError: no TLS
                 hint = (
@@ -162,14 +129,12 @@ class DaskExecutor:
                 ) from None
             if workers:
                 log.info("--workers is ignored with --scheduler: the cluster has its own workers")
-            where = scheduler
         else:
             if security is not None:
                 raise UsageError(
                     "the TLS options are for --scheduler (a LocalCluster is loopback only)"
                 )
-            n = workers or 1
-            env = {THREADS_ENV: str(thread_budget(n))}
+            env = {THREADS_ENV: str(thread_budget(workers or 1))}
             if plugins_dirs:
                 env["NSTFILTER_PLUGINS_DIR"] = os.pathsep.join(
                     str(Path(p).resolve()) for p in plugins_dirs
@@ -182,7 +147,7 @@ class DaskExecutor:
                 self._cluster = LocalCluster(
                     host="127.0.0.1",  # never reachable from another machine, and
                     security=True,  # TLS with throw-away certificates: nor by other local users
-                    n_workers=n,
+                    n_workers=workers or 1,
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
@@ -190,26 +155,16 @@ class DaskExecutor:
                     env=env,
                 )
             self.client = Client(self._cluster)
-            where = "LocalCluster"
-        self._budget_workers()
-        threads = sum(self.client.nthreads().values())
-        self.window = window or max(4, 2 * threads)
-        self.description = (
-            f"dask {where} ({len(self.client.nthreads())} workers, {threads} threads)"
-        )
-
-    def _budget_workers(self) -> None:
-        """Give workers that have no ``NSTFILTER_THREADS`` a budget for their host."""
-        facts = self.client.run(_worker_facts)
         nthreads = self.client.nthreads()
-        per_host: dict[str, int] = {}
-        for address, fact in facts.items():
-            per_host[fact["host"]] = per_host.get(fact["host"], 0) + nthreads.get(address, 1)
-        for address, fact in facts.items():
-            if fact["budget"]:
-                continue
-            budget = thread_budget(per_host[fact["host"]], fact["cores"])
-            self.client.run(_set_budget_if_unset, budget, workers=[address])
+        hosts = self.client.run(socket.gethostname)
+        per_host = Counter()
+        for address, host in hosts.items():
+            per_host[host] += nthreads.get(address, 1)
+        self.client.run(_budget_if_unset, {a: per_host[h] for a, h in hosts.items()})
+        threads = sum(nthreads.values())
+        self.window = window or max(4, 2 * threads)
+        where = scheduler or "LocalCluster"
+        self.description = f"dask {where} ({len(nthreads)} workers, {threads} threads)"
 
     def close(self) -> None:
         try:
@@ -218,48 +173,25 @@ class DaskExecutor:
             if self._cluster is not None:
                 self._cluster.close()
 
-    def __enter__(self) -> DaskExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def submit(self, job: Job) -> CheckedFuture:
         """One job as a Dask task; the future's ``result()`` is a checked :class:`JobOutcome`."""
-        return CheckedFuture(self._submit(job), job)
+        return CheckedFuture(self._start(job), job)
 
-    def _submit(self, job: Job) -> Any:
+    def _start(self, job: Job) -> Any:
+        # the worker's own plugin facade (NSTFILTER_PLUGINS_DIR there) styles it
         return self.client.submit(
-            run_worker_job,  # the worker's own plugin facade (NSTFILTER_PLUGINS_DIR there)
-            job,
-            key=task_key(job),
-            pure=False,
-            retries=self.retries,
+            run_worker_job, job, key=task_key(job), pure=False, retries=self.retries
         )
 
-    def map_unordered(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, JobOutcome]]:
-        """Outcomes as tasks finish, keeping ``window`` tasks on the cluster at a time."""
-        from distributed import as_completed
+    def _first_done(self, futures: list[Any]) -> Any:
+        from distributed import wait
 
-        source = iter(jobs)
-        pending: dict[str, Job] = {}
-        queue = as_completed()
-        for job in source:
-            future = self._submit(job)
-            pending[future.key] = job
-            queue.add(future)
-            if len(pending) >= self.window:
-                break
-        for future in queue:
-            job = pending.pop(future.key)
-            try:
-                outcome = checked(future.result(), job)
-            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after many deaths
-                outcome = JobOutcome(key=job.key, ok=False, error=error_line(exc))
-            future.release()
-            yield job, outcome
-            following = next(source, None)
-            if following is not None:
-                nxt = self._submit(following)
-                pending[nxt.key] = following
-                queue.add(nxt)
+        return wait(futures, return_when="FIRST_COMPLETED").done
+
+    def _outcome(self, job: Job, future: Any) -> JobOutcome:
+        try:
+            outcome = checked(future.result(), job)
+        except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after many deaths
+            outcome = JobOutcome(key=job.key, ok=False, error=error_line(exc))
+        future.release()
+        return outcome

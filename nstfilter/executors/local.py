@@ -1,15 +1,10 @@
 """The local executor: a pool of worker processes on this machine (pebble's ``ProcessPool``).
 
-Each worker is a fresh (``spawn``) Python process with its own TensorFlow, started with a
-thread budget of ``cores // workers`` so the pool as a whole uses the machine's cores once.
-Workers ignore Ctrl-C (the parent decides what happens to a batch) and live as long as the
-pool, so each loads the backbone once; a worker whose parent was killed (``kill -9``) exits
-on its own, as each pebble worker talks to the parent over a pipe of its own.
-
-Why pebble: when a worker dies (killed, out of memory), the standard library's pool breaks
-as a whole and cannot say which job killed it. Pebble replaces the dead worker and fails
-*that job's* future with ``ProcessExpired``, so the job is retried alone, up to
-``max_attempts`` times, and every other job is unaffected.
+Each worker is a fresh (``spawn``) process with its own TensorFlow and ``cores // workers``
+threads; it ignores Ctrl-C (the parent decides), loads the backbone once, and exits when its
+parent is killed (each pebble worker has a pipe of its own to the parent). Unlike the
+standard library's pool, which breaks as a whole when a worker dies, pebble fails only
+*that job's* future with ``ProcessExpired``: that job alone is retried (``max_attempts``).
 """
 
 from __future__ import annotations
@@ -17,7 +12,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import signal
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 
@@ -25,7 +21,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from ..errors import error_line
 from ..jobs import Job, JobOutcome, run_worker_job, set_thread_budget
-from . import thread_budget
+from . import Executor, thread_budget
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +31,7 @@ def _init_worker(threads: int) -> None:
     set_thread_budget(threads)
 
 
-class LocalExecutor:
+class LocalExecutor(Executor):
     """``workers`` processes, each with ``threads`` TensorFlow threads."""
 
     def __init__(
@@ -57,17 +53,7 @@ class LocalExecutor:
             f"x {self.threads} thread{'s' if self.threads > 1 else ''}"
         )
         self._pool: ProcessPool | None = None
-
-    @property
-    def pool(self) -> ProcessPool:
-        if self._pool is None:
-            self._pool = ProcessPool(
-                max_workers=self.workers,
-                initializer=_init_worker,
-                initargs=(self.threads,),
-                context=multiprocessing.get_context("spawn"),
-            )
-        return self._pool
+        self._deaths: Counter[str] = Counter()
 
     def close(self) -> None:
         """Stop the workers; jobs still running are abandoned (their results are lost)."""
@@ -76,48 +62,32 @@ class LocalExecutor:
             pool.stop()
             pool.join(timeout=10)
 
-    def __enter__(self) -> LocalExecutor:
-        return self
+    def _start(self, job: Job) -> Future:
+        """The future's result is a :class:`JobOutcome`, or ``ProcessExpired`` when its
+        worker died (the pool replaces the worker; :meth:`submit` does not retry)."""
+        if self._pool is None:
+            self._pool = ProcessPool(
+                max_workers=self.workers,
+                initializer=_init_worker,
+                initargs=(self.threads,),
+                context=multiprocessing.get_context("spawn"),
+            )
+        return self._pool.schedule(run_worker_job, (job, self.plugins_dirs))
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _first_done(self, futures: list[Future]) -> set[Future]:
+        return wait(futures, return_when=FIRST_COMPLETED).done
 
-    def submit(self, job: Job) -> Future:
-        """One job; the future's result is a :class:`JobOutcome`, or ``ProcessExpired``
-        when its worker died (the pool replaces the worker; no retry here)."""
-        return self.pool.schedule(run_worker_job, (job, self.plugins_dirs))
-
-    def map_unordered(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, JobOutcome]]:
-        """Outcomes as jobs finish; at most ``window`` jobs are read ahead and in flight.
-
-        A job whose worker died is resubmitted; the ``max_attempts``-th death is reported
-        as that job's failure, the others are unaffected.
-        """
-        source = iter(jobs)
-        pending: dict[Future, Job] = {}
-        deaths: dict[str, int] = {}
-        while True:
-            while len(pending) < self.window:
-                job = next(source, None)
-                if job is None:
-                    break
-                pending[self.submit(job)] = job
-            if not pending:
-                return
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for future in done:
-                job = pending.pop(future)
-                try:
-                    outcome = future.result()
-                except ProcessExpired as exc:
-                    deaths[job.key] = deaths.get(job.key, 0) + 1
-                    if deaths[job.key] < self.max_attempts:
-                        log.warning("a worker died running %s (%s); retrying", job.key, exc)
-                        pending[self.submit(job)] = job
-                        continue
-                    message = f"worker process died {self.max_attempts} times running this job"
-                    outcome = JobOutcome(key=job.key, ok=False, error=message)
-                except Exception as exc:  # noqa: BLE001 - e.g. a job that cannot be pickled
-                    outcome = JobOutcome(key=job.key, ok=False, error=error_line(exc))
-                deaths.pop(job.key, None)
-                yield job, outcome
+    def _outcome(self, job: Job, future: Future) -> JobOutcome | None:
+        try:
+            outcome = future.result()
+        except ProcessExpired as exc:
+            self._deaths[job.key] += 1
+            if self._deaths[job.key] < self.max_attempts:
+                log.warning("a worker died running %s (%s); retrying", job.key, exc)
+                return None
+            message = f"worker process died {self.max_attempts} times running this job"
+            outcome = JobOutcome(key=job.key, ok=False, error=message)
+        except Exception as exc:  # noqa: BLE001 - e.g. a job that cannot be pickled
+            outcome = JobOutcome(key=job.key, ok=False, error=error_line(exc))
+        self._deaths.pop(job.key, None)
+        return outcome
