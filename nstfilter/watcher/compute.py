@@ -1,16 +1,11 @@
-"""Where the styling of one file runs: in this process, or on an executor.
+"""Where the styling of one file runs: ``compute(path, resolved, ext) -> (bytes, metrics)``.
 
-The pipeline only needs ``compute(path, resolved, ext) -> (encoded bytes, metrics)``;
-everything around it (journal, durable writes, moves) stays in the watcher process, so the
+:class:`InProcess` (``--executor threads``): the worker threads run the filter, the
+engine's compiled objectives cached once per process. :class:`OnExecutor` (``local`` /
+``dask``): each file a picklable :class:`~nstfilter.jobs.Job` for a process pool or a Dask
+cluster, on other cores or machines with no shared folder; ``--workers N`` keeps N jobs in
+flight. Journal, durable writes and moves stay in the watcher process either way, so the
 crash-safety story is the same whoever computes.
-
-* :class:`InProcess` (``--executor threads``, the default): the watcher's worker threads run
-  the filter themselves; the engine's compiled objectives are cached once per process.
-* :class:`OnExecutor` (``--executor local`` / ``dask``): each file becomes a picklable
-  :class:`~nstfilter.jobs.Job` (photo and style images as bytes) submitted to a process pool
-  or a Dask cluster, so the styling can run on other cores or machines with no shared
-  folder. Each watcher worker thread waits for its job, so ``--workers N`` keeps N jobs in
-  flight.
 """
 
 from __future__ import annotations

@@ -88,13 +88,9 @@ class Reservations:
         self._lock = threading.Lock()
         self._taken: set[Path] = set()
 
-    def reserve(self, folder: Path, stem: str, rest: str) -> Path:
-        """The first free ``stem[-N]rest`` in ``folder``, now promised to the caller."""
-        return self.reserve_group(folder, stem, [rest])[0]
-
-    def reserve_group(self, folder: Path, stem: str, rests: list[str]) -> list[Path]:
-        """The smallest N for which every ``stem[-N]rest`` is free (a file and its
-        ``.error.txt`` note keep matching names)."""
+    def reserve(self, folder: Path, stem: str, *rests: str) -> list[Path]:
+        """The smallest N for which every ``stem[-N]rest`` in ``folder`` is free, now promised
+        to the caller (a file and its ``.error.txt`` note keep matching names)."""
         with self._lock:
             number = 0
             while True:

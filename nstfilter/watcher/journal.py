@@ -1,22 +1,19 @@
-"""The job journal: what the watcher was doing when it was killed.
+"""The job journal (``.nstfilter/journal.jsonl``): what the watcher was doing when killed.
 
-An append-only JSON-lines file in the inbox's state folder (``.nstfilter/journal.jsonl``).
-Each step of a job is written and ``fsync``'d *before* the step it announces is relied on:
+Each step of a job is appended and ``fsync``'d *before* the step it announces is relied on:
 
 ``start``    the input, its identity (size, mtime, inode) and the names reserved for it
 ``output``   the result is durable in the outbox
 ``failing``  the job failed; the error and where the original will go
 ``done`` / ``failed`` / ``requeued``   the job is closed
 
-The jobs never closed are finished on start-up from the last step that provably happened
-(:meth:`.pipeline.Runner.resume`). The file is compacted on start-up and every few thousand
-lines, keeping only open jobs, so it does not grow over days of running.
+Jobs never closed are finished on start-up (:meth:`.pipeline.Runner.resume`). Compaction
+on start-up and every few thousand lines keeps only open jobs, so the file stays small.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,10 +74,6 @@ class Journal:
 
     def close(self) -> None:
         self._file.close()
-
-    @staticmethod
-    def new_id() -> str:
-        return uuid.uuid4().hex[:12]
 
     def record(self, op: str, job_id: str, *, sync: bool = True, **fields: Any) -> None:
         """Append one step and ``fsync`` it; returns once it is on disk.

@@ -18,7 +18,6 @@ STATE_DIRNAME = ".nstfilter"
 
 
 def is_ignored_name(name: str) -> bool:
-    """True for names matching :data:`IGNORED_PATTERNS` (case-insensitive)."""
     lowered = name.lower()
     return any(fnmatch.fnmatchcase(lowered, pattern) for pattern in IGNORED_PATTERNS)
 

@@ -1,15 +1,12 @@
-"""One file through the filter: the steps a worker takes, each one journalled first.
-
-::
+"""One file through the filter, each step journalled first::
 
     reserve names -> journal start -> load -> run_filter -> write result (durable)
     -> journal output -> move original to processed/ -> journal done -> job_done hook
 
-A failure anywhere before ``output`` sends the original to ``failed/`` beside an
-``.error.txt`` note; a shutdown request leaves it in the inbox (``requeued``). Nothing is
-deleted and nothing is overwritten. :meth:`Runner.resume` finishes a job from the journal
-(after ``kill -9``, or when a move failed earlier in this run) from the last step it can
-prove happened, which is what makes every file end up done exactly once.
+A failure before ``output`` sends the original to ``failed/`` beside an ``.error.txt``
+note; a shutdown leaves it in the inbox (``requeued``); nothing is deleted or overwritten.
+:meth:`Runner.resume` finishes a job from the last step the journal proves (after
+``kill -9``, or a move that failed earlier in this run): every file ends up done once.
 """
 
 from __future__ import annotations
@@ -18,8 +15,9 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,33 +61,19 @@ def describe(error: BaseException, source: Path | None = None) -> str:
     return text
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
+@dataclass(eq=False)
+@dataclass(eq=False)
 class Runner:
     """Runs jobs for one watcher; safe to call from several worker threads."""
 
-    def __init__(
-        self,
-        layout: Layout,
-        journal: Journal,
-        presets: PresetCache,
-        plugins: Plugins,
-        compute: Compute,
-        should_stop: Callable[[], bool],
-    ) -> None:
-        self.layout = layout
-        self.journal = journal
-        self.presets = presets
-        self.plugins = plugins
-        self.compute = compute
-        self.should_stop = should_stop
-        self.names = Reservations()
-        self._open_lock = threading.Lock()
+    layout: Layout
+    journal: Journal
+    presets: PresetCache
+    plugins: Plugins
+    compute: Compute
+    should_stop: Callable[[], bool]
+    names: Reservations = field(default_factory=Reservations)
+    _open_lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- the normal path ---------------------------------------------------------------
 
@@ -105,7 +89,7 @@ class Runner:
             if earlier.data["source"] == source and earlier.data.get("identity") == ident:
                 return self.resume(earlier)  # a move failed earlier in this run: finish it
         preset = self.presets.name_for(relative.parts)
-        job = _Job(self.journal.new_id(), path, relative, preset, started)
+        job = _Job(uuid.uuid4().hex[:12], path, relative, preset, started)
         # reserve the result's and the original's final names before anything is written
         try:
             fmt = self.presets.get(preset).preset.output_format
@@ -113,8 +97,8 @@ class Runner:
             fmt = None
         ext = output_extension(path, fmt)
         # <name>.<preset>.<ext>, a clash number going after <name> (see names.numbered)
-        output = self.names.reserve(self.layout.outbox, path.stem, f".{preset}{ext}")
-        processed = self.names.reserve(
+        [output] = self.names.reserve(self.layout.outbox, path.stem, f".{preset}{ext}")
+        [processed] = self.names.reserve(
             self.layout.processed / relative.parent, path.stem, path.suffix
         )
         try:
@@ -174,8 +158,8 @@ class Runner:
         """The original to failed/ with its note. ``discard``: a result already written, which
         is removed first: a file in failed/ never has a result in the outbox (docs/watch.md),
         so putting it back in the inbox cannot make a second one."""
-        folder, name = self.layout.failed / job.relative.parent, job.source
-        dest, note = self.names.reserve_group(folder, name.stem, [name.suffix, ".error.txt"])
+        folder = self.layout.failed / job.relative.parent
+        dest, note = self.names.reserve(folder, job.source.stem, job.source.suffix, ".error.txt")
         extra = {"discard": str(discard)} if discard is not None else {}
         self.journal.record("failing", job.id, error=message, dest=str(dest), note=str(note),
                             **extra)  # fmt: skip
@@ -233,7 +217,10 @@ class Runner:
             dest, message = Path(data["dest"]), data.get("error", "unknown error")
             if data.get("discard"):  # killed between the "failing" record and the removal
                 Path(data["discard"]).unlink(missing_ok=True)
-            linked = os.path.lexists(dest) and _same_file(source, dest)
+            try:
+                linked = os.path.samefile(source, dest)  # killed between link and unlink
+            except OSError:
+                linked = False
         elif "output" in job.steps or (output.is_file() and not output.is_symlink()):
             dest, message = processed, None
             linked = os.path.lexists(processed)  # killed between link (or copy) and unlink

@@ -51,7 +51,11 @@ class PresetCache:
     _names: set[str] = field(default_factory=set)
     _names_at: float = float("-inf")
 
-    def names(self) -> set[str]:
+    def name_for(self, relative: tuple[str, ...]) -> str:
+        """The preset for a file at ``relative`` (parts below the inbox): its first folder's
+        name when a preset is called so (the search path is rescanned every few seconds)."""
+        if len(relative) < 2:
+            return self.default
         with self._lock:
             if time.monotonic() - self._names_at > NAMES_TTL:
                 try:
@@ -59,13 +63,7 @@ class PresetCache:
                 except Exception as exc:  # noqa: BLE001 - a broken search path entry
                     log.warning("cannot list presets: %s", exc)
                 self._names_at = time.monotonic()
-            return set(self._names)
-
-    def name_for(self, relative: tuple[str, ...]) -> str:
-        """The preset for a file at ``relative`` (parts below the inbox)."""
-        if len(relative) > 1 and relative[0] in self.names():
-            return relative[0]
-        return self.default
+            return relative[0] if relative[0] in self._names else self.default
 
     def get(self, name: str) -> Resolved:
         """The resolved preset with its style images loaded (raises ``PresetError``)."""

@@ -1,19 +1,14 @@
-"""The watcher: recovery, observer, backlog sweep, settle thread and workers, in that order.
-
-::
-
-    recover open journal jobs -> start observer -> sweep backlog -> settle thread hands
-    complete files to a queue -> N worker threads run them -> stop on signal (or, with
-    --once, when nothing is left)
+"""The watcher: recover open journal jobs -> start observer -> sweep backlog -> settle thread
+hands complete files to a queue -> N worker threads run them -> stop on signal (or, with
+--once, when nothing is left).
 
 The observer starts *before* the sweep so no file can slip in between; the tracker makes
-the overlap harmless (a path is handed out once). Workers are threads in this process:
-the engine releases the GIL inside TensorFlow and caches its compiled objectives per
-process, which a pool of processes would have to rebuild.
+the overlap harmless (a path is handed out once).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -26,13 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
 from ..builtins import joblog
 from ..errors import NstError
 from .compute import make_compute
 from .folders import Layout, inbox_lock
 from .journal import Journal
 from .names import escapes_inbox, is_candidate_path, is_ignored_name, stat_of
-from .observer import InboxHandler, start_observer
 from .pipeline import RETRY, Runner
 from .presetcache import PresetCache
 from .stability import Tracker
@@ -65,6 +64,37 @@ class WatchOptions:
     load_preset: Callable[[str], Preset] | None = None
 
 
+@dataclass(eq=False)  # hashable: watchdog keeps handlers in a set
+class InboxHandler(FileSystemEventHandler):
+    """watchdog events -> tracker calls, on watchdog's threads, so nothing slow: a path was
+    seen, closed, moved or deleted. ``IN_CLOSE_WRITE`` arrives as ``closed`` (inotify); a
+    file renamed into the inbox is complete by definition (how careful programs publish a
+    file) and counts as closed. A folder created or moved in is swept, because files inside
+    a moved folder raise no events."""
+
+    tracker: Tracker
+    inbox: Path
+    sweep: Callable[[Path], int]
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        try:
+            kind, src = event.event_type, Path(os.fsdecode(event.src_path))
+            dest = Path(os.fsdecode(event.dest_path)) if kind == "moved" else src
+            if event.is_directory:
+                if kind in ("created", "moved") and self.inbox in dest.parents:
+                    self.sweep(dest)
+                return
+            if kind in ("created", "modified"):
+                self.tracker.seen(src)
+            elif kind in ("moved", "deleted"):
+                self.tracker.gone(src)
+            if kind in ("closed", "moved"):  # the tracker ignores a dest outside the inbox
+                self.tracker.closed(dest)
+            # opened, closed_no_write, attrib: nothing to do
+        except Exception:  # noqa: BLE001 - an observer thread must never die
+            log.exception("error handling %s", event)
+
+
 class Watcher:
     def __init__(self, layout: Layout, options: WatchOptions, plugins: Plugins) -> None:
         self.layout = layout
@@ -81,14 +111,11 @@ class Watcher:
         self._inbox_real = os.path.realpath(layout.inbox)
         self._warned_links: set[Path] = set()
         self.tracker = Tracker(
-            self.work,  # type: ignore[arg-type]
-            settle=options.settle,
-            close_grace=options.close_grace,
-            accept=self.accept,
+            self.work, settle=options.settle, close_grace=options.close_grace, accept=self.accept
         )
         self.counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
-        self.observer = None
+        self.observer: BaseObserver | None = None
         self._inbox_ident: tuple[int, int] | None = None
 
     # --- what the watcher takes ------------------------------------------------------------
@@ -180,11 +207,13 @@ class Watcher:
         return self.counts
 
     def _start_observer(self) -> None:
-        handler = InboxHandler(self.tracker, self.layout.inbox, self.sweep)
-        self.observer = start_observer(
-            handler, self.layout.inbox, self.options.polling, self.options.poll_interval
-        )
-        self._inbox_ident = _dir_ident(self.layout.inbox)
+        """A recursive observer on the inbox: inotify, or polling for network mounts."""
+        inbox, options = self.layout.inbox, self.options
+        observer = PollingObserver(timeout=options.poll_interval) if options.polling else Observer()
+        observer.schedule(InboxHandler(self.tracker, inbox, self.sweep), str(inbox), recursive=True)
+        observer.start()
+        self.observer = observer
+        self._inbox_ident = _dir_ident(inbox)
 
     def _check_health(self) -> None:
         """Notice an inbox that vanished (unmounted share, folder moved away) or a dead
@@ -224,12 +253,11 @@ class Watcher:
 
     def _stop_observer(self) -> None:
         observer, self.observer = self.observer, None
-        if observer is not None:
-            try:
+        # a broken observer is being replaced (or shut down) anyway
+        with contextlib.suppress(Exception):
+            if observer is not None:
                 observer.stop()
                 observer.join(timeout=5)
-            except Exception:  # noqa: BLE001 - a broken observer is being replaced anyway
-                pass
 
     def _shutdown(self, workers: list[threading.Thread], settler: threading.Thread) -> None:
         """Stop taking files, let the workers finish or requeue theirs, then close."""

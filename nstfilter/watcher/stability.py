@@ -51,7 +51,7 @@ class Tracker:
 
     def __init__(
         self,
-        work: queue.Queue[Path],
+        work: queue.Queue[Path | None],  # None: the workers' stop sentinel, not ours
         *,
         settle: float = 2.0,
         close_grace: float = 0.5,
