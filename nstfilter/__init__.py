@@ -1,8 +1,7 @@
 """nstfilter: neural style transfer (Gatys et al.) as an image filter.
 
-The public entry point is :func:`stylize`; settings live in :class:`StyleParams`. Importing
-this package does not import TensorFlow: that happens when a filter first runs, so the
-CLI's ``--help`` and the plugin machinery stay fast.
+The entry point is :func:`stylize`, settings live in :class:`StyleParams`. TensorFlow is
+imported when a filter first runs, so the CLI's ``--help`` and the plugins stay fast.
 """
 
 from __future__ import annotations

@@ -57,22 +57,18 @@ def run_filter(
 ) -> StylizeResult:
     """Style ``content`` with ``styles`` under ``params`` through the plugin pipeline.
 
-    ``on_snapshot(image, progress)`` receives the image being optimised ((H, W, 3) floats in
-    [0, 1], before post-processing) every ``snapshot_every`` steps, from filters whose
-    ``apply`` takes ``on_snapshot``. ``plugins``: the caller's facade (pass one to keep
-    compiled models between calls), else a fresh :meth:`Plugins.load`.
-    """
+    ``on_snapshot(image, progress)`` gets the image being optimised ((H, W, 3) floats in
+    [0, 1]) every ``snapshot_every`` steps, from filters whose ``apply`` takes it. Pass
+    ``plugins`` to keep compiled models between calls (else a fresh :meth:`Plugins.load`)."""
     plugins = plugins or Plugins.load()
     start = time.perf_counter()
     loaded = as_loaded(content)
     style_images = _style_list(styles)
     filters = plugins.filters()
-    try:
-        chosen = filters[params.filter]
-    except KeyError:
-        raise UsageError(
-            f"unknown filter {params.filter!r}; registered: {', '.join(sorted(filters))}"
-        ) from None
+    if params.filter not in filters:
+        known = ", ".join(sorted(filters))
+        raise UsageError(f"unknown filter {params.filter!r}; registered: {known}")
+    chosen = filters[params.filter]
     original = fit_longest(loaded.rgb, params.working_size(max(loaded.size)), name=loaded.path)
     image = plugins.preprocess(original, params)
 
@@ -97,13 +93,9 @@ def run_filter(
     if loaded.alpha is not None:
         result = result.convert("RGB")
         result.putalpha(loaded.alpha.resize(result.size, Image.Resampling.LANCZOS))
-    metrics = {
-        "filter": params.filter,
-        **output.metrics,
-        "seconds": round(time.perf_counter() - start, 3),
-        "size": list(result.size),
-    }
-    return StylizeResult(result, metrics)
+    seconds = round(time.perf_counter() - start, 3)
+    metrics = {"filter": params.filter, **output.metrics, "seconds": seconds}
+    return StylizeResult(result, {**metrics, "size": list(result.size)})
 
 
 def stylize(
@@ -117,11 +109,8 @@ def stylize(
     plugins: Plugins | None = None,
     **overrides: Any,
 ) -> Image.Image:
-    """Style an image and return it as a PIL image.
-
-    ``styles`` are paths or PIL images, optionally ``(image, weight)`` pairs; a ``preset``
-    supplies both styles and settings, and ``styles``/``params``/``overrides`` win over it.
-    """
+    """Style an image and return it as a PIL image. ``styles``: paths or PIL images, maybe
+    ``(image, weight)`` pairs; ``styles``/``params``/``overrides`` win over a ``preset``'s."""
     plugins = plugins or Plugins.load()
     if preset is not None:
         from .presets import load_preset

@@ -1,10 +1,5 @@
-"""Inputs for the offline demo: a photo shipped by a dependency, and a contact sheet.
-
-The demo must work on a fresh clone with no network and without ``../shared``; the photo is
-NASA's public-domain portrait of Eileen Collins (scikit-image's "astronaut"), shipped in
-``nstfilter/_data/demo`` so the demo needs no dependency beyond the filter's own, and the
-style comes from a bundled procedural preset.
-"""
+"""Inputs for the offline demo (no network, no ``../shared``): a photo and a contact sheet.
+The style comes from a bundled procedural preset."""
 
 from __future__ import annotations
 
@@ -19,8 +14,7 @@ DEMO_PHOTO = files("nstfilter") / "_data" / "demo" / "astronaut.jpg"
 def demo_photo() -> Image.Image:
     """NASA's public-domain portrait of astronaut Eileen Collins (512 x 512)."""
     with DEMO_PHOTO.open("rb") as handle:
-        image = Image.open(handle)
-        return image.convert("RGB")
+        return Image.open(handle).convert("RGB")
 
 
 def contact_sheet(panels: list[tuple[str, Image.Image]], height: int = 256) -> Image.Image:

@@ -1,8 +1,5 @@
-"""Events that leave the engine: small, picklable, free of TensorFlow.
-
-Kept apart from the engine so plugins, the watcher and batch workers can handle progress
-without importing TensorFlow.
-"""
+"""Events that leave the engine: small and picklable, so plugins, the watcher and batch
+workers can handle progress without importing TensorFlow."""
 
 from __future__ import annotations
 

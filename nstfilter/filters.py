@@ -1,10 +1,6 @@
-"""The filter protocol: what ``nstfilter_register_filters`` registers.
-
-A *filter* turns a content image plus style images into a new image. The engine is one
-filter among possible others (a plugin may register a colour-transfer-only filter, and the
-test suite registers a fast stub), which is what lets the watcher and batch front-ends be
-tested without running a neural network. This module imports no TensorFlow.
-"""
+"""The filter protocol: what ``nstfilter_register_filters`` registers (no TensorFlow here).
+The engine is one filter among others (a colour-transfer plugin, the tests' fast stub), so
+the watcher and batch front-ends can be tested without running a neural network."""
 
 from __future__ import annotations
 

@@ -1,10 +1,8 @@
 """The one table of settings: :class:`StyleParams`, whose fields carry a :class:`Setting`.
 
 The preset schema, the CLI options, validation and the docs/presets.md table are generated
-from it, so a setting is added, documented and checked in one place (tests/test_settings.py
-fails on drift). Every value is checked where it enters (CLI option, preset key, Python API)
-by :meth:`Setting.check`: a NaN or an infinity never reaches TensorFlow, and no size can ask
-for gigabytes.
+from it (tests/test_settings.py fails on drift). :meth:`Setting.check` checks every value
+where it enters (CLI, preset, Python API): no NaN reaches TensorFlow, no size asks for GBs.
 """
 
 from __future__ import annotations
@@ -33,6 +31,7 @@ BACKBONES_BUILTIN: tuple[str, ...] = ("auto", "vgg19", "vgg16-hed")
 MAX_SIDE = 16384
 #: ``size = "original"``: keep the photo's own size (tiled above ``tile_size``).
 ORIGINAL = "original"
+_NUMBERS = {int: numbers.Integral, float: numbers.Real}
 
 
 @dataclass(frozen=True)
@@ -102,23 +101,17 @@ class Setting:
     def _one(self, value: Any, label: str) -> Any:
         if any(value == a and type(value) is type(a) for a in self.also):
             return value
-        bad = UsageError(f"{label} must be {self.rule()}, got {value!r}")
         if self.kind in (bool, str):
-            if not isinstance(value, self.kind) or (self.choices and value not in self.choices):
-                raise bad
-            return value
+            if isinstance(value, self.kind) and (not self.choices or value in self.choices):
+                return value
         # numbers: numpy's too, but never a bool (True is an int to Python, not to a user)
-        number = numbers.Integral if self.kind is int else numbers.Real
-        if isinstance(value, bool) or not isinstance(value, number):
-            raise bad
-        value = self.kind(value)
-        if not math.isfinite(value):
-            raise bad
-        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
-            raise bad
-        if self.high is not None and (value >= self.high if self.high_open else value > self.high):
-            raise bad
-        return value
+        elif not isinstance(value, bool) and isinstance(value, _NUMBERS[self.kind]):
+            number, low, high = self.kind(value), self.low, self.high
+            low_ok = low is None or (number > low if self.low_open else number >= low)
+            high_ok = high is None or (number < high if self.high_open else number <= high)
+            if math.isfinite(number) and low_ok and high_ok:
+                return number
+        raise UsageError(f"{label} must be {self.rule()}, got {value!r}")
 
     def option(self, name: str) -> str:
         """The CLI's long option for field ``name``."""
@@ -142,11 +135,9 @@ _UNIT = {"low": 0.0, "high": 1.0}
 class StyleParams:
     """Everything that decides what a stylised image looks like.
 
-    ``content_weight``/``style_weight`` default to ``None``: the engine then uses the values
-    calibrated for the chosen backbone (see ``engine.backbones``), because activations of
-    different networks differ by orders of magnitude and one pair of numbers cannot suit all.
-    Explicit numbers mean exactly what they mean in the TF tutorial.
-    """
+    ``content_weight``/``style_weight`` ``None``: the values calibrated for the backbone
+    (``engine.backbones``), since the activations of networks differ by orders of magnitude;
+    explicit numbers mean exactly what they mean in the TF tutorial."""
 
     content_layers: tuple[str, ...] = _objective(
         DEFAULT_CONTENT_LAYERS, "Layers whose features the result keeps from the photo.", **_LAYERS

@@ -1,9 +1,5 @@
-"""Colour preservation and strength, as ``nstfilter_postprocess`` plugins.
-
-Colour preservation is the luminance-only transfer of Gatys et al. ("Preserving colour in
-neural artistic style transfer", 2016): keep the stylised image's luma (Y) and take the
-chroma (Cb, Cr) from the photo. Strength blends the result with the photo.
-"""
+"""Colour preservation (Gatys et al.'s luminance-only transfer, "Preserving colour in neural
+artistic style transfer", 2016) and strength, as an ``nstfilter_postprocess`` plugin."""
 
 from __future__ import annotations
 
@@ -36,6 +32,4 @@ def nstfilter_postprocess(
     """Colour first, then strength: blending two differently coloured images muddies."""
     if params.preserve_color:
         image = preserve_color(image, original)
-    if params.strength < 1.0:
-        image = blend_strength(image, original, params.strength)
-    return image
+    return blend_strength(image, original, params.strength)

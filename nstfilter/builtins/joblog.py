@@ -1,11 +1,6 @@
-"""A JSON-lines job log: a plugin object a front-end registers with its file.
-
-The watcher registers ``JobLog(<state folder>/jobs.jsonl)`` (or ``$NSTFILTER_JOB_LOG`` when
-the user chose a file), batch registers one when ``$NSTFILTER_JOB_LOG`` is set. An object,
-not a process-wide setting: two watchers in one process each log to their own file. One
-line per finished or failed job (:meth:`nstfilter.jobs.JobReport.as_dict` plus status and
-time), appended whole, so ``tail -f`` and log shippers can follow it.
-"""
+"""A JSON-lines job log: a plugin object (so two watchers in one process each log to their
+own file) that the watcher and, with ``$NSTFILTER_JOB_LOG``, batch register. One whole line
+per finished or failed job, so ``tail -f`` and log shippers can follow it."""
 
 from __future__ import annotations
 
@@ -35,8 +30,8 @@ class JobLog:
         self.path = Path(path)
 
     def _append(self, status: str, job: JobReport) -> None:
-        record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "status": status}
-        append_line(self.path, {**record, **job.as_dict()}, sync=False)
+        record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "status": status, **job.as_dict()}
+        append_line(self.path, record, sync=False)
 
     @hookimpl
     def nstfilter_job_done(self, job: JobReport) -> None:

@@ -1,9 +1,7 @@
-"""The engine as the built-in ``neural-style`` filter.
+"""The engine as the built-in ``neural-style`` filter (TensorFlow imported on first use).
 
-TensorFlow is imported on first use, so listing plugins or presets never pays for it.
-Each plugin facade gets its own filter (:func:`make_plugin`), whose compiled objectives are
-cached per (backbone, layers): a watcher or a batch worker is fast after its first image,
-and the cache lives as long as the front-end's facade, not as long as the module.
+Each plugin facade gets its own filter, whose compiled objectives are cached per (backbone,
+layers) for as long as the facade lives: a watcher is fast after its first image.
 """
 
 from __future__ import annotations
@@ -57,8 +55,7 @@ class NeuralStyleFilter:
         """A compiled objective for the params' backbone and layers, cached per filter."""
         backbone = self.registry.get(params.backbone)
         with self._lock:
-            layers = tuple(params.content_layers), tuple(params.style_layers)
-            return self._stylizer(backbone, *layers)
+            return self._stylizer(backbone, params.content_layers, params.style_layers)
 
     def apply(
         self,
@@ -80,25 +77,15 @@ class NeuralStyleFilter:
             for img, w in styles
         ]
         result = stylize_tensor(
-            stylizer,
-            to_array(content),
-            style_arrays,
-            params,
-            callback=progress,
-            should_stop=should_stop,
-            on_snapshot=on_snapshot,
-            snapshot_every=snapshot_every,
-        )
+            stylizer, to_array(content), style_arrays, params, callback=progress,
+            should_stop=should_stop, on_snapshot=on_snapshot, snapshot_every=snapshot_every,
+        )  # fmt: skip
         metrics = {
-            "backbone": result.backbone,
-            "iterations": result.iterations,
-            "engine_seconds": round(result.seconds, 3),
-            "scales": [list(s) for s in result.sizes],
-            "content_weight": result.content_weight,
-            "style_weight": result.style_weight,
-            "initial": vars(result.initial),
-            "final": vars(result.final),
-        }
+            "backbone": result.backbone, "iterations": result.iterations,
+            "engine_seconds": round(result.seconds, 3), "scales": [list(s) for s in result.sizes],
+            "content_weight": result.content_weight, "style_weight": result.style_weight,
+            "initial": vars(result.initial), "final": vars(result.final),
+        }  # fmt: skip
         return FilterOutput(from_array(result.image), metrics)
 
 
@@ -113,5 +100,4 @@ class NeuralStylePlugin:
         register("neural-style", self.filter)
 
 
-def make_plugin(plugins: Plugins) -> NeuralStylePlugin:
-    return NeuralStylePlugin(plugins)
+make_plugin = NeuralStylePlugin

@@ -1,8 +1,7 @@
 """Presets: named, validated TOML files bundling style images and settings.
 
-``search`` finds preset files and style images, ``schema`` validates a file and maps it onto
-:class:`~nstfilter.params.StyleParams`; this module follows ``extends``, returns a
-:class:`Preset` and writes one back as TOML (``presets show`` and ``presets copy``).
+``search`` finds files and style images, ``schema`` validates a file; this module follows
+``extends``, returns a :class:`Preset` and writes one back as TOML (``presets show/copy``).
 """
 
 from __future__ import annotations
@@ -88,8 +87,7 @@ def _resolve_data(
         if "style" not in data:  # inherited styles resolve relative to the parent's file
             data["_style_base"] = parent["_style_base"]
         data["_files"] += parent["_files"]
-        # child values win, tables merge key by key, the style list is replaced whole, and
-        # a name is not inherited
+        # child values win, tables merge key by key, a name is not inherited
         data = {**parent, "name": name, **data}
         for key, value in parent.items():
             if isinstance(value, dict) and isinstance(data[key], dict):
@@ -103,9 +101,8 @@ def load_preset(
     """Resolve a preset by name: search, validate, follow ``extends``, find its images.
 
     ``require_images=False`` is for reading a preset (``presets show``, ``copy``, ``list``):
-    a style image that is not found is listed in :attr:`Preset.missing` instead of raising,
-    since nobody needs the picture to read or copy the settings. ``plugins``: the
-    caller's facade, for plugin-registered presets (a fresh one when not given).
+    a style image not found is listed in :attr:`Preset.missing` instead of raising.
+    ``plugins``: the caller's facade, for plugin-registered presets (else a fresh one).
     """
     if plugins is None:
         from ..plugins import Plugins
@@ -133,17 +130,12 @@ def load_preset(
             f"[output] 'format' must be one of {', '.join(s[1:] for s in FORMATS)}", path=path
         )
     return Preset(
-        name=data.get("name", name),
-        params=params,
-        styles=styles,
-        description=data.get("description", ""),
-        output_format=fmt.lower() if fmt else None,
+        name=data.get("name", name), params=params, styles=styles, path=path,
+        description=data.get("description", ""), output_format=fmt.lower() if fmt else None,
         quality=data.get("output", {}).get("quality", DEFAULT_QUALITY),  # checked when read
-        path=path,
         data={k: v for k, v in data.items() if not k.startswith("_")},
-        files=tuple(data["_files"]),
-        missing=tuple(missing),
-    )
+        files=tuple(data["_files"]), missing=tuple(missing),
+    )  # fmt: skip
 
 
 def _on_style_path(image: str, found: Path) -> bool:
@@ -154,11 +146,8 @@ def _on_style_path(image: str, found: Path) -> bool:
 
 
 def resolved_data(preset: Preset) -> dict[str, Any]:
-    """Everything a preset decides, ``extends`` followed and defaults filled in.
-
-    Style images are given as found (absolute paths, or ``procedural:NAME``), so the result
-    is a self-contained preset: ``presets copy`` writes exactly this.
-    """
+    """Everything a preset decides, ``extends`` followed and defaults filled in, its style
+    images as found (absolute paths, or ``procedural:NAME``): a self-contained preset."""
     styles = []
     for entry, (path, weight) in zip(preset.data.get("style", []), preset.styles):
         image = entry["image"]

@@ -1,10 +1,6 @@
-"""The preset file format: a strict TOML schema mapped onto :class:`StyleParams`.
-
-Strict because a typo silently ignored would produce a subtly different picture hours later
-in a batch: an unknown key, a wrong type or a value out of range names the file, the key
-and what was expected. The settings keys are generated from :mod:`nstfilter.params`; only
-the other keys (name, ``[[style]]``, ``[output]``, the quality mode) are written out here.
-"""
+"""The preset file format: a strict TOML schema (the settings keys generated from
+:mod:`nstfilter.params`) mapped onto :class:`StyleParams`. Strict because a typo silently
+ignored would give a subtly different picture hours later in a batch."""
 
 from __future__ import annotations
 
@@ -28,6 +24,7 @@ OUTPUT_QUALITY = Setting(section="output", kind=int, low=1, high=100, help="JPEG
 _BASE_TYPES = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
 _NAMES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
 _STRING, _TABLE = ((str,), "string"), ((dict,), "table")
+_TABLES = ("objective", "schedule", "color", "output")
 
 
 def _entry(spec: Setting) -> tuple[tuple[type, ...], str]:
@@ -47,13 +44,11 @@ SETTINGS_SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(s.section for s in SETT
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
     "": {"name": _STRING, "description": _STRING, "extends": _STRING,
          "style": ((list,), "array of tables"),
-         **dict.fromkeys(("objective", "schedule", "color", "output"), _TABLE)},
+         **dict.fromkeys(_TABLES, _TABLE)},
     "style": {"image": _STRING, "weight": (_BASE_TYPES[float], "number"), "title": _STRING,
               "artist": _STRING, "year": ((int, str), "integer or string"), "source": _STRING,
               "license": _STRING},
-    "objective": {},
-    "schedule": {"quality": _STRING},
-    "color": {},
+    "objective": {}, "schedule": {"quality": _STRING}, "color": {},
     "output": {"format": _STRING, "quality": ((int,), "integer")},
 }  # fmt: skip
 for _name, _spec in SETTINGS.items():
@@ -104,7 +99,7 @@ def read_preset_file(path: Path) -> dict[str, Any]:
             check_name(data["name"])
         except PresetError as exc:
             raise PresetError(f"key 'name': {exc}", path=path) from None
-    for section in ("objective", "schedule", "color", "output"):
+    for section in _TABLES:
         _check_table(data.get(section, {}), section, path)
     for entry in data.get("style", []):
         if not isinstance(entry, dict):

@@ -45,12 +45,8 @@ def user_dir(kind: str) -> Path:
 
 
 def preset_sources(plugins: Plugins | None = None) -> list[tuple[str, Path]]:
-    """Where presets come from, in search order, as ``(kind, path)``.
-
-    ``kind`` is ``user``, ``env``, ``plugin:<name>`` or ``bundled``; ``path`` is a folder of
-    ``*.toml`` files, or a single ``.toml`` file registered by a plugin. ``plugins`` is the
-    caller's facade (a fresh one when not given).
-    """
+    """Where presets come from, in search order: ``(kind, path)``, ``kind`` one of ``user``,
+    ``env``, ``plugin:<name>``, ``bundled``; ``path`` a folder, or a plugin's ``.toml`` file."""
     if plugins is None:
         from ..plugins import Plugins
 
@@ -64,8 +60,8 @@ def preset_sources(plugins: Plugins | None = None) -> list[tuple[str, Path]]:
 
 
 def _candidates(source: Path) -> list[Path]:
-    """The preset files of a search path entry: itself (a ``.toml`` file) or the ``*.toml``
-    files in it (a folder, whatever its name: ``x.toml/`` is a folder, not a preset)."""
+    """A search path entry's preset files: itself, or the ``*.toml`` files of a folder
+    (whatever its name: ``x.toml/`` is a folder, not a preset)."""
     if source.is_dir():
         return sorted(p for p in source.glob("*.toml") if p.is_file())
     return [source] if source.suffix == ".toml" and source.is_file() else []
@@ -153,9 +149,7 @@ def _allowed(image: Path, preset_folder: Path) -> bool:
 
 def find_style(name: str, relative_to: Path | None = None) -> Path:
     """A style image by ``procedural:NAME``, by path, or by name on the style path.
-
-    ``relative_to`` (a preset's folder) also limits where the image may be: see
-    :func:`_allowed`. Without it (``--style`` on the command line) any path is fine."""
+    ``relative_to`` (a preset's folder) also limits where it may be (:func:`_allowed`)."""
     if name.startswith(PROCEDURAL_PREFIX):
         return procedural_style(name[len(PROCEDURAL_PREFIX) :])
     candidates = [] if relative_to is None else [relative_to / name]
