@@ -129,8 +129,7 @@ def move_new(source: Path, target: Path) -> Path:
         source.unlink(missing_ok=True)
     except OSError as exc:
         raise OutputError(
-            f"copied to {target} but cannot remove the original: {exc.strerror or exc}",
-            path=source,
+            f"copied to {target} but cannot remove the original: {exc.strerror or exc}", path=source
         ) from None
     fsync_dir(source.parent)
     return target
@@ -164,10 +163,8 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
         return
     with open(path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
             try:
-                record = json.loads(line)
+                record = json.loads(line) if line.strip() else None
             except json.JSONDecodeError:
                 log.warning("%s:%d: unreadable record (torn write?); skipped", path, number)
                 continue

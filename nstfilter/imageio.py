@@ -8,6 +8,7 @@ plane on the way in, written atomically on the way out, so the engine only ever 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import warnings
@@ -43,25 +44,18 @@ IMAGE_SUFFIXES = frozenset(FORMATS) | {".bmp", ".gif", ".tga", ".ppm", ".pgm"}
 MAX_PIXELS = Setting(section="", kind=int, low=1, help="Refuse images larger than this.")
 
 
-def max_pixels_default() -> int:
-    """The pixel limit: ``$NSTFILTER_MAX_PIXELS`` or :data:`DEFAULT_MAX_PIXELS`."""
-    value = os.environ.get(MAX_PIXELS_ENV)
-    if not value:
-        return DEFAULT_MAX_PIXELS
-    try:
-        number: object = float(value)
-    except ValueError:
-        number = value  # refused by the check below, which names the variable
-    number = int(number) if isinstance(number, float) and number.is_integer() else number
-    return MAX_PIXELS.check(number, MAX_PIXELS_ENV)
-
-
 def pixel_limit(max_pixels: int | None) -> int:
-    """The limit in force, also made Pillow's own (``Image.MAX_IMAGE_PIXELS``), so raising
-    it lets a large photo through and lowering it refuses one: one documented number, not
-    ours plus Pillow's 89,478,485."""
-    limit = max_pixels_default() if max_pixels is None else max_pixels
-    Image.MAX_IMAGE_PIXELS = limit = MAX_PIXELS.check(limit, "max_pixels")
+    """The limit in force (``max_pixels``, else ``$NSTFILTER_MAX_PIXELS``, else the default),
+    also made Pillow's own (``Image.MAX_IMAGE_PIXELS``), so raising it lets a large photo
+    through and lowering it refuses one: one documented number, not ours plus Pillow's."""
+    value: object = max_pixels
+    label = "max_pixels"
+    if max_pixels is None:
+        value, label = os.environ.get(MAX_PIXELS_ENV) or DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV
+        with contextlib.suppress(ValueError):  # else refused below, naming the variable
+            number = float(value)
+            value = int(number) if number.is_integer() else number
+    Image.MAX_IMAGE_PIXELS = limit = MAX_PIXELS.check(value, label)
     return limit
 
 
@@ -81,14 +75,12 @@ class LoadedImage:
 
 def _to_8bit(image: Image.Image) -> Image.Image:
     """16-bit and float greyscale to 8-bit "L", scaling by the actual range of the mode."""
-    if image.mode.startswith("I;16"):
-        arr = np.asarray(image, dtype=np.uint16).astype(np.float32) / 257.0
-    elif image.mode == "I":
-        arr = np.asarray(image, dtype=np.int64).astype(np.float32)
-        arr = arr / 257.0 if arr.max(initial=0) > 255 else arr
-    else:  # "F"
-        arr = np.asarray(image, dtype=np.float32)
-        arr = arr * 255.0 if arr.max(initial=0) <= 1.0 else arr
+    arr = np.asarray(image, dtype=np.float32)
+    peak = arr.max(initial=0)
+    if image.mode == "F":
+        arr = arr * 255.0 if peak <= 1.0 else arr
+    elif image.mode != "I" or peak > 255:  # 16-bit, or 32-bit holding more than 8-bit values
+        arr = arr / 257.0
     return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L")
 
 
@@ -98,8 +90,8 @@ def _to_srgb(image: Image.Image) -> Image.Image:
     if icc:
         try:
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            dst = ImageCms.createProfile("sRGB")
-            return ImageCms.profileToProfile(image, src, dst, outputMode="RGB")
+            srgb = ImageCms.createProfile("sRGB")
+            return ImageCms.profileToProfile(image, src, srgb, outputMode="RGB")
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass  # a broken profile is not worth refusing the photo for
     return image.convert("RGB")
@@ -163,9 +155,7 @@ def _decode(
                         f"{limit:,} (set {MAX_PIXELS_ENV} to raise it)",
                         path=path,
                     )
-                opened.load()
-                image = opened.copy()
-                image.info = dict(opened.info)
+                image = opened.copy()  # loaded, with its info (EXIF, ICC profile)
     except Image.DecompressionBombError:
         raise ImageTooLargeError(
             f"exceeds twice the limit of {limit:,} pixels: decompression bomb refused "

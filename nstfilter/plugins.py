@@ -1,15 +1,11 @@
 """The plugin layer's one door: :class:`Plugins`, a typed facade over pluggy's manager.
 
 Nothing else calls ``pm.hook.*`` (the shape of OCRmyPDF's ``_plugin_manager.py`` and tox's
-``plugin/manager.py``); a front-end builds one facade with :meth:`Plugins.load` and passes
-it down, no module keeps a global manager. Each implementation runs through a caller that
-holds only its plugin, so pluggy passes just the arguments it declares (hookspecs can grow),
-and whatever it raises, ``SystemExit`` included, becomes one ``PluginError`` naming plugin
-and hook; ``Cancelled`` and ``KeyboardInterrupt`` pass through: they mean "stop", not
-"broken". In the hooks of a job (filters, image hooks, progress) the error fails the job;
+``plugin/manager.py``); a front-end builds one with :meth:`Plugins.load` and passes it
+down. Whatever an implementation raises, ``SystemExit`` included, becomes one
+``PluginError`` naming plugin and hook (``Cancelled`` and ``KeyboardInterrupt`` mean "stop"
+and pass through): in the hooks of a job (filters, image hooks, progress) it fails the job;
 hooks that observe or register (job notifications, presets, commands) log it and go on.
-Loading order and ``NSTFILTER_DISABLE_PLUGINS``: see :meth:`Plugins.load` and
-docs/plugins.md.
 """
 
 from __future__ import annotations
@@ -47,13 +43,10 @@ ENTRY_POINT_GROUP = "nstfilter"
 PLUGINS_DIR_ENV = "NSTFILTER_PLUGINS_DIR"
 DISABLE_ENV = "NSTFILTER_DISABLE_PLUGINS"
 
-#: Built-in plugins by name (so they can be disabled too). A module with ``make_plugin(plugins)``
-#: registers what it returns: the engine's compiled models then belong to this facade.
-BUILTIN_PLUGINS: dict[str, str] = {
-    "neural-style": "nstfilter.builtins.neural_style",
-    "backbones": "nstfilter.builtins.backbones",
-    "color": "nstfilter.builtins.color",
-}
+#: Built-in plugins: name (to disable it too) -> module of ``nstfilter.builtins``. A module
+#: with ``make_plugin(plugins)`` registers what it returns: the engine's compiled models
+#: then belong to this facade.
+BUILTIN_PLUGINS = {"neural-style": "neural_style", "backbones": "backbones", "color": "color"}
 
 
 def disabled_names() -> set[str]:
@@ -63,8 +56,7 @@ def disabled_names() -> set[str]:
 def _load_file(path: Path) -> ModuleType:
     name = f"nstfilter_plugin_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise PluginError("cannot load plugin file", path=path)
+    assert spec is not None and spec.loader is not None  # a *.py file always has a loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -88,8 +80,6 @@ class Plugins:
         self.load_errors: list[tuple[str, str]] = []
         self._sources: dict[str, str] = {}  # plugin name -> where it came from
 
-    # --- building ------------------------------------------------------------------------
-
     @classmethod
     def load(cls, plugins_dirs: Iterable[str | Path] = ()) -> Plugins:
         """A fresh facade with built-ins, entry points, then the ``*.py`` files of
@@ -101,7 +91,7 @@ class Plugins:
             plugins.pm.set_blocked(name)
         for name, module_name in BUILTIN_PLUGINS.items():
             if name not in blocked:  # a built-in that fails to import is a bug: raised
-                module = importlib.import_module(module_name)
+                module = importlib.import_module(f"{__package__}.builtins.{module_name}")
                 factory = getattr(module, "make_plugin", None)
                 built = factory(plugins) if factory else module
                 plugins._add(name, "built-in", lambda built=built: built)
@@ -147,8 +137,6 @@ class Plugins:
         self.pm.unregister(name=name)
         self._sources.pop(name, None)
 
-    # --- describing ------------------------------------------------------------------------
-
     def names(self) -> list[str]:
         """Registered (not blocked) plugin names."""
         return [name for name, plugin in self.pm.list_name_plugin() if plugin is not None]
@@ -164,21 +152,20 @@ class Plugins:
     def hook_names(self) -> list[str]:
         return sorted(n for n in dir(self.pm.hook) if n.startswith("nstfilter_"))
 
-    # --- calling, guarded --------------------------------------------------------------------
-
     def _each(
         self, hook: str, kwargs: dict[str, Any], *, skip_failing: bool = False
     ) -> Iterator[tuple[str, Any, bool]]:
         """``(plugin name, result, ok)`` per implementation in pluggy's call order (last
-        registered first, ``tryfirst``/``trylast`` respected), each called alone so a failure
-        is pinned on its plugin: raised, or with ``skip_failing`` logged (``ok`` false) while
-        the others still run. ``kwargs`` is read at each call, so a chain can update it."""
+        registered first, ``tryfirst``/``trylast`` respected), each called alone: pluggy then
+        passes only the arguments it declares, and a failure is pinned on its plugin, raised
+        or with ``skip_failing`` logged (``ok`` false). ``kwargs`` is read at each call, so a
+        chain can update it."""
         impls = list(reversed(getattr(self.pm.hook, hook).get_hookimpls()))
         for impl in impls:
             others = [i.plugin for i in impls if i.plugin is not impl.plugin]
             caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
             try:
-                returned = caller(**kwargs)
+                returned, ok = caller(**kwargs), True
             except (Cancelled, KeyboardInterrupt):
                 raise
             except BaseException as exc:  # noqa: BLE001 - SystemExit from a plugin too
@@ -186,9 +173,8 @@ class Plugins:
                 if not skip_failing:
                     raise error from exc
                 log.warning("%s", error)
-                yield impl.plugin_name, None, False
-                continue
-            yield impl.plugin_name, returned[0] if returned else None, True
+                returned, ok = [], False
+            yield impl.plugin_name, returned[0] if returned else None, ok
 
     def _collect(self, hook: str, *, skip_failing: bool = False) -> list[tuple[str, Any]]:
         """Call a registration hook: ``(plugin name, what it registered)`` in registration
@@ -210,8 +196,6 @@ class Plugins:
             if result is not None:
                 arguments["image"] = result
         return arguments["image"]
-
-    # --- one method per hook -------------------------------------------------------------
 
     def filters(self) -> dict[str, Filter]:
         """``nstfilter_register_filters``: filter name -> filter (a later name wins)."""

@@ -1,11 +1,9 @@
 """Untrusted text made safe to print: file names and other user data in logs and notes.
 
-A file name may hold a newline (a forged log line, a forged field in an ``.error.txt``
-note), a carriage return or an ANSI escape (rewriting the terminal), or a bidi override
-(text that reads differently than it is). :func:`printable` escapes every such character
-the way ``repr`` does (``\\n``, ``\\x1b``, ``\\u202e``) and leaves the rest alone, so
-ordinary names and paths read as they are. The CLI's log formatter applies it to every
-message, so no log call has to remember it.
+A file name may hold a newline (a forged log line or ``.error.txt`` field), a carriage
+return or ANSI escape (rewriting the terminal) or a bidi override (text that reads
+differently than it is). :func:`printable` escapes such characters the way ``repr`` does
+and leaves the rest alone; the CLI's log formatter applies it to every message.
 """
 
 from __future__ import annotations

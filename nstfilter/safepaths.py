@@ -1,19 +1,17 @@
 """Outputs against inputs: the one check every front-end makes before any work starts.
 
 A filter must never cost its user a file. Each front-end (apply, batch, watch) lists every
-file it will write (results, metrics, report, manifest, job log) and every file it reads
-(photos, style images, presets), and :func:`check_plan` refuses, with one line and exit
-code 10, an output that *is* an input (through symlinks, ``..`` and hard links) or two
-outputs that are the same file. It then proves each output's folder writable, so a
-read-only or missing folder fails in a second instead of after minutes of styling.
-
-Comparisons use ``os.path.realpath`` (works for files that do not exist yet, resolving the
-links on the way) and, for files that exist, ``os.path.samefile`` (hard links, bind
-mounts, case-insensitive file systems).
+file it will write and every file it reads, and :func:`check_plan` refuses (one line, exit
+code 10) an output that *is* an input or two outputs that are one file, then proves each
+output's folder writable, so a read-only folder fails in a second, not after minutes of
+styling. ``os.path.realpath`` compares files that do not exist yet (through symlinks and
+``..``); for existing files the inode does (hard links, bind mounts, case-insensitive file
+systems).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -29,12 +27,11 @@ Entry = tuple[str, "str | os.PathLike[str]"]
 
 def _identities(path: str) -> list[object]:
     """What makes two paths one file: the real path, and for an existing file its inode."""
-    keys: list[object] = [os.path.realpath(path)]
     try:
         st = os.stat(path)
     except OSError:  # does not exist (yet): the real path decides
-        return keys
-    return [*keys, (st.st_dev, st.st_ino)]
+        return [os.path.realpath(path)]
+    return [os.path.realpath(path), (st.st_dev, st.st_ino)]
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -42,17 +39,9 @@ def _inside(path: str, folder: str) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def job_log() -> list[Entry]:
-    """The job log, when ``NSTFILTER_JOB_LOG`` turns it on: an output of every run."""
-    path = os.environ.get(JOB_LOG_ENV)
-    return [("job log", path)] if path else []
-
-
 def check_writable(path: str | os.PathLike[str]) -> None:
-    """Create ``path``'s folder and a throw-away file in it, or raise :class:`OutputError`.
-
-    A real write, not ``os.access``: that is wrong for root, ACLs and read-only mounts.
-    """
+    """Create ``path``'s folder and a throw-away file in it, or raise :class:`OutputError`
+    (a real write: ``os.access`` is wrong for root, ACLs and read-only mounts)."""
     folder = Path(path).parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -72,14 +61,14 @@ def check_plan(
     """Refuse a plan in which an output would replace an input or another output.
 
     ``consumed`` are folders whose files nstfilter moves away (the watcher's inbox): no
-    input or output may live there. With ``writable`` each output's folder is probed (and created).
+    input or output may live there. With ``writable`` each output's folder is probed.
     """
-    outputs = [(label, os.fspath(path)) for label, path in [*outputs, *job_log()]]
+    if job_log := os.environ.get(JOB_LOG_ENV):  # an output of every run
+        outputs = [*outputs, ("job log", job_log)]
+    outputs = [(label, os.fspath(path)) for label, path in outputs]
     inputs = [(label, os.fspath(path)) for label, path in inputs]
-    read: dict[object, str] = {}
-    for label, path in inputs:
-        for key in _identities(path):
-            read.setdefault(key, label)
+    # reversed: the first input to claim a file names it
+    read = {key: label for label, path in reversed(inputs) for key in _identities(path)}
     written: dict[object, str] = {}
     for label, path in outputs:  # dictionaries, not pairs: a batch has thousands of files
         for key in _identities(path):
@@ -97,8 +86,7 @@ def check_plan(
         for label, path in [*inputs, *outputs]:
             if _inside(path, os.fspath(folder)):
                 raise OutputError(
-                    f"the {label} is inside the {folder_label}, which nstfilter empties",
-                    path=path,
+                    f"the {label} is inside the {folder_label}, which nstfilter empties", path=path
                 )
     if writable:  # one probe per folder: a batch has thousands of outputs in a few folders
         for path in {os.path.dirname(os.path.abspath(p)): p for _, p in outputs}.values():
@@ -108,20 +96,15 @@ def check_plan(
 def private_temp_dir(name: str) -> Path | None:
     """``<tmp>/<name>-<uid>``, a folder of this user's only (0700), or ``None``.
 
-    The shared temporary folder is writable by everyone: a fixed name there could be a
-    folder or a link another user planted, to feed us their file or catch our writes. The
-    folder is created with ``mkdir`` (which never follows a link) and used only if it is a
-    real folder owned by us that nobody else may enter.
+    A fixed name in the shared temporary folder could be a folder or link another user
+    planted, so it is made by ``mkdir`` (which never follows a link) and used only if it is
+    a real folder owned by us that nobody else may enter.
     """
     uid = os.getuid() if hasattr(os, "getuid") else 0
     folder = Path(tempfile.gettempdir()) / f"{name}-{uid}"
     try:
-        folder.mkdir(mode=0o700)
-    except FileExistsError:
-        pass
-    except OSError:
-        return None
-    try:
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=0o700)
         st = os.lstat(folder)
     except OSError:
         return None
