@@ -132,8 +132,7 @@ def procedural_style(name: str) -> Path:
     for folder in folders:
         with contextlib.suppress(OutputError):
             return write_atomic(buffer.getvalue(), folder / filename)
-    where = " or ".join(str(f) for f in folders)
-    raise OutputError(f"cannot cache procedural style {name!r} in {where}")
+    raise OutputError(f"cannot cache procedural style {name!r} in {' or '.join(map(str, folders))}")
 
 
 def _allowed(image: Path, preset_folder: Path) -> bool:
