@@ -3,9 +3,8 @@
 :class:`InProcess` (``--executor threads``): the worker threads run the filter, the
 engine's compiled objectives cached once per process. :class:`OnExecutor` (``local`` /
 ``dask``): each file a picklable :class:`~nstfilter.jobs.Job` for a process pool or a Dask
-cluster, on other cores or machines with no shared folder; ``--workers N`` keeps N jobs in
-flight. Journal, durable writes and moves stay in the watcher process either way, so the
-crash-safety story is the same whoever computes.
+cluster (other cores or machines, no shared folder); ``--workers N`` keeps N in flight.
+Journal, durable writes and moves stay in the watcher process: crash safety is the same.
 """
 
 from __future__ import annotations

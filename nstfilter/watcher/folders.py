@@ -1,8 +1,8 @@
 """The watcher's folders, the names reserved in them, and the one-watcher-per-inbox lock.
 
-Nothing is ever overwritten: a name already taken gets a ``-N`` suffix. Names are
-*reserved* under a lock before they are written, so two workers finishing ``photo.jpg`` and
-``photo.png`` at once still end up with two results.
+Nothing is ever overwritten: a taken name gets a ``-N`` suffix. Names are *reserved* under
+a lock before they are written, so two workers finishing ``photo.jpg`` and ``photo.png`` at
+once still end up with two results.
 """
 
 from __future__ import annotations
@@ -49,26 +49,22 @@ class Layout:
         if not raw.is_dir():
             raise UsageError("inbox is not a folder", path=raw)
         root = raw.resolve()
-        chosen = zip(DESTINATIONS, (outbox, processed, failed), strict=True)
-        # resolve() on a path that does not exist yet still makes it absolute and normalised
-        folders = (Path(root.parent / n if v is None else v).expanduser() for n, v in chosen)
-        layout = cls(root, *(folder.resolve() for folder in folders))
-        layout.validate()
-        return layout
-
-    def validate(self) -> None:
-        for label in DESTINATIONS:
-            folder = getattr(self, label)
-            if folder == self.inbox or self.inbox in folder.parents:
+        folders = {}
+        for label, value in zip(DESTINATIONS, (outbox, processed, failed), strict=True):
+            # resolve() on a path that does not exist yet still makes it absolute and normalised
+            folder = Path(root.parent / label if value is None else value).expanduser().resolve()
+            if folder == root or root in folder.parents:
                 raise UsageError(
-                    f"the {label} folder is inside the inbox {self.inbox}; results would be "
+                    f"the {label} folder is inside the inbox {root}; results would be "
                     "picked up again (a loop); put it beside the inbox",
                     path=folder,
                 )
-            if folder in self.inbox.parents:
+            if folder in root.parents:
                 raise UsageError(f"the {label} folder contains the inbox", path=folder)
             if folder.exists() and not folder.is_dir():
                 raise UsageError(f"the {label} path exists and is not a folder", path=folder)
+            folders[label] = folder
+        return cls(root, **folders)
 
     def create(self) -> None:
         for label in (*DESTINATIONS, "state"):

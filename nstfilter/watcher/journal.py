@@ -35,7 +35,7 @@ class JournalJob:
 
 
 class Journal:
-    """Thread-safe, durable job journal."""
+    """Thread-safe: the workers record, recovery and ``process`` read the open jobs."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -65,8 +65,6 @@ def output_extension(source: Path, preset_format: str | None) -> str:
 
 
 def numbered(stem: str, rest: str, number: int) -> str:
-    """``photo`` + ``.starry.png``: 0 -> ``photo.starry.png``, 2 -> ``photo-2.starry.png``.
-
-    The number goes right after the original name, before the preset and extension, so
-    sorted listings keep a photo's results together."""
+    """``photo`` + ``.starry.png``: 0 -> ``photo.starry.png``, 2 -> ``photo-2.starry.png``:
+    right after the original name, so sorted listings keep a photo's results together."""
     return f"{stem}{rest}" if number <= 0 else f"{stem}-{number}{rest}"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..durable import move_new, remove_temps, write_atomic
-from ..errors import Cancelled, NstError, OutputError, error_line
+from ..errors import Cancelled, OutputError, error_line
 from ..jobs import JobReport
 from ..printable import printable
 from .compute import Compute
@@ -52,16 +52,12 @@ class _Job:
 
 
 def describe(error: BaseException, source: Path | None = None) -> str:
-    """A one-line reason: nstfilter errors as they are (without the input's path, which the
-    log line and the note already name), anything else with its type."""
+    """A one-line reason (:func:`~nstfilter.errors.error_line`) without the input's path,
+    which the log line and the note already name."""
     text = error_line(error)
-    prefix = f"{source}: "
-    if isinstance(error, NstError) and source is not None and text.startswith(prefix):
-        return text[len(prefix) :]
-    return text
+    return text if source is None else text.removeprefix(f"{source}: ")
 
 
-@dataclass(eq=False)
 @dataclass(eq=False)
 class Runner:
     """Runs jobs for one watcher; safe to call from several worker threads."""
@@ -74,8 +70,6 @@ class Runner:
     should_stop: Callable[[], bool]
     names: Reservations = field(default_factory=Reservations)
     _open_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    # --- the normal path ---------------------------------------------------------------
 
     def process(self, path: Path) -> str:
         """Take ``path`` (a complete file in the inbox) to done, failed or requeued."""
@@ -152,8 +146,6 @@ class Runner:
         )  # fmt: skip
         return DONE
 
-    # --- failures ----------------------------------------------------------------------
-
     def _fail(self, job: _Job, message: str, *, discard: Path | None = None) -> str:
         """The original to failed/ with its note. ``discard``: a result already written, which
         is removed first: a file in failed/ never has a result in the outbox (docs/watch.md),
@@ -199,8 +191,6 @@ class Runner:
             f"error:   {message}\n"
         )
         write_atomic(text.encode("utf-8"), note, overwrite=False)
-
-    # --- recovery ----------------------------------------------------------------------
 
     def resume(self, job: JournalJob) -> str:
         """Finish a journalled job from the last step that provably happened."""

@@ -52,8 +52,7 @@ class PresetCache:
     _names_at: float = float("-inf")
 
     def name_for(self, relative: tuple[str, ...]) -> str:
-        """The preset for a file at ``relative`` (parts below the inbox): its first folder's
-        name when a preset is called so (the search path is rescanned every few seconds)."""
+        """The preset for a file at ``relative`` (parts below the inbox)."""
         if len(relative) < 2:
             return self.default
         with self._lock:

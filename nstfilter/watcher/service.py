@@ -118,8 +118,6 @@ class Watcher:
         self.observer: BaseObserver | None = None
         self._inbox_ident: tuple[int, int] | None = None
 
-    # --- what the watcher takes ------------------------------------------------------------
-
     def accept(self, path: Path) -> bool:
         if not is_candidate_path(path, self.layout.inbox):
             return False
@@ -141,16 +139,6 @@ class Watcher:
                     count += 1
         return count
 
-    # --- running -------------------------------------------------------------------------
-
-    def recover(self) -> None:
-        """Finish or requeue the jobs a previous run left open (``kill -9``, power loss)."""
-        jobs = self.journal.load()
-        if jobs:
-            log.info("recovering %d unfinished job(s) from the journal", len(jobs))
-        for job in jobs:
-            self._count(self.runner.resume(job))
-
     def request_stop(self) -> None:
         self.stopping.set()
 
@@ -168,13 +156,19 @@ class Watcher:
 
     def _run(self) -> Counter[str]:
         layout, options = self.layout, self.options
-        self.recover()
+        jobs = self.journal.load()  # left open by a previous run (kill -9, power loss)
+        if jobs:
+            log.info("recovering %d unfinished job(s) from the journal", len(jobs))
+        for job in jobs:
+            self._count(self.runner.resume(job))
         self.journal.start()
         workers = [
             threading.Thread(target=self._worker, name=f"nstfilter-worker-{i}", daemon=True)
             for i in range(max(1, options.workers))
         ]
-        settler = threading.Thread(target=self.tracker.run, name="nstfilter-settle", daemon=True)
+        settler = threading.Thread(
+            target=self.tracker.run, args=(self.stopping,), name="nstfilter-settle", daemon=True
+        )
         for thread in (*workers, settler):
             thread.start()
         mode = "once" if options.once else "polling" if options.polling else "inotify"
@@ -228,7 +222,9 @@ class Watcher:
                 self._inbox_ident = None
                 self._stop_observer()
             return
-        if ident == self._inbox_ident and self._observer_alive():
+        observer = self.observer
+        threads = [] if observer is None else [observer, *observer.emitters]
+        if ident == self._inbox_ident and threads and all(t.is_alive() for t in threads):
             return
         was_gone = self._inbox_ident is None
         self._stop_observer()
@@ -245,17 +241,10 @@ class Watcher:
             "the inbox is back" if was_gone else "the observer had stopped", found,
         )  # fmt: skip
 
-    def _observer_alive(self) -> bool:
-        observer = self.observer
-        if observer is None or not observer.is_alive():
-            return False
-        return all(emitter.is_alive() for emitter in list(observer.emitters))
-
     def _stop_observer(self) -> None:
         observer, self.observer = self.observer, None
-        # a broken observer is being replaced (or shut down) anyway
-        with contextlib.suppress(Exception):
-            if observer is not None:
+        if observer is not None:
+            with contextlib.suppress(Exception):  # a broken one is being replaced anyway
                 observer.stop()
                 observer.join(timeout=5)
 
@@ -263,7 +252,6 @@ class Watcher:
         """Stop taking files, let the workers finish or requeue theirs, then close."""
         self.stopping.set()
         self._stop_observer()
-        self.tracker.stop()
         for _ in workers:
             self.work.put(None)
         for thread in workers:

@@ -64,7 +64,6 @@ class Tracker:
         self._lock = threading.Lock()
         self._candidates: dict[Path, Candidate] = {}
         self._claimed: dict[Path, list[int]] = {}  # path -> state when handed out
-        self._stop = threading.Event()
 
     # --- called from observer threads and the sweep ------------------------------------
 
@@ -136,16 +135,12 @@ class Tracker:
             self.work.put(path)
         return len(ready)
 
-    def run(self) -> None:
-        while not self._stop.is_set():
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(TICK):
             try:
                 self.check()
             except Exception:  # noqa: BLE001 - never let the settle thread die
                 log.exception("settle check failed")
-            self._stop.wait(TICK)
-
-    def stop(self) -> None:
-        self._stop.set()
 
     # --- called by workers --------------------------------------------------------------
 
