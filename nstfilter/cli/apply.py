@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..device import DEVICES
 from ..errors import UsageError
 from ..imageio import (
     FORMATS,
@@ -23,17 +24,9 @@ from ..imageio import (
 )
 from ..params import Setting
 from ..safepaths import check_plan
-from .common import (
-    SettingType,
-    device_option,
-    job_options,
-    resolve_styling,
-    settings_options,
-    style_option,
-    verbosity_options,
-)
+from .common import SettingType, settings_options, style_option, verbosity_options
 from .plugins import facade
-from .progress import MODES, ProgressPlugin
+from .progress import MODES, progress_shown
 
 log = logging.getLogger("nstfilter.apply")
 
@@ -67,46 +60,30 @@ def expand_inputs(inputs: tuple[str, ...]) -> list[Path]:
     return paths
 
 
-def is_folder(output: str) -> bool:
-    """``-o`` names a folder: it is one, or it ends with a path separator."""
-    return output.endswith(("/", "\\")) or Path(output).is_dir()
-
-
-def output_paths(
-    contents: list[Path], output: str | None, tag: str, ext: str | None
-) -> list[Path | None]:
+def output_paths(contents: list[Path], output: str | None, tag: str, ext: str) -> list[Path | None]:
     """One output per input (``None`` = standard output): the one place results are named.
 
     One input and a file ``-o``: that file. ``-o -``: standard output (one input only).
-    Otherwise ``-o`` (or the current folder) is a folder and results are
-    ``<stem>.<tag>.<ext>`` in it.
+    Otherwise ``-o`` (or the current folder) is a folder (an existing one, or a path ending
+    with a separator) and results are ``<stem>.<tag>.<ext>`` in it.
     """
     if output == STDIO:
         if len(contents) != 1:
             raise UsageError("-o - (standard output) takes exactly one photo")
         return [None]
-    if output and not is_folder(output):
+    if output and not (output.endswith(("/", "\\")) or Path(output).is_dir()):
         if len(contents) == 1:
             return [Path(output)]
         if Path(output).suffix.lower() in FORMATS:
             raise UsageError(f"{len(contents)} photos need a folder for -o, not {output!r}")
-    folder = Path(output) if output else Path(".")
-    suffix = ext or ".png"
-    return [folder / f"{'stdin' if str(c) == STDIO else c.stem}.{tag}{suffix}" for c in contents]
+    folder = Path(output or ".")
+    return [folder / f"{'stdin' if str(c) == STDIO else c.stem}.{tag}{ext}" for c in contents]
 
 
 def _load(source: Path, max_pixels: int | None):
     if str(source) == STDIO:
         return load_image_bytes(sys.stdin.buffer.read(), name="<stdin>", max_pixels=max_pixels)
     return load_image(source, max_pixels=max_pixels)
-
-
-def _write(image, target: Path | None, fmt: str, quality: int) -> None:
-    if target is None:
-        sys.stdout.buffer.write(encode_image(image, fmt, quality=quality))
-        sys.stdout.buffer.flush()
-    else:
-        save_image(image, target, quality=quality)
 
 
 def snapshot_writer(target: Path | None, quality: int):
@@ -132,10 +109,13 @@ def snapshot_writer(target: Path | None, quality: int):
 @style_option
 @click.option("-p", "--preset", help="A preset name (see 'nstfilter presets list').")
 @settings_options
-@job_options
-@device_option
 @click.option(
-    "--save-every", type=SettingType("--save-every", SAVE_EVERY), metavar="N",
+    "--device", type=click.Choice(DEVICES), default="auto", show_default=True,
+    help="Where TensorFlow runs: auto (a GPU when there is one), cpu, or gpu (refuse "
+    "to run without one). Logged and written in the metrics.",
+)  # fmt: skip
+@click.option(
+    "--save-every", type=SettingType(SAVE_EVERY), metavar="N",
     help="Also write the image being optimised every N steps, as <result>.step-NNNN.<ext> "
     "beside the result (not with -o -).",
 )  # fmt: skip
@@ -148,32 +128,26 @@ def snapshot_writer(target: Path | None, quality: int):
 )  # fmt: skip
 @verbosity_options
 def apply(
-    contents, output, styles, preset, settings, quality_mode, out_format, jpeg_quality,
-    max_pixels, device, save_every, metrics, progress_mode,
-):  # fmt: skip
+    contents, output, preset, styling, max_pixels, device, save_every, metrics, progress_mode
+):
     """Style PHOTO(s) (files, folders, or - for standard input) with --style image(s) or a
     --preset; every setting below overrides the preset's."""
     from ..api import run_filter
     from ..jobs import TF_FILTERS
 
     plugins = facade()
-    styling = resolve_styling(
-        preset, styles, settings, quality_mode, plugins=plugins,
-        jpeg_quality=jpeg_quality, out_format=out_format,
-    )  # fmt: skip
+    styling = styling(preset)
     inputs = expand_inputs(contents)
     if not inputs:
         raise UsageError(f"no images found in {', '.join(contents)}")
     if sum(str(p) == STDIO for p in inputs) > 1:
         raise UsageError("standard input (-) can be read only once")
-    ext = f".{styling.output_format}" if styling.output_format else None
+    ext = f".{styling.output_format or 'png'}"
     targets = output_paths(inputs, output, styling.name, ext)
     if save_every and targets == [None]:
         raise UsageError("--save-every writes files beside the result: it needs a file -o, not -")
-    fmt = FORMATS[ext or ".png"]
-    for target in targets:
-        if target is not None:
-            format_for(target)
+    for target in filter(None, targets):
+        format_for(target)
     check_plan(  # before any work: no output over an input or another output, folders writable
         [*((f"result of {s}", t) for s, t in zip(inputs, targets) if t is not None),
          *([("metrics", metrics)] if metrics else [])],
@@ -182,27 +156,28 @@ def apply(
          *(("preset", f) for f in styling.files)],
     )  # fmt: skip
     style_images = [(load_image(p, max_pixels=max_pixels), w) for p, w in styling.styles]
-    params = styling.params
-    if params.filter in TF_FILTERS:
+    if styling.params.filter in TF_FILTERS:
         from ..device import use_device
 
         device = use_device(device)
 
-    reporter = ProgressPlugin(progress_mode)
-    plugins.register(reporter, "cli-progress")
     all_metrics = []
     try:
         for source, target in zip(inputs, targets):
             content = _load(source, max_pixels)
-            reporter.start("stdin" if str(source) == STDIO else source.name)
-            try:
+            label = "stdin" if str(source) == STDIO else source.name
+            with progress_shown(plugins, progress_mode, label):
                 result = run_filter(
-                    content, style_images, params, plugins=plugins, snapshot_every=save_every or 0,
+                    content, style_images, styling.params, plugins=plugins,
+                    snapshot_every=save_every or 0,
                     on_snapshot=snapshot_writer(target, styling.quality),
                 )  # fmt: skip
-            finally:
-                reporter.stop()
-            _write(result.image, target, fmt if target is None else "", styling.quality)
+            if target is None:
+                image = encode_image(result.image, FORMATS[ext], quality=styling.quality)
+                sys.stdout.buffer.write(image)
+                sys.stdout.buffer.flush()
+            else:
+                save_image(result.image, target, quality=styling.quality)
             shown = "<stdout>" if target is None else str(target)
             record = {"input": str(source), "output": shown, **result.metrics, "device": device}
             all_metrics.append(record)
@@ -213,7 +188,6 @@ def apply(
                 record.get("final", {}).get("style", float("nan")),
             )  # fmt: skip
     finally:
-        plugins.unregister("cli-progress")
         if metrics and all_metrics:
             data = all_metrics[0] if len(all_metrics) == 1 else all_metrics
             write_atomic(json.dumps(data, indent=2).encode(), metrics)

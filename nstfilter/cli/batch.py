@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import signal
 from pathlib import Path
 
@@ -9,14 +10,8 @@ import click
 
 from ..errors import UsageError
 from ..executors import EXECUTORS
-from .common import (
-    job_options,
-    resolve_styling,
-    settings_options,
-    style_option,
-    verbosity_options,
-    workers_option,
-)
+from .common import plugins_dirs, settings_options, style_option, verbosity_options, workers_option
+from .plugins import facade
 
 EPILOG = """\b
 Examples:
@@ -29,12 +24,6 @@ Examples:
 Exit status: 0 when every job finished; 1 when any job failed (the others still ran; see
 OUTDIR/report.html); 2 for bad options; 130 when interrupted (re-run to resume).
 """
-
-
-def _plugins_dirs(ctx: click.Context) -> tuple[str, ...]:
-    """``--plugins-dir`` given to the main command, so local workers load the same plugins."""
-    root = ctx.find_root()
-    return tuple(root.params.get("plugins_dir") or ())
 
 
 def _terminate_as_interrupt(signum, frame):  # noqa: ARG001
@@ -71,13 +60,10 @@ def _terminate_as_interrupt(signum, frame):  # noqa: ARG001
     default="auto", show_default=True, help="Progress display over jobs.",
 )  # fmt: skip
 @settings_options
-@job_options
 @verbosity_options
-@click.pass_context
 def batch(
-    ctx, inputs, presets, styles, outdir, recursive, force, executor, scheduler, workers,
-    progress_mode, settings, quality_mode, out_format, jpeg_quality, max_pixels, tls_ca_file,
-    tls_cert, tls_key,
+    inputs, presets, outdir, recursive, force, executor, scheduler, workers, progress_mode,
+    styling, max_pixels, tls_ca_file, tls_cert, tls_key,
 ):  # fmt: skip
     """Style INPUTS (image files, folders, @list.txt files of paths) with every --preset
     (or with --style images); settings given here override every preset's.
@@ -98,33 +84,17 @@ def batch(
         from ..executors.dask_cluster import dask_security
 
         security = dask_security(tls_ca_file, tls_cert, tls_key)
-    from .plugins import facade
-
-    resolved = [
-        resolve_styling(
-            name,
-            styles,
-            settings,
-            quality_mode,
-            plugins=facade(),
-            jpeg_quality=jpeg_quality,
-            out_format=out_format,
-        )  # fmt: skip
-        for name in (dict.fromkeys(presets) or [None])
-    ]
+    resolved = [styling(name) for name in (dict.fromkeys(presets) or [None])]
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} exists and is not a folder")
     found = collect_inputs(inputs, recursive=recursive, exclude=out)
     if not found:
         raise UsageError(f"no images found in {' '.join(inputs)}")
-    plugins_dirs = _plugins_dirs(ctx)
-
-    def factory():
-        return make_executor(
-            executor, workers=workers, scheduler=scheduler, plugins_dirs=plugins_dirs,
-            security=security,
-        )  # fmt: skip
+    factory = functools.partial(
+        make_executor, executor, workers=workers, scheduler=scheduler,
+        plugins_dirs=plugins_dirs(), security=security,
+    )  # fmt: skip
 
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:

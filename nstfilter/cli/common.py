@@ -1,9 +1,6 @@
-"""Pieces shared by the subcommands: logging set-up, the -v/-q options, and the options
-generated from the settings table (:func:`settings_options`) that apply, batch and watch share.
-
-``-v``/``-q`` work both before the subcommand (``nstfilter -q apply``) and after it
-(``nstfilter apply -q``), because users type both.
-"""
+"""Pieces shared by the subcommands: logging set-up, the -v/-q options (before or after the
+subcommand: users type both) and the options from the settings table (:func:`settings_options`)
+that apply, batch and watch share."""
 
 from __future__ import annotations
 
@@ -17,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..device import DEVICES
 from ..errors import UsageError
 from ..imageio import DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, FORMATS, MAX_PIXELS, MAX_PIXELS_ENV
 from ..params import SETTINGS, STYLE_WEIGHT, Setting, StyleParams, default_text
@@ -26,8 +22,10 @@ from ..printable import PrintableFormatter
 from ..schedules import QUALITY_MODES, apply_quality
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..plugins import Plugins
     from ..presets import Preset
 
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 _levels = {"verbose": 0, "quiet": 0}
 
 
@@ -48,25 +46,28 @@ def reset_logging() -> None:
     _levels.update(verbose=0, quiet=0)
 
 
-def _adjust(kind: str) -> Callable[[click.Context, click.Parameter, int], int]:
-    def callback(ctx: click.Context, param: click.Parameter, value: int) -> int:
+def stack(*decorators: Decorator) -> Decorator:
+    """Several click decorators as one; their options show in this order in --help."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        return functools.reduce(lambda c, d: d(c), reversed(decorators), command)
+
+    return decorate
+
+
+def _count(short: str, kind: str, more: str) -> Decorator:
+    def callback(ctx: click.Context, param: click.Parameter, value: int) -> None:
         if value:
             configure_logging(**{kind: value})
-        return value
 
-    return callback
-
-
-def verbosity_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``-v/--verbose`` and ``-q/--quiet`` to a subcommand (not passed to it)."""
-    command = click.option(
-        "-q", "--quiet", count=True, expose_value=False, callback=_adjust("quiet"),
-        help="Less log output (repeatable).",
-    )(command)  # fmt: skip
     return click.option(
-        "-v", "--verbose", count=True, expose_value=False, callback=_adjust("verbose"),
-        help="More log output (repeatable).",
-    )(command)  # fmt: skip
+        short, f"--{kind}", count=True, expose_value=False, callback=callback,
+        help=f"{more} log output (repeatable).",
+    )  # fmt: skip
+
+
+#: ``-v/--verbose`` and ``-q/--quiet`` (not passed to the command).
+verbosity_options = stack(_count("-v", "verbose", "More"), _count("-q", "quiet", "Less"))
 
 
 class SettingType(click.ParamType):
@@ -74,34 +75,29 @@ class SettingType(click.ParamType):
     the table (:meth:`Setting.check`), so a bad number is refused with one line naming the
     option -- the same rule a preset key or the Python API meets."""
 
-    def __init__(self, option: str, spec: Setting) -> None:
-        self.option, self.spec = option, spec
-        kinds = {int: "INTEGER", float: "NUMBER", str: "TEXT"}
+    def __init__(self, spec: Setting) -> None:
+        self.spec = spec
+        kinds = {int: "INTEGER", float: "NUMBER", str: "NAME"}
         self.name = "|".join(spec.choices) if spec.choices else kinds[spec.kind]
-        if spec.many:
-            self.name += ",..."
+        self.name += ",..." if spec.many else ""
         self.name += "".join(f"|{a}" for a in spec.also if isinstance(a, str))
-        self.name = self.name if spec.choices else self.name.replace("TEXT", "NAME")
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return f"[{self.name}]" if self.spec.choices else self.name
 
-    def _parse(self, text: str) -> Any:
-        if text in self.spec.also:
-            return text
-        try:
-            return self.spec.kind(text) if self.spec.kind in (int, float) else text
-        except ValueError:
-            raise UsageError(f"{self.option} must be {self.spec.rule()}, got {text!r}") from None
-
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
         if not isinstance(value, str):
             return value
-        if self.spec.many:
-            parsed: Any = [self._parse(v.strip()) for v in value.split(",") if v.strip()]
-        else:
-            parsed = self._parse(value)
-        return self.spec.check(parsed, self.option)
+        spec = self.spec
+        option = param.opts[-1] if param else self.name
+        parsed = []
+        for text in [v.strip() for v in value.split(",") if v.strip()] if spec.many else [value]:
+            try:
+                number = spec.kind in (int, float) and text not in spec.also
+                parsed.append(spec.kind(text) if number else text)
+            except ValueError:
+                raise UsageError(f"{option} must be {spec.rule()}, got {text!r}") from None
+        return spec.check(parsed if spec.many else parsed[0], option)
 
     def shell_complete(self, ctx, param, incomplete):  # noqa: ARG002
         from click.shell_completion import CompletionItem
@@ -110,33 +106,55 @@ class SettingType(click.ParamType):
         return [CompletionItem(w) for w in words if w.startswith(incomplete)]
 
 
-def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add one option per :class:`~nstfilter.params.StyleParams` field (spelling, help,
-    default and range from the table) and ``--quality``; the command receives only what was
-    given, as ``settings`` (field -> checked value) and ``quality_mode``.
+def _setting_option(name: str, spec: Setting) -> Decorator:
+    option, help_text = spec.option(name), f"{spec.help} [default: {default_text(name)}]"
+    if spec.kind is bool:
+        return click.option(f"{option}/--no-{option[2:]}", name, default=None, help=help_text)
+    return click.option(option, name, type=SettingType(spec), help=help_text)
 
-    Used by ``apply``, ``batch`` and ``watch``, so the three accept the same settings.
-    """
 
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        given = {name: kwargs.pop(name) for name in SETTINGS}
-        kwargs["settings"] = {k: v for k, v in given.items() if v is not None}
-        return command(*args, **kwargs)
-
-    for name, spec in reversed(SETTINGS.items()):
-        option = spec.option(name)
-        help_text = f"{spec.help} [default: {default_text(name)}]"
-        if spec.kind is bool:
-            decls = [f"{option}/--no-{option[2:]}", name]
-            wrapper = click.option(*decls, default=None, help=help_text)(wrapper)
-        else:
-            kind = SettingType(option, spec)
-            wrapper = click.option(option, name, type=kind, help=help_text)(wrapper)
-    return click.option(
+_job_options = stack(
+    click.option(
         "--quality", "quality_mode", type=click.Choice(list(QUALITY_MODES)),
         help="Schedule preset: preview (fast), standard, high; explicit settings win.",
-    )(wrapper)  # fmt: skip
+    ),
+    *(_setting_option(name, spec) for name, spec in SETTINGS.items()),
+    click.option(
+        "--format", "out_format", type=click.Choice(sorted({s[1:] for s in FORMATS})),
+        help="Result format [default: the preset's, else png; a file -o's own extension].",
+    ),
+    click.option(
+        "--jpeg-quality", type=SettingType(OUTPUT_QUALITY), metavar="1-100",
+        help=f"JPEG/WebP quality [default: the preset's, else {DEFAULT_QUALITY}].",
+    ),
+    click.option(
+        "--max-pixels", type=SettingType(MAX_PIXELS), metavar="N",
+        help=f"Refuse images larger than N pixels [default: ${MAX_PIXELS_ENV} or "
+        f"{DEFAULT_MAX_PIXELS:,}].",
+    ),
+)  # fmt: skip
+
+
+def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add one option per :class:`~nstfilter.params.StyleParams` field (spelling, help,
+    default and range from the table), ``--quality``, ``--format``, ``--jpeg-quality`` and
+    ``--max-pixels``, so apply, batch and watch accept the same settings. With
+    :func:`style_option`'s images they reach the command as one ``styling(preset)``: the
+    :class:`Preset` they ask for (:func:`resolve_styling`); ``max_pixels`` is passed as is."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, styles, quality_mode, out_format, jpeg_quality, **kwargs: Any):
+        from .plugins import facade
+
+        given = {name: kwargs.pop(name) for name in SETTINGS}
+        kwargs["styling"] = functools.partial(
+            resolve_styling, styles=styles, quality_mode=quality_mode, out_format=out_format,
+            settings={k: v for k, v in given.items() if v is not None}, jpeg_quality=jpeg_quality,
+            plugins=facade(),  # bound here: a watcher loads presets outside click's context
+        )  # fmt: skip
+        return command(*args, **kwargs)
+
+    return _job_options(wrapper)
 
 
 def parse_style(spec: str) -> tuple[str, float]:
@@ -152,69 +170,33 @@ def parse_style(spec: str) -> tuple[str, float]:
     return spec, 1.0
 
 
-def style_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``-s/--style IMG[:WEIGHT]`` (repeatable), shared by apply, batch and watch."""
-    return click.option(
-        "-s", "--style", "styles", multiple=True, metavar="IMG[:WEIGHT]",
-        help="Style image (a path or a name on the style path), optionally weighted; "
-        "repeatable. Replaces the preset's style images.",
-    )(command)  # fmt: skip
-
-
-def job_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--format``, ``--jpeg-quality`` and ``--max-pixels``: how results are written and
-    how large an input may be, shared by apply, batch and watch (checked by the table's
-    rules, so ``--max-pixels 0`` is one line like any bad setting)."""
-    command = click.option(
-        "--max-pixels", type=SettingType("--max-pixels", MAX_PIXELS), metavar="N",
-        help=f"Refuse images larger than N pixels [default: ${MAX_PIXELS_ENV} or "
-        f"{DEFAULT_MAX_PIXELS:,}].",
-    )(command)  # fmt: skip
-    command = click.option(
-        "--jpeg-quality", type=SettingType("--jpeg-quality", OUTPUT_QUALITY), metavar="1-100",
-        help=f"JPEG/WebP quality [default: the preset's, else {DEFAULT_QUALITY}].",
-    )(command)  # fmt: skip
-    return click.option(
-        "--format", "out_format", type=click.Choice(sorted({s[1:] for s in FORMATS})),
-        help="Result format [default: the preset's, else png; a file -o's own extension].",
-    )(command)  # fmt: skip
-
-
-def device_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--device auto|cpu|gpu`` (see :mod:`nstfilter.device`)."""
-    return click.option(
-        "--device", type=click.Choice(DEVICES), default="auto", show_default=True,
-        help="Where TensorFlow runs: auto (a GPU when there is one), cpu, or gpu (refuse "
-        "to run without one). Logged and written in the metrics.",
-    )(command)  # fmt: skip
-
-
-def resolve_style(spec: str) -> Path:
-    """A style image by path, or by name on the style path (presets' search rules)."""
-    from ..presets import find_style
-
-    path = Path(spec)
-    return path if path.exists() else find_style(spec)
+#: ``-s/--style IMG[:WEIGHT]`` (repeatable), shared by apply, batch and watch.
+style_option = click.option(
+    "-s", "--style", "styles", multiple=True, metavar="IMG[:WEIGHT]",
+    help="Style image (a path or a name on the style path), optionally weighted; "
+    "repeatable. Replaces the preset's style images.",
+)  # fmt: skip
 
 
 def resolve_styling(
     preset: str | None,
+    *,
     styles: tuple[str, ...],
     settings: dict[str, Any],
     quality_mode: str | None,
-    *,
-    plugins: Any = None,
-    jpeg_quality: int | None = None,
-    out_format: str | None = None,
+    jpeg_quality: int | None,
+    out_format: str | None,
+    plugins: Plugins,
 ) -> Preset:
-    """What the options of apply/batch/watch ask for, as one :class:`Preset`: the preset
-    (or the defaults, named ``styled``), ``--style`` images replacing its own, then the
-    quality mode's schedule, then the explicit settings (the order a user expects)."""
-    from ..presets import Preset, load_preset
+    """The preset (or the defaults, named ``styled``), ``--style`` images (a path, or a name
+    on the style path) replacing its own, then the quality mode's schedule, then the
+    explicit settings (the order a user expects)."""
+    from ..presets import Preset, find_style, load_preset
 
     base = load_preset(preset, plugins=plugins) if preset else Preset("styled", StyleParams())
     if styles:
-        chosen = [(resolve_style(p), w) for p, w in map(parse_style, styles)]
+        pairs = map(parse_style, styles)
+        chosen = [(Path(s) if Path(s).exists() else find_style(s), w) for s, w in pairs]
         base = dataclasses.replace(base, styles=chosen)
     if not base.styles:
         raise UsageError("no style image: pass --style IMG or --preset NAME")
@@ -226,9 +208,21 @@ def resolve_styling(
     )
 
 
-def workers_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def workers_option(help_text: str) -> Decorator:
     """``-j/--workers N``, spelt the same in batch and watch."""
     return click.option(
         "-j", "--workers", type=click.IntRange(1, 64), default=1, show_default=True, metavar="N",
         help=help_text,
     )  # fmt: skip
+
+
+def plugins_dirs() -> tuple[str, ...]:
+    """The main command's ``--plugins-dir``, so worker processes load the same plugins."""
+    return tuple(click.get_current_context().find_root().params.get("plugins_dir") or ())
+
+
+def echo_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Columns padded to their widest cell, but the last (a free-length text)."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        click.echo("  ".join(f"{c:<{w}}" for c, w in zip(row, widths)) + f"  {row[-1]}")

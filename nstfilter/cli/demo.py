@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
 
 from .common import verbosity_options
 from .plugins import facade
-from .progress import MODES, ProgressPlugin
-
-log = logging.getLogger("nstfilter.demo")
+from .progress import MODES, progress_shown
 
 #: A bundled preset whose painting ships in the package, so the demo needs no downloads.
 #: (The procedural ``swirl`` is nearly one blue: its palette leaves the photo a blue veil.)
@@ -35,15 +32,8 @@ def demo(output: str, preset: str, size: int, progress_mode: str) -> None:
     params = resolved.params.replace(size=size)
     styles = [(load_image(path), weight) for path, weight in resolved.styles]
     photo = demo_photo()
-    plugins = facade()
-    reporter = ProgressPlugin(progress_mode)
-    plugins.register(reporter, "cli-progress")
-    reporter.start("demo")
-    try:
-        result = run_filter(photo, styles, params, plugins=plugins)
-    finally:
-        reporter.stop()
-        plugins.unregister("cli-progress")
+    with progress_shown(facade(), progress_mode, "demo"):
+        result = run_filter(photo, styles, params, plugins=facade())
     folder = Path(output)
     styled = save_image(result.image, folder / "demo.png")
     sheet = contact_sheet(

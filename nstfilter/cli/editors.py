@@ -1,17 +1,16 @@
-"""``nstfilter install-gimp-plugin`` (and ``install-gmic-filter``): put the editor front-ends
+"""``nstfilter install-gimp-plugin`` and ``install-gmic-filter``: put the editor front-ends
 where the editors look for them.
 
-The editors run their own Python (GIMP) or no Python at all (G'MIC), so the filters cannot
-import nstfilter; they run this CLI as a subprocess. Installing therefore also records
-*which* nstfilter to run (``nstfilter.json`` beside the GIMP plug-in): GIMP started from a
-desktop menu rarely has the user's virtualenv on its PATH.
-
-The filter files ship twice: canonically in ``plugins/`` of a source checkout, and as
-package data in ``nstfilter/_data/`` for wheels; a test keeps the two copies identical.
+The editors run their own Python (GIMP) or none (G'MIC), so the filters run this CLI as a
+subprocess; installing also records *which* nstfilter to run (``nstfilter.json`` beside the
+GIMP plug-in): GIMP started from a desktop menu rarely has the user's virtualenv on its PATH.
+The filter files ship in ``plugins/`` of a checkout and, for wheels, in ``nstfilter/_data/``
+(a test keeps the two identical).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -37,10 +36,8 @@ SOURCES = {
 
 
 def editor_file(kind: str) -> Path:
-    """The filter file for ``kind`` ("gimp" or "gmic"): the checkout's, else the packaged one.
-
-    The checkout copy wins so that a developer's edits are what gets installed.
-    """
+    """The filter file for ``kind``: the checkout's (a developer's edits are what gets
+    installed), else the packaged one."""
     canonical, packaged_dir = SOURCES[kind]
     for candidate in (canonical, packaged_dir / canonical.name):
         if candidate.is_file():
@@ -48,81 +45,67 @@ def editor_file(kind: str) -> Path:
     raise UsageError(f"the {kind} filter file is missing from this installation")
 
 
-def gimp_plugin_root() -> Path:
-    """GIMP 3.0's per-user ``plug-ins`` folder on this platform.
+def _user_config() -> Path:
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
 
-    GIMP honours ``GIMP3_DIRECTORY`` as its whole configuration folder, so we do too.
-    """
+
+def gimp_plugin_root() -> Path:
+    """GIMP 3.0's per-user ``plug-ins`` folder (GIMP honours ``GIMP3_DIRECTORY`` as its whole
+    configuration folder, so we do too)."""
     if os.environ.get("GIMP3_DIRECTORY"):
         return Path(os.environ["GIMP3_DIRECTORY"]) / "plug-ins"
-    home = Path.home()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA", home / "AppData" / "Roaming"))
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    mac = sys.platform == "darwin"
+    base = Path.home() / "Library" / "Application Support" if mac else _user_config()
     return base / "GIMP" / "3.0" / "plug-ins"
 
 
 def cli_command() -> list[str]:
     """How the editors should start *this* nstfilter: the console script beside this
     interpreter if there is one, else ``python -m nstfilter`` with this interpreter."""
-    bindir = Path(sys.executable).parent
-    for name in ("nstfilter", "nstfilter.exe"):
-        script = bindir / name
-        if script.is_file() and os.access(script, os.X_OK):
-            return [str(script)]
-    return [sys.executable, "-m", "nstfilter"]
+    script = shutil.which("nstfilter", path=Path(sys.executable).parent)
+    return [script] if script else [sys.executable, "-m", "nstfilter"]
+
+
+@contextlib.contextmanager
+def _failing(verb: str, path: Path):
+    """An ``OSError`` while writing ``path`` as one line naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot {verb} {path.name}: {exc.strerror or exc}", path=path) from exc
 
 
 def _copy(source: Path, target: Path, executable: bool) -> None:
-    try:
+    with _failing("install", target):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         if executable:
-            mode = target.stat().st_mode
-            target.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot install {source.name}: {exc.strerror or exc}", path=target
-        ) from exc
-
-
-def _write_config(folder: Path, command: list[str]) -> Path:
-    config = folder / "nstfilter.json"
-    try:
-        config.write_text(json.dumps({"command": command}, indent=2) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write {config.name}: {exc.strerror or exc}", path=config
-        ) from exc
-    return config
+            target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
 @click.command("install-gimp-plugin")
 @click.option(
-    "--dest",
-    type=click.Path(file_okay=False),
+    "--dest", type=click.Path(file_okay=False),
     help="GIMP's plug-ins folder [GIMP 3.0's per-user plug-ins folder]. "
     "The plug-in goes into DEST/nstfilter/.",
-)
+)  # fmt: skip
 @click.option(
-    "--no-config",
-    is_flag=True,
+    "--no-config", is_flag=True,
     help="Do not record this nstfilter's path; the plug-in then uses $NSTFILTER_BIN or PATH.",
-)
+)  # fmt: skip
 def install_gimp_plugin(dest: str | None, no_config: bool) -> None:
     """Install the GIMP 3 plug-in (Filters > Artistic > Neural Style Transfer...)."""
-    root = Path(dest) if dest else gimp_plugin_root()
     # GIMP 3 runs only plug-ins that sit in a folder of their own name.
-    folder = root / PLUGIN_NAME
+    folder = (Path(dest) if dest else gimp_plugin_root()) / PLUGIN_NAME
     target = folder / "nstfilter.py"
     _copy(editor_file("gimp"), target, executable=True)
     click.echo(f"GIMP plug-in installed: {target}")
     if not no_config:
-        command = cli_command()
-        config = _write_config(folder, command)
+        command, config = cli_command(), folder / "nstfilter.json"
+        with _failing("write", config):
+            config.write_text(json.dumps({"command": command}, indent=2) + "\n", encoding="utf-8")
         click.echo(f"it will run: {' '.join(command)} (recorded in {config})")
     click.echo("Restart GIMP; the filter is in Filters > Artistic > Neural Style Transfer...")
 
@@ -133,10 +116,8 @@ BLOCK_END = "#--- nstfilter filter end ---"
 
 def gmic_user_file() -> Path:
     """The user command file G'MIC loads at every start (and G'MIC-Qt reads filters from).
-
-    Its place changed between G'MIC versions (``~/.gmic`` in 2.x, ``~/.config/gmic/
-    user.gmic`` in 3.x on Linux), so ask the installed ``gmic``; guess only without one.
-    """
+    Its place changed between versions (``~/.gmic`` in 2.x, ``~/.config/gmic/user.gmic`` in
+    3.x on Linux), so ask the installed ``gmic``; guess only without one."""
     gmic = shutil.which("gmic")
     if gmic:
         try:
@@ -148,9 +129,9 @@ def gmic_user_file() -> Path:
                 return Path(done.stdout.strip().splitlines()[-1])
         except (OSError, subprocess.SubprocessError):
             pass
+    config = _user_config()
     if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "user.gmic"
-    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+        return config / "user.gmic"
     return config / "gmic" / "user.gmic" if (config / "gmic").is_dir() else Path.home() / ".gmic"
 
 
@@ -166,22 +147,19 @@ def add_block(user_file: Path, commands: str) -> None:
         text += "\n"
     body = commands.replace("#@gmic\n", "", 1).strip("\n")
     text += f"{BLOCK_BEGIN}\n{body}\n{BLOCK_END}\n"
-    # a private temp file + rename (never a fixed temp name, where a planted link would
-    # redirect the write)
+    # a private temp file + rename: a planted link at a fixed temp name would redirect the write
     write_atomic(text.encode("utf-8"), user_file)
 
 
 @click.command("install-gmic-filter")
 @click.option(
-    "--user-file",
-    type=click.Path(dir_okay=False),
+    "--user-file", type=click.Path(dir_okay=False),
     help="G'MIC user command file to add the filter to [asked from gmic, else ~/.gmic].",
-)
+)  # fmt: skip
 @click.option(
-    "--dest",
-    type=click.Path(file_okay=False),
+    "--dest", type=click.Path(file_okay=False),
     help="Instead: only copy nstfilter.gmic into this folder (load it with 'gmic -m').",
-)
+)  # fmt: skip
 def install_gmic_filter(user_file: str | None, dest: str | None) -> None:
     """Install the G'MIC filter: command 'nstfilter' and G'MIC-Qt's Artistic entry."""
     source = editor_file("gmic")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import verbosity_options
+from .common import echo_table, verbosity_options
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..plugins import Plugins
@@ -18,8 +18,7 @@ def facade() -> Plugins:
     and kept for the rest of that invocation."""
     from ..plugins import Plugins
 
-    root = click.get_current_context().find_root()
-    obj = root.ensure_object(dict)
+    obj = click.get_current_context().find_root().ensure_object(dict)
     if "plugins" not in obj:
         obj["plugins"] = Plugins.load()
     return obj["plugins"]
@@ -40,24 +39,18 @@ def list_command(hook_name: str | None) -> None:
 
     plugins = facade()
     known = plugins.hook_names()
-    if hook_name is not None and not hook_name.startswith("nstfilter_"):
-        hook_name = f"nstfilter_{hook_name}"  # "--hook postprocess" works too
-    if hook_name is not None and hook_name not in known:
-        raise UsageError(f"unknown hook {hook_name!r}; hooks: {', '.join(known)}")
+    if hook_name is not None:
+        hook_name = f"nstfilter_{hook_name.removeprefix('nstfilter_')}"  # --hook postprocess
+        if hook_name not in known:
+            raise UsageError(f"unknown hook {hook_name!r}; hooks: {', '.join(known)}")
     rows = []
     for name in sorted(plugins.names()):
         hooks = plugins.hooks_of(name)
-        if hook_name is not None and hook_name not in hooks:
-            continue
-        rows.append(
-            (name, plugins.source(name), ", ".join(h.removeprefix("nstfilter_") for h in hooks))
-        )
+        if hook_name is None or hook_name in hooks:
+            short = ", ".join(h.removeprefix("nstfilter_") for h in hooks)
+            rows.append((name, plugins.source(name), short))
     if rows:
-        width_name = max(len(r[0]) for r in rows)
-        width_source = max(len(r[1]) for r in rows)
-        click.echo(f"{'NAME':<{width_name}}  {'SOURCE':<{width_source}}  HOOKS")
-        for name, source, hooks in rows:
-            click.echo(f"{name:<{width_name}}  {source:<{width_source}}  {hooks}")
+        echo_table(("NAME", "SOURCE", "HOOKS"), rows)
     else:
         click.echo("no plugins" + (f" implement {hook_name}" if hook_name else ""))
     blocked = sorted(disabled_names())

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
 
 from ..errors import OutputError, PresetError
-from .common import verbosity_options
+from .common import echo_table, verbosity_options
 from .plugins import facade
-
-log = logging.getLogger("nstfilter.presets")
-
-#: The small, quick schedule of ``presets preview`` (a look, not a result).
-PREVIEW_SIZE = 160
-PREVIEW_ITERATIONS = 10
 
 
 @click.group()
@@ -55,9 +48,7 @@ def list_command(names: bool) -> None:
     if not rows:
         click.echo("no presets found")
         return
-    widths = [max(len(r[i]) for r in [("NAME", "SOURCE", "USABLE"), *rows]) for i in range(3)]
-    for row in [("NAME", "SOURCE", "USABLE", "DESCRIPTION"), *rows]:
-        click.echo("  ".join(f"{c:<{w}}" for c, w in zip(row, widths)) + f"  {row[3]}")
+    echo_table(("NAME", "SOURCE", "USABLE", "DESCRIPTION"), rows)
     if reasons:
         click.echo(f"\nnot usable here ({STYLE_PATH_ENV}, then the user and bundled styles):")
         for reason in reasons:
@@ -121,8 +112,8 @@ def copy(name: str, new: str) -> None:
 @click.argument("name")
 @click.argument("photo", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", default=None, help="Contact sheet file [NAME-preview.png].")
-@click.option("--size", type=int, default=PREVIEW_SIZE, show_default=True)
-@click.option("--iterations", type=int, default=PREVIEW_ITERATIONS, show_default=True)
+@click.option("--size", type=int, default=160, show_default=True)  # a look, not a result
+@click.option("--iterations", type=int, default=10, show_default=True)
 @verbosity_options
 def preview(name: str, photo: str, output: str | None, size: int, iterations: int) -> None:
     """A quick contact sheet (photo | style | result) of what preset NAME does to PHOTO."""
@@ -144,8 +135,7 @@ def preview(name: str, photo: str, output: str | None, size: int, iterations: in
     content = load_image(photo)
     styles = [(load_image(path), weight) for path, weight in preset.styles]
     result = run_filter(content, styles, params, plugins=facade())
-    panels = [("photo", content.rgb), (f"style ({preset.name})", styles[0][0].rgb)]
-    panels.append((f"result ({size} px, {iterations} steps)", result.image))
-    sheet = contact_sheet(panels, height=min(size, 256))
-    save_image(sheet, target)
+    panels = [("photo", content.rgb), (f"style ({preset.name})", styles[0][0].rgb),
+              (f"result ({size} px, {iterations} steps)", result.image)]  # fmt: skip
+    save_image(contact_sheet(panels, height=min(size, 256)), target)
     click.echo(f"wrote {target} in {result.metrics['seconds']:.1f} s")

@@ -1,14 +1,12 @@
-"""Progress display for the CLI, as an ``nstfilter_progress`` plugin.
-
-A rich progress bar with the loss on a terminal; plain log lines (every few steps) when
-stderr is not a terminal; JSON lines for programs that drive the CLI (the editor
-plug-ins); nothing at all with ``none``. The ETA and the bar's fill weight every step by
-its pixel cost (:class:`nstfilter.eta.CostEta`): a coarse-to-fine run's last scale is most
-of the work.
+"""Progress display for the CLI, an ``nstfilter_progress`` plugin: a rich bar with the loss
+on a terminal, log lines (every few steps) otherwise, JSON lines for programs (the editor
+plug-ins), nothing with ``none``. The ETA and the bar's fill weight every step by its pixel
+cost (:class:`nstfilter.eta.CostEta`): a coarse-to-fine run's last scale is most of the work.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -21,6 +19,7 @@ from ..hookspecs import hookimpl
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..events import Progress
+    from ..plugins import Plugins
 
 log = logging.getLogger("nstfilter.progress")
 
@@ -31,12 +30,9 @@ class ProgressPlugin:
     """Shows progress for one job at a time; ``start``/``stop`` bracket each job."""
 
     def __init__(self, mode: str = "auto", log_every: int = 10) -> None:
-        if mode == "auto":
-            mode = "bar" if sys.stderr.isatty() else "log"
-        self.mode = mode
+        self.mode = ("bar" if sys.stderr.isatty() else "log") if mode == "auto" else mode
         self.log_every = log_every
-        self._bar = None
-        self._task = None
+        self._bar = self._task = None
         self.label = ""
         self._eta = CostEta()
 
@@ -54,7 +50,6 @@ class ProgressPlugin:
                 TextColumn("loss {task.fields[loss]}"),
                 TimeElapsedColumn(),
                 TextColumn("ETA {task.fields[eta]}"),
-                transient=False,
                 console=Console(stderr=True),  # stdout may be the result (apply -o -)
             )
             self._bar.start()
@@ -93,3 +88,16 @@ class ProgressPlugin:
             eta = None if left is None else round(left, 1)
             record = {"event": "progress", **event.as_dict(), "eta_seconds": eta}
             click.echo(json.dumps(record), err=True)
+
+
+@contextlib.contextmanager
+def progress_shown(plugins: Plugins, mode: str, label: str):
+    """Progress of one job (``label``), by a :class:`ProgressPlugin` registered for it."""
+    reporter = ProgressPlugin(mode)
+    plugins.register(reporter, "cli-progress")
+    try:
+        reporter.start(label)
+        yield
+    finally:
+        reporter.stop()
+        plugins.unregister("cli-progress")

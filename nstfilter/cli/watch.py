@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from ..errors import UsageError
 from ..params import Setting
 from .common import (
     SettingType,
-    job_options,
-    resolve_styling,
+    plugins_dirs,
     settings_options,
     style_option,
     verbosity_options,
     workers_option,
 )
-
-log = logging.getLogger("nstfilter.watch")
+from .plugins import facade
 
 # The watcher's own numbers, checked by the same rule as the settings (finite, in range).
 SETTLE = Setting(section="", help="settle seconds", low=0.0, high=3600.0)
@@ -38,33 +34,28 @@ POLL_INTERVAL = Setting(section="", help="poll seconds", low=0.0, low_open=True,
 @click.option("--once", is_flag=True, help="Process what is there, then exit (cron, CI).")
 @click.option("--polling", is_flag=True, help="Poll instead of inotify (network, containers).")
 @click.option(
-    "--poll-interval", type=SettingType("--poll-interval", POLL_INTERVAL), default="1.0",
+    "--poll-interval", type=SettingType(POLL_INTERVAL), default="1.0",
     show_default=True, help="Seconds between polls.",
 )  # fmt: skip
 @workers_option("Files styled at the same time.")
 @click.option(
-    "--settle", type=SettingType("--settle", SETTLE), default="2.0", show_default=True,
+    "--settle", type=SettingType(SETTLE), default="2.0", show_default=True,
     help="A file whose size and mtime stay unchanged this long is complete.",
 )  # fmt: skip
 @click.option(
-    "--rescan", type=SettingType("--rescan", RESCAN), default="60.0", show_default=True,
+    "--rescan", type=SettingType(RESCAN), default="60.0", show_default=True,
     help="Seconds between safety sweeps for files whose events were lost (0: never).",
 )  # fmt: skip
 @click.option(
-    "--executor",
-    type=click.Choice(["threads", "local", "dask"]),
-    default="threads",
+    "--executor", type=click.Choice(["threads", "local", "dask"]), default="threads",
     show_default=True,
     help="threads: in this process; local: a pool of worker processes; dask: a Dask cluster.",
-)
+)  # fmt: skip
 @click.option("--scheduler", metavar="ADDR", help="Dask scheduler address (--executor dask).")
 @settings_options
-@job_options
 @verbosity_options
-@click.pass_context
-def watch(ctx, inbox, preset, styles, outbox, processed, failed, once, polling, poll_interval,
-          workers, settle, rescan, executor, scheduler, settings, quality_mode, out_format,
-          jpeg_quality, max_pixels):  # fmt: skip
+def watch(inbox, preset, outbox, processed, failed, once, polling, poll_interval, workers, settle,
+          rescan, executor, scheduler, styling, max_pixels):  # fmt: skip
     """Watch INBOX and style every photo dropped into it.
 
     Results go to OUTBOX/<name>.<preset>.<ext>; originals move to processed/ once the result
@@ -78,40 +69,24 @@ def watch(ctx, inbox, preset, styles, outbox, processed, failed, once, polling, 
     if scheduler and executor != "dask":
         raise UsageError("--scheduler needs --executor dask")
     layout = Layout.build(inbox, outbox, processed, failed)
-    from .plugins import facade
-
-    plugins = facade()
+    default_name = preset or "styled"
 
     def load(name: str):
-        """A file's preset with the command line's settings; --style replaces the default
-        preset's images (a preset subfolder keeps its own)."""
-        default = name == (preset or "styled")
-        return resolve_styling(
-            preset if default else name, styles if default else (), settings, quality_mode,
-            plugins=plugins, jpeg_quality=jpeg_quality, out_format=out_format,
-        )  # fmt: skip
+        # --style replaces the default preset's images; a preset subfolder keeps its own
+        return styling(preset) if name == default_name else styling(name, styles=())
 
-    default = load(preset or "styled")  # no style, unknown or invalid preset: refuse now
+    default = styling(preset)  # no style, unknown or invalid preset: refuse now
     check_plan(  # the inbox is emptied: the default preset's files may not live there
         [], [*(("style image", p) for p, _ in default.styles),
              *(("preset", f) for f in default.files)], consumed=[("inbox", layout.inbox)],
     )  # fmt: skip
 
     options = WatchOptions(
-        preset=preset or "styled",
-        load_preset=load,
-        settle=settle,
-        close_grace=min(0.5, settle),
-        workers=workers,
-        max_pixels=max_pixels,
-        polling=polling,
-        poll_interval=poll_interval,
-        once=once,
-        rescan=rescan,
-        executor=executor,
-        scheduler=scheduler,
-        plugins_dirs=tuple(ctx.find_root().params.get("plugins_dir") or ()),
-    )
+        preset=default_name, load_preset=load, settle=settle, close_grace=min(0.5, settle),
+        workers=workers, max_pixels=max_pixels, polling=polling, poll_interval=poll_interval,
+        once=once, rescan=rescan, executor=executor, scheduler=scheduler,
+        plugins_dirs=plugins_dirs(),
+    )  # fmt: skip
     watcher = Watcher(layout, options, facade())
     restore = install(watcher.request_stop)
     try:

@@ -33,16 +33,15 @@ def list_weights() -> None:
     """Show each backbone, whether its weights are on disk, and what ``auto`` picks."""
     from ..engine.backbones import BackboneRegistry, vgg19_weights_path
 
+    backbones = {backbone.name: backbone for backbone in facade().backbones()}
     registry = BackboneRegistry()
-    for backbone in facade().backbones():
+    for backbone in backbones.values():
         registry.register(backbone)
     try:
         chosen = registry.get("auto").name
     except NstError:
         chosen = "-"
-    for name in registry.names()[1:]:
-        backbone = registry.get(name) if name == chosen else None
-        backbone = backbone or registry._backbones[name]  # noqa: SLF001 - listing all
+    for name, backbone in backbones.items():
         status = "available" if backbone.available() else "missing"
         where = str(vgg19_weights_path() or "") if name == "vgg19" else ""
         mark = "*" if name == chosen else " "
