@@ -1,16 +1,8 @@
-"""Files that survive a crash: atomic writes, durable moves, append-only JSON lines.
-
-One module for what image output, the watcher, its journal, the batch manifest and the
-job log all need, so each guarantee is written (and fixed) once:
-
-* :func:`write_atomic` -- temp file beside the target + ``fsync`` + rename or link into
-  place + ``fsync`` of the folder: a reader or a crash never sees half a file.
-* :func:`move_new` -- a move that never overwrites and is durable before it returns.
-* :class:`JsonLines` / :func:`read_records` -- one JSON object per line, each write flushed
-  (and ``fsync``'d unless told otherwise); a line torn by ``kill -9`` is skipped with a
-  warning when reading and never glued to the next record when appending.
-
-Every failure is an :class:`~nstfilter.errors.OutputError` naming the file. Files get the
+"""Files that survive a crash, for image output, the watcher, its journal, the batch
+manifest and the job log, so each guarantee is written (and fixed) once: a reader or a
+crash never sees half a file, a move never overwrites and is durable before it returns, and
+a JSON line torn by ``kill -9`` is skipped when reading and never glued to the next record.
+Every failure is one :class:`~nstfilter.errors.OutputError` naming the file; files get the
 usual mode (0666 minus the umask), not ``mkstemp``'s private 0600.
 """
 
@@ -56,22 +48,31 @@ def remove_temps(target: Path) -> int:
     return count
 
 
-def _refuse(target: Path) -> OutputError:
-    return OutputError("refusing to overwrite an existing file", path=target)
+@contextlib.contextmanager
+def failing_as(doing: str, path: str | Path) -> Iterator[None]:
+    """Turn an ``OSError`` inside into one ``OutputError`` line: ``<path>: <doing>: <why>``."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"{doing}: {exc.strerror or exc}", path=path) from None
+
+
+def _link_new(source: Path, target: Path, fallback: Callable[[], object]) -> None:
+    """Hard-link ``source`` to the free name ``target``, never overwriting; ``fallback()``
+    where the file system cannot link."""
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno not in (errno.EEXIST, *_NO_LINK):
+            raise
+        if os.path.lexists(target):  # taken (or taken before the fallback could run)
+            raise OutputError("refusing to overwrite an existing file", path=target) from None
+        fallback()
 
 
 def _place(tmp: Path, target: Path) -> None:
-    """Link ``tmp`` to the free name ``target``, never overwriting (the caller drops ``tmp``)."""
-    try:
-        os.link(tmp, target)
-    except FileExistsError:
-        raise _refuse(target) from None
-    except OSError as exc:
-        if exc.errno not in _NO_LINK:
-            raise
-        if os.path.lexists(target):
-            raise _refuse(target) from None
-        os.rename(tmp, target)  # no hard links here: the name was free a moment ago
+    """Move ``tmp`` to the free name ``target``: without hard links a rename (it was free)."""
+    _link_new(tmp, target, lambda: os.rename(tmp, target))
 
 
 @contextlib.contextmanager
@@ -98,52 +99,30 @@ def write_atomic(data: bytes, path: str | Path, *, overwrite: bool = True) -> Pa
     """Write ``data`` to ``path`` atomically and durably; ``overwrite=False`` never replaces
     a file (the watcher's outputs and notes, whose names someone else may take)."""
     path = Path(path)
-    try:
-        with _durable_temp(path, lambda handle: handle.write(data)) as tmp:
-            (os.replace if overwrite else _place)(tmp, path)
-        fsync_dir(path.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write: {exc.strerror or exc}", path=path) from None
+    with failing_as("cannot write", path), _durable_temp(path, lambda f: f.write(data)) as tmp:
+        (os.replace if overwrite else _place)(tmp, path)
+    fsync_dir(path.parent)
     return path
 
 
 def move_new(source: Path, target: Path) -> Path:
-    """Move ``source`` to ``target`` (a free name) durably, never overwriting.
-
-    Same file system: hard link + unlink (killed in between, the file exists in both
-    places; the watcher's recovery removes the inbox copy). Across file systems: a copy to
-    a temp file beside the target, ``fsync``, link into place, then unlink the source.
-    """
-    try:
+    """Move ``source`` to the free name ``target`` durably: hard link + unlink (killed in
+    between, the file is in both places: the watcher's recovery removes the inbox copy), or
+    across file systems a durable copy linked into place, then unlink."""
+    with failing_as("cannot create folder", target):
         target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create folder: {exc.strerror or exc}", path=target) from None
-    try:
-        _link_or_copy(source, target)
-    except FileExistsError:
-        raise _refuse(target) from None
-    except OSError as exc:
-        raise OutputError(f"cannot move: {exc.strerror or exc}", path=target) from None
+    with failing_as("cannot move", target):
+        _link_new(source, target, lambda: _copy(source, target))
     fsync_dir(target.parent)
-    try:
+    with failing_as(f"copied to {target} but cannot remove the original", source):
         source.unlink(missing_ok=True)
-    except OSError as exc:
-        raise OutputError(
-            f"copied to {target} but cannot remove the original: {exc.strerror or exc}", path=source
-        ) from None
     fsync_dir(source.parent)
     return target
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target, follow_symlinks=False)
-        return
-    except OSError as exc:
-        if exc.errno not in _NO_LINK:
-            raise
+def _copy(source: Path, target: Path) -> None:
     if source.is_symlink():
-        os.symlink(os.readlink(source), target)  # never replaces: FileExistsError
+        os.symlink(os.readlink(source), target)
         return
     with (
         open(source, "rb") as src,
@@ -151,9 +130,6 @@ def _link_or_copy(source: Path, target: Path) -> None:
     ):
         shutil.copystat(source, tmp)
         _place(tmp, target)
-
-
-# --- JSON lines -------------------------------------------------------------------------
 
 
 def read_records(path: Path) -> Iterator[dict[str, Any]]:
@@ -172,16 +148,9 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
                 yield record
 
 
-def _line(record: dict[str, Any]) -> str:
-    return json.dumps(record, default=str) + "\n"
-
-
 class JsonLines:
-    """An append-only JSON-lines file, thread-safe, opened on the first append.
-
-    A file whose last line was torn by a crash gets a newline first, so the torn line stays
-    one unreadable line instead of corrupting the next record.
-    """
+    """An append-only JSON-lines file, thread-safe, opened on the first append; a torn last
+    line gets a newline first, so it stays one unreadable line, not part of the next record."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -190,7 +159,7 @@ class JsonLines:
 
     def _open(self) -> IO[str]:
         if self._handle is None:
-            try:
+            with failing_as("cannot write", self.path):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
                 if self._handle.tell() > 0:
@@ -198,8 +167,6 @@ class JsonLines:
                         tail.seek(-1, os.SEEK_END)
                         if tail.read(1) != b"\n":
                             self._handle.write("\n")
-            except OSError as exc:
-                raise OutputError(f"cannot write: {exc.strerror or exc}", path=self.path) from None
         return self._handle
 
     def append(self, record: dict[str, Any], *, sync: bool = True) -> None:
@@ -209,7 +176,7 @@ class JsonLines:
     def append_locked(self, record: dict[str, Any], *, sync: bool = True) -> None:
         """:meth:`append` for a caller already holding :attr:`lock`: one flushed write."""
         handle = self._open()
-        handle.write(_line(record))
+        handle.write(json.dumps(record, default=str) + "\n")
         handle.flush()
         if sync:
             os.fsync(handle.fileno())
@@ -217,7 +184,7 @@ class JsonLines:
     def rewrite_locked(self, records: Iterable[dict[str, Any]]) -> int:
         """Replace the whole file atomically with ``records`` (compaction); holds the lock."""
         self.close_locked()
-        lines = [_line(r) for r in records]
+        lines = [json.dumps(r, default=str) + "\n" for r in records]
         write_atomic("".join(lines).encode("utf-8"), self.path)
         return len(lines)
 

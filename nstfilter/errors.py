@@ -1,9 +1,8 @@
 """One exception hierarchy for every user-facing failure.
 
-Each class carries the process exit code the CLI uses, so scripts (cron jobs, GIMP, the
-watcher) can tell a bad image from a bad preset without parsing text. The CLI prints
-``str(error)`` as a single line; messages therefore name the file and the problem and never
-span lines.
+Each class carries the process exit code, so scripts (cron jobs, GIMP, the watcher) can tell
+a bad image from a bad preset without parsing text; the CLI prints ``str(error)``, one line
+naming the file and the problem.
 """
 
 from __future__ import annotations
@@ -12,9 +11,8 @@ from pathlib import Path
 
 
 class NstError(Exception):
-    """Base class: a failure caused by the user's input or environment, not a bug.
-
-    A subclass states its exit code in its header: ``class X(NstError, exit_code=3)``."""
+    """A failure caused by the user's input or environment, not a bug; a subclass states its
+    exit code in its header: ``class X(NstError, exit_code=3)``."""
 
     exit_code = 1
 
@@ -66,8 +64,7 @@ class OutputError(NstError, exit_code=10):
 
 
 class PluginError(NstError, exit_code=11):
-    """A plugin failed: a misspelt hook, or an implementation that raised (named with its
-    hook; see ``nstfilter.plugins``)."""
+    """A plugin failed: a misspelt hook or an implementation that raised, named with its hook."""
 
 
 class JobError(NstError, exit_code=1):

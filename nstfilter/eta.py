@@ -1,15 +1,12 @@
 """Time left in one run, from its :class:`~nstfilter.events.Progress` events.
 
-A step costs about its pixel count, so a 512 px step costs ~16x a 128 px one: counting
-steps as equal said 1:15 at step 120 of 180 where 6 minutes remained. :class:`CostEta`
-weights every step by its pixels and infers the rest of the plan from what it has seen:
-every coarser scale runs the first scale's number of steps (the finest gets the rest), the
-sizes ahead grow as between the last two scales, and a step's seconds, timed per scale
-between its own events (a new scale's set-up does not count), are fitted as ``fixed +
-per_pixel * pixels`` over the last two scales (small steps carry a fixed overhead), or
-proportional to the pixels when only one scale is timed or the fit is implausible (a
-busy machine). Before the second of several scales starts there is no estimate (``None``,
-shown as ``-:--``) rather than a wrong one. Free of TensorFlow: front-ends import it.
+A step costs about its pixel count (a 512 px step ~16x a 128 px one): counting steps as
+equal said 1:15 at step 120 of 180 where 6 minutes remained. :class:`CostEta` infers the
+plan from what it has seen: coarser scales run the first scale's steps (the finest gets the
+rest), sizes grow as between the last two scales, and a step's seconds, timed per scale
+(a new scale's set-up does not count), fit ``fixed + per_pixel * pixels`` (small steps
+carry a fixed overhead), or proportional pixels when that fit is implausible (a busy
+machine). Before the second of several scales there is no estimate rather than a wrong one.
 """
 
 from __future__ import annotations
@@ -111,8 +108,7 @@ class CostEta:
         return here + sum(steps * cost(pixels) for steps, pixels in left[1:])
 
     def fraction(self) -> float:
-        """The share of the run's pixel-steps done, 0..1 (steps done when the plan is not
-        known yet)."""
+        """The share of the run's pixel-steps done, 0..1 (of steps, until the plan is known)."""
         e, left = self._last, self._left()
         if e is None:
             return 0.0
@@ -152,8 +148,5 @@ class PeriodicLog:
         if now >= self._next and event.step < event.total:
             while self.every > 0 and self._next <= now:  # on the marks, however far apart
                 self._next += self.every  # events are
-            self.logger.info(
-                "%s: scale %d/%d, step %d/%d, ETA %s",
-                self.label, event.scale, event.scales, event.step, event.total,
-                format_seconds(left),
-            )  # fmt: skip
+            where = f"scale {event.scale}/{event.scales}, step {event.step}/{event.total}"
+            self.logger.info("%s: %s, ETA %s", self.label, where, format_seconds(left))

@@ -1,9 +1,7 @@
 """Every conversion between files, PIL images and arrays lives here.
 
-Photos arrive in every shape a camera or editor can produce (EXIF rotation, CMYK, 16-bit,
-palette, alpha, greyscale, ICC profiles): normalised to 8-bit sRGB plus an optional alpha
-plane on the way in, written atomically on the way out, so the engine only ever sees
-(H, W, 3) float arrays in [0, 1].
+Photos arrive in every shape a camera or editor makes (EXIF rotation, CMYK, 16-bit, palette,
+alpha, grey, ICC profiles); the engine only ever sees (H, W, 3) float arrays in [0, 1].
 """
 
 from __future__ import annotations
@@ -73,17 +71,6 @@ class LoadedImage:
         return self.rgb.size
 
 
-def _to_8bit(image: Image.Image) -> Image.Image:
-    """16-bit and float greyscale to 8-bit "L", scaling by the actual range of the mode."""
-    arr = np.asarray(image, dtype=np.float32)
-    peak = arr.max(initial=0)
-    if image.mode == "F":
-        arr = arr * 255.0 if peak <= 1.0 else arr
-    elif image.mode != "I" or peak > 255:  # 16-bit, or 32-bit holding more than 8-bit values
-        arr = arr / 257.0
-    return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L")
-
-
 def _to_srgb(image: Image.Image) -> Image.Image:
     """Convert through the embedded ICC profile (if any) to sRGB, else plainly to RGB."""
     icc = image.info.get("icc_profile")
@@ -107,8 +94,14 @@ def normalize(image: Image.Image, path: str | None = None) -> LoadedImage:
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
         alpha = image.getchannel("A")
         image = image.convert("RGB" if image.mode in ("RGBA", "RGBa", "PA") else "L")
-    if image.mode.startswith(("I", "F")):
-        image = _to_8bit(image)
+    if image.mode.startswith(("I", "F")):  # 16/32-bit and float grey: scaled by their range
+        arr = np.asarray(image, dtype=np.float32)
+        peak = arr.max(initial=0)
+        if image.mode == "F":
+            arr = arr * 255.0 if peak <= 1.0 else arr
+        elif image.mode != "I" or peak > 255:  # 16-bit, or 32-bit holding more than 8-bit values
+            arr = arr / 257.0
+        image = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L")
     if image.mode == "1":
         image = image.convert("L")
     rgb = _to_srgb(image) if image.mode != "RGB" or image.info.get("icc_profile") else image
@@ -126,7 +119,7 @@ def load_image(path: str | Path, *, max_pixels: int | None = None) -> LoadedImag
         raise ImageError("is a folder, not an image", path=path)
     if path.stat().st_size == 0:
         raise ImageError("empty file (0 bytes)", path=path)
-    return _decode(path, path, max_pixels)
+    return _decode(path, path, pixel_limit(max_pixels))
 
 
 def load_image_bytes(
@@ -136,13 +129,10 @@ def load_image_bytes(
     ``name`` labels error messages the way a path would."""
     if not data:
         raise ImageError("empty file (0 bytes)", path=name)
-    return _decode(io.BytesIO(data), name, max_pixels)
+    return _decode(io.BytesIO(data), name, pixel_limit(max_pixels))
 
 
-def _decode(
-    source: Path | io.BytesIO, path: str | Path | None, max_pixels: int | None
-) -> LoadedImage:
-    limit = pixel_limit(max_pixels)
+def _decode(source: Path | io.BytesIO, path: str | Path | None, limit: int) -> LoadedImage:
     try:
         with warnings.catch_warnings():
             # checked just below with our message; Pillow itself refuses beyond twice it
@@ -204,14 +194,13 @@ def from_array(array: np.ndarray) -> Image.Image:
 def format_for(path: str | Path) -> str:
     """The PIL format name for a path's extension; unknown extensions are an error."""
     suffix = Path(path).suffix.lower()
-    try:
+    if suffix in FORMATS:
         return FORMATS[suffix]
-    except KeyError:
-        raise UsageError(
-            f"unsupported output extension {suffix or '(none)'!r}; use one of "
-            f"{', '.join(sorted(FORMATS))}",
-            path=path,
-        ) from None
+    raise UsageError(
+        f"unsupported output extension {suffix or '(none)'!r}; use one of "
+        f"{', '.join(sorted(FORMATS))}",
+        path=path,
+    )
 
 
 def encode_image(image: Image.Image, fmt: str, *, quality: int = DEFAULT_QUALITY) -> bytes:

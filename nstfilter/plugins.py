@@ -146,8 +146,8 @@ class Plugins:
         return self._sources.get(name, "registered at run time")
 
     def hooks_of(self, name: str) -> list[str]:
-        plugin = self.pm.get_plugin(name)
-        return sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [])
+        """The hooks plugin ``name`` implements."""
+        return sorted(c.name for c in self.pm.get_hookcallers(self.pm.get_plugin(name)) or [])
 
     def hook_names(self) -> list[str]:
         return sorted(n for n in dir(self.pm.hook) if n.startswith("nstfilter_"))

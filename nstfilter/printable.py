@@ -1,9 +1,7 @@
 """Untrusted text made safe to print: file names and other user data in logs and notes.
 
-A file name may hold a newline (a forged log line or ``.error.txt`` field), a carriage
-return or ANSI escape (rewriting the terminal) or a bidi override (text that reads
-differently than it is). :func:`printable` escapes such characters the way ``repr`` does
-and leaves the rest alone; the CLI's log formatter applies it to every message.
+A file name may hold a newline (a forged log line or ``.error.txt`` field), an ANSI escape
+(rewriting the terminal) or a bidi override (text that reads differently than it is).
 """
 
 from __future__ import annotations

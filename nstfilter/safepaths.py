@@ -1,12 +1,8 @@
 """Outputs against inputs: the one check every front-end makes before any work starts.
 
-A filter must never cost its user a file. Each front-end (apply, batch, watch) lists every
-file it will write and every file it reads, and :func:`check_plan` refuses (one line, exit
-code 10) an output that *is* an input or two outputs that are one file, then proves each
-output's folder writable, so a read-only folder fails in a second, not after minutes of
-styling. ``os.path.realpath`` compares files that do not exist yet (through symlinks and
-``..``); for existing files the inode does (hard links, bind mounts, case-insensitive file
-systems).
+A filter must never cost its user a file: :func:`check_plan` refuses an output that *is* an
+input or another output (through symlinks, ``..``, hard links, bind mounts), and proves each
+output's folder writable, so a read-only folder fails in a second, not after minutes.
 """
 
 from __future__ import annotations
@@ -19,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .builtins.joblog import JOB_LOG_ENV
+from .durable import failing_as
 from .errors import OutputError
 
 #: An entry of a plan: ``(what it is, path)``, e.g. ``("metrics", Path("m.json"))``.
@@ -34,23 +31,6 @@ def _identities(path: str) -> list[object]:
     return [os.path.realpath(path), (st.st_dev, st.st_ino)]
 
 
-def _inside(path: str, folder: str) -> bool:
-    real, root = os.path.realpath(path), os.path.realpath(folder)
-    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
-
-
-def check_writable(path: str | os.PathLike[str]) -> None:
-    """Create ``path``'s folder and a throw-away file in it, or raise :class:`OutputError`
-    (a real write: ``os.access`` is wrong for root, ACLs and read-only mounts)."""
-    folder = Path(path).parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder, prefix=".nstfilter-probe-"):
-            pass
-    except OSError as exc:
-        raise OutputError(f"cannot write here: {exc.strerror or exc}", path=path) from None
-
-
 def check_plan(
     outputs: Iterable[Entry],
     inputs: Iterable[Entry],
@@ -58,11 +38,8 @@ def check_plan(
     consumed: Iterable[Entry] = (),
     writable: bool = True,
 ) -> None:
-    """Refuse a plan in which an output would replace an input or another output.
-
-    ``consumed`` are folders whose files nstfilter moves away (the watcher's inbox): no
-    input or output may live there. With ``writable`` each output's folder is probed.
-    """
+    """Refuse a plan in which an output would replace an input or another output, or any
+    file lives in a ``consumed`` folder (the watcher's inbox, emptied); probe the folders."""
     if job_log := os.environ.get(JOB_LOG_ENV):  # an output of every run
         outputs = [*outputs, ("job log", job_log)]
     outputs = [(label, os.fspath(path)) for label, path in outputs]
@@ -83,23 +60,27 @@ def check_plan(
         for key in _identities(path):
             written[key] = label
     for folder_label, folder in consumed:
+        root = os.path.realpath(folder)
         for label, path in [*inputs, *outputs]:
-            if _inside(path, os.fspath(folder)):
+            if Path(os.path.realpath(path)).is_relative_to(root):
                 raise OutputError(
                     f"the {label} is inside the {folder_label}, which nstfilter empties", path=path
                 )
-    if writable:  # one probe per folder: a batch has thousands of outputs in a few folders
-        for path in {os.path.dirname(os.path.abspath(p)): p for _, p in outputs}.values():
-            check_writable(path)
+    if not writable:
+        return
+    # a real write (``os.access`` is wrong for root, ACLs and read-only mounts), once per
+    # folder: a batch has thousands of outputs in a few folders
+    for path in {os.path.dirname(os.path.abspath(p)): p for _, p in outputs}.values():
+        with failing_as("cannot write here", path):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=Path(path).parent, prefix=".nstfilter-probe-"):
+                pass
 
 
 def private_temp_dir(name: str) -> Path | None:
-    """``<tmp>/<name>-<uid>``, a folder of this user's only (0700), or ``None``.
-
-    A fixed name in the shared temporary folder could be a folder or link another user
-    planted, so it is made by ``mkdir`` (which never follows a link) and used only if it is
-    a real folder owned by us that nobody else may enter.
-    """
+    """``<tmp>/<name>-<uid>``, this user's only (0700), or ``None``: another user may have
+    planted that name, so it is made by ``mkdir`` (never follows a link) and used only if it
+    is a real folder owned by us that nobody else may enter."""
     uid = os.getuid() if hasattr(os, "getuid") else 0
     folder = Path(tempfile.gettempdir()) / f"{name}-{uid}"
     try:
