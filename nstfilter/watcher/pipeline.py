@@ -118,7 +118,6 @@ class Runner:
         # not fsync'd: recovery also treats a result present at its reserved name as written
         self.journal.record("output", job.id, sync=False)
         self.names.release(output)
-        metrics["filter_seconds"] = metrics.pop("seconds", None)  # run_filter's own time
         return self._finish(job, processed, output, metrics)
 
     def _finish(self, job: _Job, processed: Path, output: Path, metrics: dict[str, Any]) -> str:

@@ -20,7 +20,7 @@ def install(on_stop: Callable[[], None]) -> Callable[[], None]:
     """Install the handlers (main thread only); returns a function restoring the old ones."""
     count = 0
 
-    def handler(signum: int, frame: object) -> None:
+    def handler(signum: int, _frame: object) -> None:
         nonlocal count
         count += 1
         name = signal.Signals(signum).name
