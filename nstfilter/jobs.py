@@ -42,13 +42,22 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def read_photo(path: Path) -> bytes:
+    """A photo's bytes; one that cannot be read is empty, which :func:`run_job` reports."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def read_styles(styles: Sequence[tuple[str | Path, float]]) -> tuple[tuple[bytes, float], ...]:
+    return tuple((Path(p).read_bytes(), float(w)) for p, w in styles)
+
+
 @dataclass(frozen=True)
 class Job:
-    """One photo styled with one preset (or explicit params and styles), picklable.
-
-    ``key`` names the job within a batch (the manifest's key), ``input_name`` labels its
-    errors; ``styles`` are ``(image bytes, weight)`` pairs.
-    """
+    """One photo styled with one preset, picklable; ``key`` names it within a batch (the
+    manifest's key), ``input_name`` labels its errors."""
 
     key: str
     input_name: str
@@ -62,44 +71,18 @@ class Job:
 
     @classmethod
     def from_files(
-        cls,
-        input_path: str | Path,
-        *,
-        preset: Preset | None = None,
-        params: StyleParams | None = None,
-        styles: Sequence[tuple[str | Path, float]] | None = None,
-        key: str | None = None,
-        input_name: str | None = None,
-        output_ext: str | None = None,
-        quality: int | None = None,
-        max_pixels: int | None = None,
-    ) -> Job:
-        """Read a photo and its styles (from ``preset`` unless given) into a job; a missing
-        photo becomes an empty image, which :func:`run_job` reports as a failed job."""
+        cls, input_path: str | Path, *, preset: Preset, input_name: str | None = None,
+        output_ext: str | None = None, max_pixels: int | None = None,
+    ) -> Job:  # fmt: skip
+        """The photo at ``input_path`` and the style images of ``preset``, read into a job."""
         path = Path(input_path)
-        if preset is not None:
-            params = params or preset.params
-            styles = preset.styles if styles is None else styles
-            output_ext = output_ext or (preset.output_format and f".{preset.output_format}")
-            quality = quality or preset.quality
-        if params is None or not styles:
-            raise ValueError("a job needs a preset, or params and styles")
-        try:
-            image = path.read_bytes()
-        except OSError:
-            image = b""
         name = input_name or path.name
+        ext = output_ext or (f".{preset.output_format}" if preset.output_format else ".png")
         return cls(
-            key=key or f"{name}::{preset.name if preset else 'styled'}",
-            input_name=name,
-            image=image,
-            params=params,
-            styles=tuple((Path(p).read_bytes(), float(w)) for p, w in styles),
-            output_ext=(output_ext or ".png").lower(),
-            quality=quality or DEFAULT_QUALITY,
-            preset=preset.name if preset else None,
-            max_pixels=max_pixels,
-        )
+            key=f"{name}::{preset.name}", input_name=name, image=read_photo(path),
+            params=preset.params, styles=read_styles(preset.styles), output_ext=ext.lower(),
+            quality=preset.quality, preset=preset.name, max_pixels=max_pixels,
+        )  # fmt: skip
 
 
 @dataclass
@@ -114,20 +97,13 @@ class JobOutcome:
     seconds: float = 0.0
     worker: str = ""  # "host:pid" of the process that ran the job
 
-    @property
-    def final_losses(self) -> dict[str, float]:
-        return dict(self.metrics.get("final") or {})
-
 
 @dataclass(frozen=True)
 class JobReport:
-    """One finished or failed job, as the job hooks see it, whichever front-end ran it.
-
-    ``losses`` are the final loss terms under the same names everywhere (``loss``,
-    ``content``, ``style``, ``tv``); ``details`` holds what only one front-end knows (the
-    watcher's ``processed``/``failed`` paths, the batch ``worker``). Frozen, mappings
-    read-only: one plugin cannot change what the next sees.
-    """
+    """One finished or failed job as the job hooks see it, whichever front-end ran it:
+    ``losses`` are the final loss terms under the same names everywhere, ``details`` what only
+    one front-end knows (the watcher's paths, the batch ``worker``). Frozen, mappings
+    read-only: one plugin cannot change what the next sees."""
 
     front_end: str  # "batch" or "watch"
     id: str  # batch: the manifest key; watcher: the journal's job id
@@ -145,24 +121,16 @@ class JobReport:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able fields (the job log writes this)."""
-        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        return {**data, "losses": dict(self.losses), "details": dict(self.details)}
+        return {**vars(self), "losses": dict(self.losses), "details": dict(self.details)}
 
 
-# --- worker-side state -----------------------------------------------------------------
-
-_style_cache: dict[str, LoadedImage] = {}  # insertion order = least recently used first
+_style_cache: dict[str, LoadedImage] = {}  # a worker's; in order of last use, oldest first
 _STYLE_CACHE_SIZE = 8
 _lock = threading.Lock()
 
 
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def set_thread_budget(threads: int) -> None:
-    """Give this process's TensorFlow (and OpenMP/BLAS) ``threads`` threads; TensorFlow
-    reads these variables when it starts, so executors call this before, in each worker:
+    """``threads`` threads for this process's TensorFlow (read when it starts) and OpenMP/BLAS:
     N workers on C cores then use about C threads in all instead of N x C."""
     threads = max(1, int(threads))
     names = (THREADS_ENV, "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -214,7 +182,7 @@ def run_job(
 ) -> JobOutcome:
     """Decode, style and encode one job; failures come back as outcomes, never raised."""
     start = time.perf_counter()
-    outcome = JobOutcome(key=job.key, ok=False, worker=worker_id())
+    outcome = JobOutcome(key=job.key, ok=False, worker=f"{socket.gethostname()}:{os.getpid()}")
     try:
         from .api import run_filter
         from .imageio import encode_image, format_for, load_image_bytes

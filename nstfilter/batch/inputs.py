@@ -22,14 +22,7 @@ class InputFile:
     relative: PurePosixPath  # where its results go, relative to the output folder
 
 
-def _relative_of_file(path: Path) -> PurePosixPath:
-    if not path.is_absolute() and ".." not in path.parts:
-        return PurePosixPath(path.as_posix())
-    return PurePosixPath(path.name)
-
-
 def read_list(spec: str) -> list[str]:
-    """The entries of ``@list.txt``."""
     path = Path(spec[1:])
     try:
         text = path.read_text(encoding="utf-8")
@@ -70,5 +63,6 @@ def collect_inputs(
                 ):
                     add(item, PurePosixPath(relative.as_posix()))
         else:
-            add(path, _relative_of_file(path))
+            below = not path.is_absolute() and ".." not in path.parts  # else its bare name
+            add(path, PurePosixPath(path.as_posix() if below else path.name))
     return list(found.values())

@@ -1,10 +1,9 @@
 """The batch manifest: ``OUTDIR/manifest.jsonl``, append-only, one JSON object per line.
 
-Each finished job appends its record *after* its output file is durable, so killing a
-batch at any moment loses at most the jobs in flight: a result without a record is simply
-redone. The last record of a key wins; a line torn by a kill is skipped with a warning, and
-the next run's first write compacts it away (warned about once, not on every run). Each
-run starts with a ``{"run": ...}`` line, the history of runs.
+A job's record is appended *after* its output file is durable, so a kill at any moment
+loses at most the jobs in flight (a result without a record is redone). The last record of
+a key wins; a line torn by a kill is skipped with a warning and compacted away by the next
+run's first write. Each run starts with a ``{"run": ...}`` line.
 """
 
 from __future__ import annotations
@@ -39,14 +38,9 @@ class Manifest:
 
     def is_done(self, key: str, input_hash: str, preset_hash: str, output: Path) -> bool:
         """Finished earlier with the same input and preset, and the output still exists."""
-        record = self.records.get(key)
-        return (
-            record is not None
-            and record.get("status") == DONE
-            and record.get("input_hash") == input_hash
-            and record.get("preset_hash") == preset_hash
-            and output.is_file()
-        )
+        record = self.records.get(key, {})
+        state = (record.get("status"), record.get("input_hash"), record.get("preset_hash"))
+        return state == (DONE, input_hash, preset_hash) and output.is_file()
 
     def append(self, record: dict[str, Any]) -> None:
         with self._file.lock:

@@ -25,20 +25,14 @@ class BatchProgress:
     def __enter__(self) -> BatchProgress:
         self._start = time.perf_counter()
         if self.mode == "bar":
+            from rich import progress
             from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
 
-            self._bar = Progress(
-                "[bold]batch", BarColumn(), MofNCompleteColumn(),
+            self._bar = progress.Progress(
+                "[bold]batch", progress.BarColumn(), progress.MofNCompleteColumn(),
                 "[green]{task.fields[ok]} done[/] [red]{task.fields[failed]} failed",
-                "{task.fields[rate]:.1f}/min", TimeElapsedColumn(), "ETA", TimeRemainingColumn(),
-                console=Console(stderr=True),
+                "{task.fields[rate]:.1f}/min", progress.TimeElapsedColumn(), "ETA",
+                progress.TimeRemainingColumn(), console=Console(stderr=True),
             )  # fmt: skip
             self._bar.start()
             self._task = self._bar.add_task(

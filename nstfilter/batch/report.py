@@ -164,9 +164,10 @@ def print_summary(result: BatchResult, console: Console | None = None, limit: in
         table.add_row("report", os.fspath(result.report))
     console.print(table)
     if result.failures:
-        failures = Table(title=f"failures ({len(result.failures)})")
-        failures.add_column("job")
-        failures.add_column("error", style="red", overflow="fold")
+        failures = Table(
+            "job", Column("error", style="red", overflow="fold"),
+            title=f"failures ({len(result.failures)})",
+        )  # fmt: skip
         for key, error in result.failures[:limit]:  # Text: a name is not rich markup
             failures.add_row(Text(printable(key)), Text(printable(error)))
         if len(result.failures) > limit:

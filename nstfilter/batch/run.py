@@ -116,21 +116,13 @@ def plan_batch(
 
 
 def _jobs(todo: Sequence[PlannedJob], max_pixels: int | None) -> Iterator[Job]:
-    styles: dict[str, tuple[tuple[bytes, float], ...]] = {}  # read once per preset
-    for planned in todo:
-        preset = planned.preset
-        if preset.name not in styles:
-            styles[preset.name] = tuple((Path(p).read_bytes(), float(w)) for p, w in preset.styles)
-        try:
-            data = planned.source.path.read_bytes()
-        except OSError:
-            data = b""  # reported by the worker as an unreadable image
-        planned.input_hash = sha256(data)  # what was actually styled
-        yield Job(
-            key=planned.key, input_name=planned.source.relative.as_posix(), image=data,
-            params=preset.params, styles=styles[preset.name], output_ext=planned.output.suffix,
-            quality=preset.quality, preset=preset.name, max_pixels=max_pixels,
+    for planned in todo:  # the key is planned.key: input_rel::preset
+        job = Job.from_files(
+            planned.source.path, preset=planned.preset, max_pixels=max_pixels,
+            input_name=planned.source.relative.as_posix(),
         )  # fmt: skip
+        planned.input_hash = sha256(job.image)  # what was actually styled
+        yield job
 
 
 @dataclass
@@ -151,7 +143,7 @@ class _Recorder:
             except OutputError as exc:
                 ok, error = False, str(exc)
         thumbs = self._thumbnails(planned, image, outcome.output if ok else None)
-        final = outcome.final_losses
+        final = dict(outcome.metrics.get("final") or {})
         record: dict[str, Any] = {
             "key": planned.key,
             "input": str(planned.source.path),
@@ -213,11 +205,8 @@ def run_batch(
     progress: str = "auto",
     max_pixels: int | None = None,
 ) -> BatchResult:
-    """Run every job not already finished; returns counts. Never raises for a failed job.
-
-    ``plugins`` is the front-end's facade: job hooks fire on it (the workers style with
-    their own); ``$NSTFILTER_JOB_LOG`` adds a job log to it for this run.
-    """
+    """Run every job not already finished; never raises for a failed job. Job hooks fire on
+    the front-end's ``plugins`` (workers style with their own), plus ``$NSTFILTER_JOB_LOG``."""
     outdir = Path(outdir)
     start = time.perf_counter()
     manifest = Manifest(outdir)

@@ -71,12 +71,9 @@ def checked(outcome: object, job: Job) -> JobOutcome:
         return outcome
     kind = type(outcome).__name__
     log.warning("job %s: the cluster returned a %s, not its outcome", job.key, kind)
-    return JobOutcome(
-        key=job.key,
-        ok=False,
-        error=f"the Dask cluster returned a {kind}, not this job's outcome "
-        "(is the scheduler reachable by untrusted machines?)",
-    )
+    why = "is the scheduler reachable by untrusted machines?"
+    error = f"the Dask cluster returned a {kind}, not this job's outcome ({why})"
+    return JobOutcome(key=job.key, ok=False, error=error)
 
 
 class CheckedFuture:
@@ -115,6 +112,7 @@ class DaskExecutor(Executor):
             raise UsageError("--executor dask needs Dask: pip install 'nstfilter[dask]'") from None
         self.retries = retries
         self._cluster = None
+        self._plugins_dirs: tuple[str, ...] = ()  # a cluster's workers have their own
         if scheduler:
             try:  # security=None: Dask's own config (distributed.comm.tls.*) decides
                 self.client = Client(scheduler, timeout=timeout, security=security)
@@ -134,11 +132,7 @@ class DaskExecutor(Executor):
                 raise UsageError(
                     "the TLS options are for --scheduler (a LocalCluster is loopback only)"
                 )
-            env = {THREADS_ENV: str(thread_budget(workers or 1))}
-            if plugins_dirs:
-                env["NSTFILTER_PLUGINS_DIR"] = os.pathsep.join(
-                    str(Path(p).resolve()) for p in plugins_dirs
-                )
+            self._plugins_dirs = tuple(str(Path(p).resolve()) for p in plugins_dirs)
             import dask
 
             # the statistical profiler samples every running thread's stack every 10 ms;
@@ -152,7 +146,7 @@ class DaskExecutor(Executor):
                     processes=True,
                     dashboard_address=None,
                     silence_logs=logging.ERROR,
-                    env=env,
+                    env={THREADS_ENV: str(thread_budget(workers or 1))},
                 )
             self.client = Client(self._cluster)
         nthreads = self.client.nthreads()
@@ -178,10 +172,10 @@ class DaskExecutor(Executor):
         return CheckedFuture(self._start(job), job)
 
     def _start(self, job: Job) -> Any:
-        # the worker's own plugin facade (NSTFILTER_PLUGINS_DIR there) styles it
         return self.client.submit(
-            run_worker_job, job, key=task_key(job), pure=False, retries=self.retries
-        )
+            run_worker_job, job, self._plugins_dirs, key=task_key(job), pure=False,
+            retries=self.retries,
+        )  # fmt: skip
 
     def _first_done(self, futures: list[Any]) -> Any:
         from distributed import wait

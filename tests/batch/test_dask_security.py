@@ -29,7 +29,8 @@ def _job(key: str = "a.jpg::p") -> Job:
     return Job(key, "a.jpg", b"", StyleParams(), ())
 
 
-def _forged(job):  # runs on a worker: what a second client's replaced task might return
+def _forged(job, plugins_dirs=()):
+    """Runs on a worker: what a second client's replaced task might return."""
     return {"key": job.key, "ok": True, "output": b"anything"}
 
 

@@ -25,7 +25,7 @@ from pebble import ProcessExpired
 from nstfilter.batch import collect_inputs, run_batch
 from nstfilter.batch.inputs import InputFile
 from nstfilter.executors.local import LocalExecutor
-from nstfilter.jobs import Job, run_job
+from nstfilter.jobs import Job, read_styles, run_job
 from nstfilter.params import StyleParams
 from nstfilter.plugins import Plugins
 from nstfilter.presets import load_preset
@@ -177,7 +177,8 @@ def test_dead_worker_is_replaced_and_its_job_retried(tmp_path: Path, monkeypatch
 
     def jobs(filter_name: str):
         params = StyleParams(filter=filter_name, size=32)
-        return [Job.from_files(p, params=params, styles=[(style, 1.0)], key=p.name) for p in paths]
+        styles = read_styles([(style, 1.0)])
+        return [Job(p.name, p.name, p.read_bytes(), params, styles) for p in paths]
 
     dirs = [STUB_PLUGINS, BATCH_PLUGINS]
     with LocalExecutor(workers=2, plugins_dirs=dirs) as executor:
@@ -253,7 +254,7 @@ def test_submit_after_a_worker_death_blames_that_job_and_goes_on(tmp_path: Path,
 
     def job(filter_name: str, path: Path) -> Job:
         params = StyleParams(filter=filter_name, size=32)
-        return Job.from_files(path, params=params, styles=[(paths[0], 1.0)], key=path.name)
+        return Job(path.name, path.name, path.read_bytes(), params, read_styles([(paths[0], 1.0)]))
 
     with LocalExecutor(workers=1, plugins_dirs=[STUB_PLUGINS, BATCH_PLUGINS]) as executor:
         crashed = executor.submit(job("kill-always", paths[0]))
