@@ -1,10 +1,8 @@
-"""Which device TensorFlow runs on: ``--device auto|cpu|gpu``.
+"""Which device TensorFlow runs on: ``--device auto|cpu|gpu``, explicit so it is logged.
 
-TensorFlow takes a GPU whenever it sees one, silently. The choice is made explicit here so
-it can be logged and written into the metrics: ``auto`` is TensorFlow's own behaviour
-(a GPU when there is one), ``cpu`` hides every GPU, ``gpu`` refuses to run without one
-rather than quietly taking an hour on the CPU. The decision (:func:`choose_device`) is pure
-so it is tested without a GPU; :func:`use_device` applies it.
+``auto`` is TensorFlow's own behaviour (a GPU when there is one), ``cpu`` hides every GPU,
+``gpu`` refuses to run without one rather than quietly taking an hour on the CPU. The choice
+(:func:`choose_device`) is pure, so it is tested without a GPU; :func:`use_device` applies it.
 """
 
 from __future__ import annotations
@@ -29,9 +27,7 @@ def choose_device(requested: str, gpus: Sequence[str]) -> str:
             "--device gpu: TensorFlow sees no GPU (install nstfilter[gpu] on a machine with "
             "an NVIDIA driver, or use --device auto|cpu)"
         )
-    if requested == "auto":
-        return "gpu" if gpus else "cpu"
-    return requested
+    return ("gpu" if gpus else "cpu") if requested == "auto" else requested
 
 
 def use_device(requested: str) -> str:
@@ -40,7 +36,7 @@ def use_device(requested: str) -> str:
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
     from .tfquiet import import_tensorflow_quietly
 
-    import_tensorflow_quietly()  # TF's start-up chatter is not the user's business
+    import_tensorflow_quietly()
     import tensorflow as tf
 
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]

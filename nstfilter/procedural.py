@@ -1,12 +1,7 @@
 """Style images made by code, so presets work offline with nothing else installed.
 
-Each generator is deterministic (fixed seed, pure NumPy/SciPy) and versioned: a change to
-a generator must bump its version so cached files are regenerated.
-
-* ``swirl``: brush strokes following a smooth flow field (line-integral convolution of
-  noise), coloured with a night-sky palette — thick, curving, Van Gogh-like texture.
-* ``mosaic``: a stained-glass window — Voronoi cells of saturated glass colours separated
-  by dark lead lines.
+Each generator is deterministic (fixed seed, pure NumPy/SciPy) and versioned in
+:data:`GENERATORS`: a change to its output must bump the version so caches regenerate.
 """
 
 from __future__ import annotations
@@ -34,12 +29,12 @@ def _smooth_field(rng: np.random.Generator, size: int, waves: int = 6) -> np.nda
 def _palette(values: np.ndarray, stops: list[tuple[float, tuple[int, int, int]]]) -> np.ndarray:
     """Map values in [0, 1] through a piecewise-linear colour ramp."""
     xs = [s for s, _ in stops]
-    channels = [np.interp(values, xs, [c[i] for _, c in stops]) for i in range(3)]
-    return np.stack(channels, axis=-1)
+    return np.stack([np.interp(values, xs, [c[i] for _, c in stops]) for i in range(3)], axis=-1)
 
 
 def swirl(size: int = SIZE, seed: int = 1889) -> Image.Image:
-    """Curving brush strokes along a flow field, in deep blues with yellow highlights."""
+    """Thick, curving Van Gogh-like strokes: line-integral convolution of noise along a
+    smooth flow field, in night-sky blues with yellow highlights."""
     rng = np.random.default_rng(seed)
     angle = _smooth_field(rng, size) * 4 * np.pi
     vx, vy = np.cos(angle), np.sin(angle)

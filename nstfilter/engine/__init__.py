@@ -1,7 +1,5 @@
-"""The style-transfer engine: TensorFlow only, no files, no printing.
-
-Front-ends hand it arrays in [0, 1] and receive arrays back; progress leaves through a
-callback carrying :class:`Progress`.
+"""The style-transfer engine: TensorFlow only, no files, no printing. Front-ends hand it
+arrays in [0, 1] and receive arrays back; progress leaves through a :class:`Progress` callback.
 """
 
 from ..tfquiet import import_tensorflow_quietly
@@ -35,28 +33,9 @@ def train_step(stylizer: Stylizer, image, m, v, t, targets, adam):
 
 
 __all__ = [
-    "Backbone",
-    "BackboneRegistry",
-    "EngineResult",
-    "LossTerms",
-    "Progress",
-    "StyleContentModel",
-    "Stylizer",
-    "bucket_shape",
-    "clip_0_1",
-    "compute_content_cost",
-    "compute_layer_style_cost",
-    "compute_style_cost",
-    "default_registry",
-    "extractor",
-    "gram_matrix",
-    "palette_transfer",
-    "resolve_weights",
-    "scale_sizes",
-    "should_tile",
-    "style_content_loss",
-    "stylize_tensor",
-    "total_cost",
-    "total_variation_loss",
-    "train_step",
-]
+    "Backbone", "BackboneRegistry", "EngineResult", "LossTerms", "Progress",
+    "StyleContentModel", "Stylizer", "bucket_shape", "clip_0_1", "compute_content_cost",
+    "compute_layer_style_cost", "compute_style_cost", "default_registry", "extractor",
+    "gram_matrix", "palette_transfer", "resolve_weights", "scale_sizes", "should_tile",
+    "style_content_loss", "stylize_tensor", "total_cost", "total_variation_loss", "train_step",
+]  # fmt: skip

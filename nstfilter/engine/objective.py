@@ -1,12 +1,9 @@
 """The compiled objective: ``Stylizer`` turns targets and weights into loss and gradient.
 
-* One graph per objective, traced once with ``None`` spatial dimensions and with targets and
-  weights as graph *inputs*: a watcher fed many sizes and presets never retraces.
-* Adam is written out in the graph (``train_step``): its state must be carried (upsampled)
-  from one scale to the next, and a Keras optimizer binds its slots to one variable shape.
-* Style layers are balanced per backbone (:func:`layer_weights`): with the tutorial's equal
-  weights the raw Gram errors of ``block1``/``block2`` are 10^3-10^4 times those of
-  ``block5`` on VGG16-HED, so the painting's large strokes never appear.
+One graph per objective, traced once with ``None`` spatial sizes and targets and weights as
+graph *inputs*, so a watcher fed many sizes and presets never retraces. Adam is written out
+in the graph: its state is carried (upsampled) across scales, and a Keras optimizer binds
+its slots to one variable shape.
 """
 
 from __future__ import annotations
@@ -27,6 +24,8 @@ ADAM_BETA_2 = 0.999
 
 #: ``(content activations, style Grams, (content, style, tv) weights, per-layer weights)``
 Targets = tuple
+#: style images as (1, H, W, 3) tensors with their weights
+StyleTensors = Sequence[tuple[tf.Tensor, float]]
 
 
 @dataclass(frozen=True)
@@ -37,10 +36,6 @@ class LossTerms:
     content: float
     style: float
     tv: float
-
-    @classmethod
-    def from_tensors(cls, values: Sequence[tf.Tensor]) -> LossTerms:
-        return cls(*(float(v) for v in values))
 
 
 def resolve_weights(params: StyleParams, backbone: Backbone) -> tuple[float, float]:
@@ -55,28 +50,20 @@ def layer_weights(
 ) -> list[float]:
     """Per-layer style weights: the backbone's calibrated balance times explicit emphasis.
 
-    ``normalized`` divides each layer's squared Gram error by the mean squared entry of its
-    target, so every term is a *relative* error and the coarse layers (the painting's large
-    strokes) count as much as the fine ones. ``equal`` is the tutorial's objective, so on
-    VGG19 explicit ``style_layer_weights`` mean what they mean there; on a normalised
-    backbone they scale each layer's share (``1,1,1,0.5,0.25`` = less of the coarse strokes).
+    With the tutorial's ``equal`` weights, block1/block2's raw Gram errors are 10^3-10^4
+    times block5's on VGG16-HED and the painting's large strokes never appear; ``normalized``
+    divides each by its target's mean squared entry, so every term is a *relative* error.
     """
+    base = [1.0] * len(layers)
     if backbone.style_balance == "normalized":
         base = [1.0 / max(float(tf.reduce_mean(style_t[n] ** 2)), 1e-12) for n in layers]
-    else:
-        base = [1.0] * len(layers)
     emphasis = params.style_layer_weights or (1.0,) * len(layers)
     return [b * float(e) for b, e in zip(base, emphasis)]
 
 
 class Stylizer:
-    """A compiled objective for one backbone and one choice of layers, reused by the watcher
-    and batch workers per preset family.
-
-    ``loss_terms(image, targets)``, ``loss_and_grads(image, targets)`` and
-    ``train_step(image, m, v, t, targets, adam)`` are the compiled graphs for a
-    (1, H, W, 3) image; ``features(image)`` gives every used layer's raw activations.
-    """
+    """A compiled objective for one backbone and choice of layers, kept per preset family:
+    ``loss_terms``, ``loss_and_grads``, ``train_step`` and ``features`` are its graphs."""
 
     def __init__(
         self, backbone: Backbone, content_layers: Sequence[str], style_layers: Sequence[str]
@@ -136,11 +123,7 @@ class Stylizer:
         return {n: feats[n] for n in self.model.content_layers}
 
     def style_targets(
-        self,
-        styles: Sequence[tuple[tf.Tensor, float]],
-        longest: int,
-        params: StyleParams,
-        tile: int = 0,
+        self, styles: StyleTensors, longest: int, params: StyleParams, tile: int = 0
     ) -> dict[str, tf.Tensor]:
         """Weighted blend of the styles' Gram matrices, each style resized so its longest
         side is ``longest * style_scale``; one larger than ``tile`` (> 0) is measured tile by
@@ -149,10 +132,8 @@ class Stylizer:
         style_t: dict[str, tf.Tensor] = {}
         for style, weight in styles:
             resized = fit_longest(style, max(16, round(longest * params.style_scale)))
-            if tile and max(resized.shape[1], resized.shape[2]) > tile:
-                grams = tiled_grams(self, resized, tile)
-            else:
-                grams = self.style_grams(resized)
+            large = tile and max(resized.shape[1], resized.shape[2]) > tile
+            grams = tiled_grams(self, resized, tile) if large else self.style_grams(resized)
             for name, gram in grams.items():
                 share = gram * (weight / total)
                 style_t[name] = style_t[name] + share if name in style_t else share
@@ -167,12 +148,7 @@ class Stylizer:
         per_layer = layer_weights(params, self.backbone, style_t, self.model.style_layers)
         return weights, tf.constant(per_layer, tf.float32)
 
-    def targets(
-        self,
-        content: tf.Tensor,
-        styles: Sequence[tuple[tf.Tensor, float]],
-        params: StyleParams,
-    ) -> Targets:
+    def targets(self, content: tf.Tensor, styles: StyleTensors, params: StyleParams) -> Targets:
         """Graph inputs for one scale: content activations, blended Grams, weights."""
         content_t = self.content_targets(content)
         style_t = self.style_targets(styles, max(content.shape[1], content.shape[2]), params)
@@ -184,13 +160,9 @@ FEATURE_STRIDE = 16
 
 
 def tiled_grams(stylizer: Stylizer, image: tf.Tensor, tile: int) -> dict[str, tf.Tensor]:
-    """Gram matrices of a large (1, H, W, 3) image, measured tile by tile.
-
-    Each tile runs with a margin of context and sums only its core's feature-map locations,
-    so the tiles approximate the whole image's Gram matrix without ever holding its
-    activations: blocks 1-3 exact, block 4 within a few per cent, block 5 (~200 px receptive
-    field) ~10 % off for 256 px tiles, less for larger ones (zero padding at the margin).
-    """
+    """Gram matrices of a large (1, H, W, 3) image without holding its activations: each
+    tile runs with a margin of context and sums only its core's locations. Blocks 1-3 come
+    out exact, block 4 within a few per cent, block 5 ~10 % off for 256 px tiles."""
     height, width = int(image.shape[1]), int(image.shape[2])
     margin = max(2 * FEATURE_STRIDE, tile // 8 // FEATURE_STRIDE * FEATURE_STRIDE)
     core = max(FEATURE_STRIDE, (tile - 2 * margin) // FEATURE_STRIDE * FEATURE_STRIDE)
@@ -204,16 +176,11 @@ def tiled_grams(stylizer: Stylizer, image: tf.Tensor, tile: int) -> dict[str, tf
             y1, x1 = min(height, cy + core + margin), min(width, cx + core + margin)
             feats = stylizer.features(image[:, y0:y1, x0:x1, :])
             for name in layers:
-                s = strides[name]
-                f = feats[name][
-                    :,
-                    (cy - y0) // s : -(-(min(height, cy + core) - y0) // s),
-                    (cx - x0) // s : -(-(min(width, cx + core) - x0) // s),
-                    :,
-                ]
-                n = int(f.shape[1]) * int(f.shape[2])
-                if n == 0:
-                    continue
+                s = strides[name]  # the core's cells, rounded outwards
+                rows = slice((cy - y0) // s, -(-(min(height, cy + core) - y0) // s))
+                cols = slice((cx - x0) // s, -(-(min(width, cx + core) - x0) // s))
+                f = feats[name][:, rows, cols]
+                n = int(f.shape[1]) * int(f.shape[2])  # >= 1: cores cover whole cells
                 part = gram_matrix(f) * float(n)
                 sums[name] = sums[name] + part if name in sums else part
                 counts[name] += n

@@ -1,8 +1,5 @@
-"""The two optimisers over a fixed-size image: the tutorial's Adam and SciPy's L-BFGS-B.
-
-Both take the same compiled objective and report every step through one :data:`Report`, so
-the schedule does not care which ran.
-"""
+"""The two optimisers over a fixed-size image, the tutorial's Adam and SciPy's L-BFGS-B,
+reporting every step alike so the schedule does not care which ran."""
 
 from __future__ import annotations
 

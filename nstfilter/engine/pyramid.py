@@ -40,8 +40,7 @@ def resize(image: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
     """Resize a (1, H, W, C) tensor; antialiased when shrinking, bilinear when growing."""
     if tuple(image.shape[1:3]) == tuple(size):
         return image
-    shrinking = size[0] < image.shape[1]
-    return tf.image.resize(image, size, method="bilinear", antialias=shrinking)
+    return tf.image.resize(image, size, method="bilinear", antialias=size[0] < image.shape[1])
 
 
 def fit_longest(image: tf.Tensor, longest: int) -> tf.Tensor:
@@ -52,11 +51,9 @@ def fit_longest(image: tf.Tensor, longest: int) -> tf.Tensor:
 
 
 def bucket_shape(height: int, width: int) -> tuple[int, int]:
-    """The padded working size for (height, width): a multiple of ``SHAPE_BUCKET`` (of
-    ``longest // 16`` when small). oneDNN keeps compiled primitives per input shape (1.5-3 MB
-    each for the VGG loss and gradient), so a watcher fed every aspect ratio would grow with
-    each new shape; buckets cap them at ~32 per side length for at most ``SHAPE_BUCKET - 1``
-    mirrored rows and columns, cropped off again."""
+    """The working size, padded to a multiple of ``SHAPE_BUCKET`` (``longest // 16`` when
+    small): oneDNN keeps 1.5-3 MB of compiled kernels per input shape, so a watcher fed every
+    aspect ratio would grow with each; buckets cap the shapes for a few mirrored pixels."""
     step = max(1, min(SHAPE_BUCKET, max(height, width) // 16))
     return -(-height // step) * step, -(-width // step) * step
 

@@ -1,10 +1,8 @@
 """One whole image through the coarse-to-fine schedule: start, scales, result.
 
-The start is where the look is won or lost: a photo's own colours are a deep local optimum
-(the content term holds them, the Gram terms barely see a global colour shift), so by
-default the run starts from the photo *recoloured with the painting's palette*
-(``init = "palette"``; Gatys et al. 2017, "Controlling perceptual factors in neural style
-transfer"), and the coarse scales paint the large strokes the fine scale only sharpens.
+The start is where the look is won or lost: a photo's own colours are a deep local optimum,
+so by default the run starts from the photo *in the painting's palette* (Gatys et al. 2017)
+and the coarse scales paint the large strokes that the fine scale only sharpens.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from ..errors import Cancelled
 from ..events import Progress
 from ..params import StyleParams
 from .losses import clip_0_1
-from .objective import LossTerms, Stylizer, resolve_weights
+from .objective import LossTerms, StyleTensors, Stylizer, resolve_weights
 from .optimizers import AdamState, optimize_image
 from .pyramid import bucket_shape, pad_to, resize, scale_sizes, scale_steps
 
@@ -28,6 +26,8 @@ ProgressCallback = Callable[[Progress], None]
 ShouldStop = Callable[[], bool]
 #: ``on_snapshot(image, progress)``: the current (H, W, 3) image in [0, 1] every N steps.
 SnapshotCallback = Callable[[np.ndarray, Progress], None]
+#: style images (H, W, 3) in [0, 1] with their weights
+Styles = Sequence[tuple[np.ndarray, float]]
 
 
 @dataclass
@@ -66,7 +66,7 @@ class Reporter:
     scale: int
     scales: int
     size: tuple[int, int]
-    exact: tuple[int, int] | None = None
+    exact: tuple[int | None, int | None] = (None, None)
     last: Sequence[tf.Tensor] | None = None
 
     def __call__(self, terms, step: int, image: Callable[[], np.ndarray]) -> None:
@@ -78,19 +78,15 @@ class Reporter:
         want_snapshot = listeners.on_snapshot is not None and every > 0 and step % every == 0
         if listeners.callback is None and not want_snapshot:
             return
-        lt = LossTerms.from_tensors(terms)
+        seconds = time.perf_counter() - self.start
+        # Progress: step, total, scale, scales, height, width, the 4 loss terms, seconds
         event = Progress(
-            step=step, total=self.total, scale=self.scale, scales=self.scales,
-            height=self.size[0], width=self.size[1], loss=lt.loss,
-            content_loss=lt.content, style_loss=lt.style, tv_loss=lt.tv,
-            seconds=time.perf_counter() - self.start,
-        )  # fmt: skip
+            step, self.total, self.scale, self.scales, *self.size, *map(float, terms), seconds
+        )
         if listeners.callback is not None:
             listeners.callback(event)
         if want_snapshot:
-            pixels = np.asarray(image(), np.float32)[0]
-            if self.exact is not None:
-                pixels = pixels[: self.exact[0], : self.exact[1]]
+            pixels = np.asarray(image(), np.float32)[0, : self.exact[0], : self.exact[1]]
             listeners.on_snapshot(np.clip(pixels, 0.0, 1.0), event)
 
 
@@ -103,24 +99,18 @@ def engine_result(stylizer: Stylizer, params: StyleParams, start: float, **field
     )  # fmt: skip
 
 
-def style_tensors(styles: Sequence[tuple[np.ndarray, float]]) -> list[tuple[tf.Tensor, float]]:
+def style_tensors(styles: Styles) -> StyleTensors:
     """The styles that count (weight > 0) as (1, H, W, 3) tensors."""
     return [(tf.convert_to_tensor(s[None], tf.float32), float(w)) for s, w in styles if w > 0]
 
 
 def palette_transfer(
-    content: np.ndarray,
-    styles: Sequence[tuple[np.ndarray, float]],
-    iterations: int = 12,
-    seed: int = 0,
+    content: np.ndarray, styles: Styles, iterations: int = 12, seed: int = 0
 ) -> np.ndarray:
-    """``content`` (H, W, 3) recoloured to the styles' colours, pixels drawn by weight.
-
-    Iterative distribution transfer (Pitie et al. 2005): in each of ``iterations`` random
-    rotations of RGB, every axis of the photo's colours is mapped onto the painting's by
-    quantiles. Monotone per axis, so light and shade keep their order (structure 0.96 on
-    tubingen) while the whole 3-D palette moves (palette 0.11; mean-and-covariance: 0.45).
-    """
+    """``content`` (H, W, 3) recoloured to the styles' colours (Pitie et al. 2005): in random
+    rotations of RGB, each axis is mapped onto the painting's by quantiles. Monotone per axis,
+    so the shading keeps its order while the whole 3-D palette moves (palette 0.11;
+    mean-and-covariance transfer only reaches 0.45). Styles give pixels by their weights."""
     rng = np.random.default_rng(seed)
     x = content.reshape(-1, 3).astype(np.float64)
     total = sum(w for _, w in styles)
@@ -147,43 +137,34 @@ def palette_transfer(
 _SAMPLE = 65536
 
 
-def finish_palette(
-    image: np.ndarray, styles: Sequence[tuple[np.ndarray, float]], params: StyleParams
-) -> np.ndarray:
-    """The result (H, W, 3) with its colours moved onto the painting's by ``params.palette``.
-
-    A Gram matrix only loosely constrains colour, so the optimiser drifts to pale, washed
-    colours (palette 0.11 at the start, 0.38-0.45 after, tubingen + starry night); one
-    distribution transfer at the end puts them back (0.08) without moving a stroke.
-    """
+def finish_palette(image: np.ndarray, styles: Styles, params: StyleParams) -> np.ndarray:
+    """The result (H, W, 3) with its colours moved onto the painting's by ``params.palette``:
+    a Gram matrix barely constrains colour, so the optimiser drifts to pale, washed colours
+    (palette 0.11 -> 0.38-0.45 on tubingen); this puts them back (0.08), strokes unmoved."""
     if params.palette <= 0.0:
         return image
     matched = palette_transfer(image, [(s, w) for s, w in styles if w > 0])
     return np.clip(image + params.palette * (matched - image), 0.0, 1.0).astype(np.float32)
 
 
-def initial_image(
-    content: tf.Tensor, styles: Sequence[tuple[tf.Tensor, float]], params: StyleParams
-) -> tf.Tensor:
+def initial_image(content: tf.Tensor, styles: StyleTensors, params: StyleParams) -> tf.Tensor:
     """The starting point: the photo, the photo in the painting's palette, seeded noise,
-    or the main style image."""
+    or the main style image; ``styles`` are those that count (:func:`style_tensors`)."""
     if params.init == "content":
         return tf.identity(content)
     if params.init == "noise":
         seed = (params.seed or 0, 0x5EED)
         return tf.random.stateless_uniform(tf.shape(content), seed=seed, dtype=tf.float32)
-    main_style = max(styles, key=lambda s: s[1])[0]
     if params.init == "palette":
-        palette = [(s[0].numpy(), w) for s, w in styles if w > 0]
-        recoloured = palette_transfer(content[0].numpy(), palette)
+        recoloured = palette_transfer(content[0].numpy(), [(s[0].numpy(), w) for s, w in styles])
         return tf.convert_to_tensor(recoloured[None], tf.float32)
-    return clip_0_1(resize(main_style, tuple(content.shape[1:3])))
+    return clip_0_1(resize(max(styles, key=lambda s: s[1])[0], tuple(content.shape[1:3])))
 
 
 def stylize_whole(
     stylizer: Stylizer,
     content: np.ndarray,
-    styles: Sequence[tuple[np.ndarray, float]],
+    styles: Styles,
     params: StyleParams,
     listeners: Listeners,
     *,
@@ -212,7 +193,7 @@ def stylize_whole(
         final = size == working
         targets = final_targets if final else stylizer.targets(resize(full, size), style_ts, params)
         report = Reporter(
-            listeners, start, total, index, len(sizes), size, exact if final else None
+            listeners, start, total, index, len(sizes), size, exact if final else (None, None)
         )
         image = optimize_image(stylizer, image, targets, n_steps, params, report, done, adam_state)
         done += n_steps
@@ -220,7 +201,7 @@ def stylize_whole(
     return engine_result(
         stylizer, params, start,
         image=image[0, : exact[0], : exact[1]].numpy(),
-        initial=LossTerms.from_tensors(initial_terms),
-        final=LossTerms.from_tensors(stylizer.loss_terms(image, final_targets)),
+        initial=LossTerms(*map(float, initial_terms)),
+        final=LossTerms(*map(float, stylizer.loss_terms(image, final_targets))),
         iterations=sum(steps), sizes=sizes,
     )  # fmt: skip

@@ -1,22 +1,12 @@
 """Any image size: the whole image at once, or a coarse pass and then overlapping tiles.
 
-A step's memory grows with its pixels (VGG's first block alone holds 64 channels per pixel,
-several times over for the gradient), so a 4096 px photo cannot be optimised in one piece.
-Tiling keeps every step at most ``tile_size`` square:
-
-1. **Coarse pass**: the whole image, its longest side downscaled to ``tile_size``, runs the
-   normal schedule; it decides the composition, so the tiles agree from the start.
-2. **Tiled passes**: the result is upsampled (doubling the longest side per level up to the
-   full size) and refined tile by tile in raster order, each tile starting from the current
-   canvas, so it begins from its already-refined neighbours in the overlaps.
-3. **Shared statistics**: every tile is steered to the Gram matrices of the style at the
-   *whole* image's size (:func:`~.objective.tiled_grams` when that is large), not a crop's;
-   content targets are the tile's own (content loss is local).
-4. **Feathered blending**: a tile's weight ramps from 0 at its inner edges to 1 over the
-   overlap, so pixels next to a border (where zero padding distorts the gradient) never
-   reach the result unblended.
-
-Peak memory is one tile's optimisation plus a few full-size copies: at most linear in pixels.
+A step's memory grows with its pixels, so tiling keeps every step within ``tile_size``
+(peak memory at most linear in pixels). A **coarse pass** over the whole image at one tile's
+size decides the composition, so the tiles agree; **tiled passes** refine it level by level
+(doubling up to the full size) in raster order, each tile starting from its refined
+neighbours. Every tile is steered to the style's Gram matrices at the *whole* image's size,
+not a crop's, and is **feathered** in from 0 at inner edges over the overlap, so border
+pixels (distorted by zero padding) never land unblended.
 """
 
 from __future__ import annotations
@@ -40,6 +30,7 @@ from .schedule import (
     Reporter,
     ShouldStop,
     SnapshotCallback,
+    Styles,
     engine_result,
     finish_palette,
     initial_image,
@@ -56,7 +47,7 @@ def should_tile(height: int, width: int, params: StyleParams) -> bool:
 def stylize_tensor(
     stylizer: Stylizer,
     content: np.ndarray,
-    styles: Sequence[tuple[np.ndarray, float]],
+    styles: Styles,
     params: StyleParams,
     *,
     callback: ProgressCallback | None = None,
@@ -64,22 +55,18 @@ def stylize_tensor(
     on_snapshot: SnapshotCallback | None = None,
     snapshot_every: int = 0,
 ) -> EngineResult:
-    """Optimise an image that has ``content``'s features and ``styles``' statistics.
-
-    ``content`` is (H, W, 3) float32 in [0, 1] at the final size; style images likewise at
-    any size. ``callback`` receives a :class:`~nstfilter.events.Progress` per step and may
-    raise :class:`~nstfilter.errors.Cancelled`; ``should_stop`` returning True cancels too.
-    ``on_snapshot(image, progress)`` receives the current image every ``snapshot_every``
-    steps (at the current scale's size). Images larger than ``params.tile_size`` go in tiles.
-    """
+    """An image with ``content``'s features and ``styles``' statistics, all (H, W, 3) float32
+    in [0, 1], ``content`` at the final size. ``callback`` gets a
+    :class:`~nstfilter.events.Progress` per step and may raise
+    :class:`~nstfilter.errors.Cancelled`, as ``should_stop`` returning True does;
+    ``on_snapshot(image, progress)`` gets the image every ``snapshot_every`` steps."""
     if not styles:
         raise UsageError("at least one style image is needed")
     if any(not w >= 0 for _, w in styles) or sum(w for _, w in styles) <= 0:
         raise UsageError("style image weights must be >= 0 and not all zero")
     listeners = Listeners(callback, should_stop, on_snapshot, snapshot_every)
-    if should_tile(content.shape[0], content.shape[1], params):
-        return stylize_tiled(stylizer, content, styles, params, listeners)
-    return stylize_whole(stylizer, content, styles, params, listeners)
+    run = stylize_tiled if should_tile(*content.shape[:2], params) else stylize_whole
+    return run(stylizer, content, styles, params, listeners)
 
 
 def axis_spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
@@ -94,11 +81,8 @@ def axis_spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
 
 def tile_boxes(height: int, width: int, tile: int, overlap: int) -> list[tuple[int, int, int, int]]:
     """``(y0, y1, x0, x1)`` of the tiles, in raster order."""
-    return [
-        (y0, y1, x0, x1)
-        for y0, y1 in axis_spans(height, tile, overlap)
-        for x0, x1 in axis_spans(width, tile, overlap)
-    ]
+    rows, cols = axis_spans(height, tile, overlap), axis_spans(width, tile, overlap)
+    return [(*row, *col) for row in rows for col in cols]
 
 
 def _ramp(length: int, ramp: int, low_edge: bool, high_edge: bool) -> np.ndarray:
@@ -137,7 +121,7 @@ def tiled_sizes(height: int, width: int, params: StyleParams) -> list[tuple[int,
 def stylize_tiled(
     stylizer: Stylizer,
     content: np.ndarray,
-    styles: Sequence[tuple[np.ndarray, float]],
+    styles: Styles,
     params: StyleParams,
     listeners: Listeners,
 ) -> EngineResult:
@@ -165,9 +149,7 @@ def stylize_tiled(
     canvas = coarse.image
     done = coarse_steps
     scales = len(coarse.sizes) + len(levels)
-    initial_terms: list[LossTerms] = []
-    final_terms: list[LossTerms] = []
-    areas: list[int] = []
+    full_size: list[tuple[int, Sequence, Sequence]] = []  # area, initial and final terms
     for level, ((h, w), n_steps, boxes) in enumerate(
         zip(levels, level_steps, boxes_per_level), start=len(coarse.sizes) + 1
     ):
@@ -176,34 +158,27 @@ def stylize_tiled(
         style_t = stylizer.style_targets(style_ts, max(h, w), params, tile=tile)
         weights, layer_w = stylizer.weights(params, style_t)
         last_level = (h, w) == (height, width)
-        for box in boxes:
-            y0, y1, x0, x1 = box
+        for y0, y1, x0, x1 in boxes:
             tile_content = tf.convert_to_tensor(level_content[None, y0:y1, x0:x1], tf.float32)
             targets = (stylizer.content_targets(tile_content), style_t, weights, layer_w)
             tile_image = tf.convert_to_tensor(canvas[None, y0:y1, x0:x1], tf.float32)
-            if last_level:
-                initial_terms.append(
-                    LossTerms.from_tensors(stylizer.loss_terms(tile_image, targets))
-                )
+            initial = stylizer.loss_terms(tile_image, targets) if last_level else None
             report = Reporter(listeners, start, total, level, scales, (y1 - y0, x1 - x0))
             result = optimize_image(stylizer, tile_image, targets, n_steps, params, report, done)
             done += n_steps
             if last_level:
-                seen = report.last
-                final_terms.append(
-                    initial_terms[-1] if seen is None else LossTerms.from_tensors(seen)
-                )
-                areas.append((y1 - y0) * (x1 - x0))
+                final = initial if report.last is None else report.last
+                full_size.append(((y1 - y0) * (x1 - x0), initial, final))
             region = canvas[y0:y1, x0:x1]
-            region += feather_mask(box, h, w, overlap) * (result[0].numpy() - region)
+            region += feather_mask((y0, y1, x0, x1), h, w, overlap) * (result[0].numpy() - region)
             np.clip(region, 0.0, 1.0, out=region)
         del level_content
 
     return engine_result(
         stylizer, params, start,
         image=finish_palette(canvas, styles, params),
-        initial=_area_mean(initial_terms, areas) if initial_terms else coarse.initial,
-        final=_area_mean(final_terms, areas) if final_terms else coarse.final,
+        initial=_area_mean([(area, terms) for area, terms, _ in full_size]),
+        final=_area_mean([(area, terms) for area, _, terms in full_size]),
         iterations=total, sizes=[*coarse.sizes, *levels],
     )  # fmt: skip
 
@@ -215,11 +190,10 @@ def _level_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.array(image, np.float32, copy=True)
 
 
-def _area_mean(terms: list[LossTerms], areas: list[int]) -> LossTerms:
+def _area_mean(tiles: list[tuple[int, Sequence]]) -> LossTerms:
     """Tile losses averaged by tile area, the terms reported for a tiled run: each tile's
     terms are means, and the exact whole-image loss needs what tiling avoids."""
-    total = float(sum(areas))
+    total = float(sum(area for area, _ in tiles))
+    terms = [(area, LossTerms(*map(float, t))) for area, t in tiles]
     fields = ("loss", "content", "style", "tv")
-    return LossTerms(
-        *(sum(getattr(t, f) * a for t, a in zip(terms, areas)) / total for f in fields)
-    )
+    return LossTerms(*(sum(getattr(t, f) * a for a, t in terms) / total for f in fields))
