@@ -7,6 +7,7 @@ rest), sizes grow as between the last two scales, and a step's seconds, timed pe
 (a new scale's set-up does not count), fit ``fixed + per_pixel * pixels`` (small steps
 carry a fixed overhead), or proportional pixels when that fit is implausible (a busy
 machine). Before the second of several scales there is no estimate rather than a wrong one.
+Free of TensorFlow: the CLI and the watcher import it.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def format_seconds(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-@dataclass
+@dataclass(eq=False)  # a callback: compared and hashed by identity
 class PeriodicLog:
     """A job's ``callback`` logging ``photo.jpg: scale 2/3, step 40/180, ETA 1:20`` every
     ``every`` seconds, for long unattended jobs (the drop folder); shorter jobs log nothing,

@@ -43,9 +43,8 @@ ENTRY_POINT_GROUP = "nstfilter"
 PLUGINS_DIR_ENV = "NSTFILTER_PLUGINS_DIR"
 DISABLE_ENV = "NSTFILTER_DISABLE_PLUGINS"
 
-#: Built-in plugins: name (to disable it too) -> module of ``nstfilter.builtins``. A module
-#: with ``make_plugin(plugins)`` registers what it returns: the engine's compiled models
-#: then belong to this facade.
+#: Built-in plugins: name (to disable it too) -> module of ``nstfilter.builtins``; one with
+#: ``make_plugin(plugins)`` registers what it returns (the engine's models: this facade's).
 BUILTIN_PLUGINS = {"neural-style": "neural_style", "backbones": "backbones", "color": "color"}
 
 
@@ -64,8 +63,7 @@ def _load_file(path: Path) -> ModuleType:
 
 
 def blame(exc: BaseException, who: str, where: str) -> PluginError:
-    """``PluginError("<who> failed in <where>: <one line>")``; the traceback to the debug
-    log, which ``-v`` shows."""
+    """``PluginError("<who> failed in <where>: <one line>")``; the traceback to ``-v``'s log."""
     log.debug("%s failed in %s", who, where, exc_info=exc)
     return PluginError(f"{who} failed in {where}: {error_line(exc)}")
 
