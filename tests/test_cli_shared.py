@@ -91,3 +91,23 @@ def test_watch_preset_with_a_nan_weight_fails_its_file_in_one_line(tmp_path, con
     error = [line for line in note.splitlines() if line.startswith("error:")]
     assert len(error) == 1 and "[[style]] 'weight' must be a finite number >= 0" in error[0]
     assert len(note) < 1000
+
+
+def test_verbosity_counts_on_both_sides_of_the_subcommand_and_per_run():
+    """-v/-q before and after the subcommand add up; every run starts again from INFO."""
+    import logging
+
+    from click.testing import CliRunner
+
+    from nstfilter.cli import main
+
+    logger = logging.getLogger("nstfilter")
+    saved = logger.handlers[:], logger.level, logger.propagate
+    runs = [(["-v", "plugins", "list"], logging.DEBUG), (["plugins", "list"], logging.INFO),
+            (["-q", "plugins", "list", "-q"], logging.ERROR)]  # fmt: skip
+    try:
+        for args, level in runs:
+            assert CliRunner().invoke(main, args).exit_code == 0, args
+            assert logger.level == level, args
+    finally:
+        logger.handlers[:], logger.level, logger.propagate = saved

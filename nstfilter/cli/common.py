@@ -22,7 +22,6 @@ from ..printable import PrintableFormatter
 from ..schedules import QUALITY_MODES, apply_quality
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..plugins import Plugins
     from ..presets import Preset
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -139,20 +138,38 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add one option per :class:`~nstfilter.params.StyleParams` field (spelling, help,
     default and range from the table), ``--quality``, ``--format``, ``--jpeg-quality`` and
     ``--max-pixels``, so apply, batch and watch accept the same settings. With
-    :func:`style_option`'s images they reach the command as one ``styling(preset)``: the
-    :class:`Preset` they ask for (:func:`resolve_styling`); ``max_pixels`` is passed as is."""
+    :func:`style_option`'s images they reach the command as one ``styling(preset)``, the
+    :class:`Preset` they ask for; ``max_pixels`` is passed as is."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, styles, quality_mode, out_format, jpeg_quality, **kwargs: Any):
+        from ..presets import Preset, find_style, load_preset
         from .plugins import facade
 
+        # the facade taken now: a watcher loads presets outside click's context
+        load = functools.partial(load_preset, plugins=facade())
         given = {name: kwargs.pop(name) for name in SETTINGS}
-        kwargs["styling"] = functools.partial(
-            resolve_styling, styles=styles, quality_mode=quality_mode, out_format=out_format,
-            settings={k: v for k, v in given.items() if v is not None}, jpeg_quality=jpeg_quality,
-            plugins=facade(),  # bound here: a watcher loads presets outside click's context
-        )  # fmt: skip
-        return command(*args, **kwargs)
+        settings = {k: v for k, v in given.items() if v is not None}
+
+        def styling(preset: str | None, styles: tuple[str, ...] = styles) -> Preset:
+            # the preset (or the defaults, named "styled"), --style images (paths or names on
+            # the style path) replacing its own, the quality mode's schedule, then the
+            # explicit settings: the order a user expects
+            base = load(preset) if preset else Preset("styled", StyleParams())
+            if styles:
+                pairs = map(parse_style, styles)
+                chosen = [(Path(s) if Path(s).exists() else find_style(s), w) for s, w in pairs]
+                base = dataclasses.replace(base, styles=chosen)
+            if not base.styles:
+                raise UsageError("no style image: pass --style IMG or --preset NAME")
+            return dataclasses.replace(
+                base,
+                params=apply_quality(base.params, quality_mode).replace(**settings),
+                quality=jpeg_quality or base.quality,
+                output_format=out_format or base.output_format,
+            )
+
+        return command(*args, styling=styling, **kwargs)
 
     return _job_options(wrapper)
 
@@ -176,36 +193,6 @@ style_option = click.option(
     help="Style image (a path or a name on the style path), optionally weighted; "
     "repeatable. Replaces the preset's style images.",
 )  # fmt: skip
-
-
-def resolve_styling(
-    preset: str | None,
-    *,
-    styles: tuple[str, ...],
-    settings: dict[str, Any],
-    quality_mode: str | None,
-    jpeg_quality: int | None,
-    out_format: str | None,
-    plugins: Plugins,
-) -> Preset:
-    """The preset (or the defaults, named ``styled``), ``--style`` images (a path, or a name
-    on the style path) replacing its own, then the quality mode's schedule, then the
-    explicit settings (the order a user expects)."""
-    from ..presets import Preset, find_style, load_preset
-
-    base = load_preset(preset, plugins=plugins) if preset else Preset("styled", StyleParams())
-    if styles:
-        pairs = map(parse_style, styles)
-        chosen = [(Path(s) if Path(s).exists() else find_style(s), w) for s, w in pairs]
-        base = dataclasses.replace(base, styles=chosen)
-    if not base.styles:
-        raise UsageError("no style image: pass --style IMG or --preset NAME")
-    return dataclasses.replace(
-        base,
-        params=apply_quality(base.params, quality_mode).replace(**settings),
-        quality=jpeg_quality or base.quality,
-        output_format=out_format or base.output_format,
-    )
 
 
 def workers_option(help_text: str) -> Decorator:

@@ -10,7 +10,6 @@ The filter files ship in ``plugins/`` of a checkout and, for wheels, in ``nstfil
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -21,8 +20,8 @@ from pathlib import Path
 
 import click
 
-from ..durable import write_atomic
-from ..errors import OutputError, UsageError
+from ..durable import failing_as, write_atomic
+from ..errors import UsageError
 
 PLUGIN_NAME = "nstfilter"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -68,17 +67,8 @@ def cli_command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "nstfilter"]
 
 
-@contextlib.contextmanager
-def _failing(verb: str, path: Path):
-    """An ``OSError`` while writing ``path`` as one line naming it."""
-    try:
-        yield
-    except OSError as exc:
-        raise OutputError(f"cannot {verb} {path.name}: {exc.strerror or exc}", path=path) from exc
-
-
 def _copy(source: Path, target: Path, executable: bool) -> None:
-    with _failing("install", target):
+    with failing_as(f"cannot install {target.name}", target):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         if executable:
@@ -104,7 +94,7 @@ def install_gimp_plugin(dest: str | None, no_config: bool) -> None:
     click.echo(f"GIMP plug-in installed: {target}")
     if not no_config:
         command, config = cli_command(), folder / "nstfilter.json"
-        with _failing("write", config):
+        with failing_as(f"cannot write {config.name}", config):
             config.write_text(json.dumps({"command": command}, indent=2) + "\n", encoding="utf-8")
         click.echo(f"it will run: {' '.join(command)} (recorded in {config})")
     click.echo("Restart GIMP; the filter is in Filters > Artistic > Neural Style Transfer...")
@@ -118,8 +108,7 @@ def gmic_user_file() -> Path:
     """The user command file G'MIC loads at every start (and G'MIC-Qt reads filters from).
     Its place changed between versions (``~/.gmic`` in 2.x, ``~/.config/gmic/user.gmic`` in
     3.x on Linux), so ask the installed ``gmic``; guess only without one."""
-    gmic = shutil.which("gmic")
-    if gmic:
+    if gmic := shutil.which("gmic"):
         try:
             done = subprocess.run(
                 [gmic, "v", "-", "echo_stdout", "$_path_user"],

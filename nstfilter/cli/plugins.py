@@ -53,8 +53,7 @@ def list_command(hook_name: str | None) -> None:
         echo_table(("NAME", "SOURCE", "HOOKS"), rows)
     else:
         click.echo("no plugins" + (f" implement {hook_name}" if hook_name else ""))
-    blocked = sorted(disabled_names())
-    if blocked:
+    if blocked := sorted(disabled_names()):
         click.echo(f"disabled by {DISABLE_ENV}: {', '.join(blocked)}")
     for name, message in plugins.load_errors:
         click.echo(f"failed to load {name}: {message}")

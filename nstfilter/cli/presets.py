@@ -37,8 +37,7 @@ def list_command(names: bool) -> None:
         why = None
         try:
             description = read_preset_file(path).get("description", "")
-            missing = load_preset(name, require_images=False, plugins=facade()).missing
-            if missing:
+            if missing := load_preset(name, require_images=False, plugins=facade()).missing:
                 why = f"style image {', '.join(map(repr, missing))} not found on the style path"
         except PresetError as exc:
             description, why = f"(invalid: {exc})", "invalid (see its description)"
@@ -73,8 +72,7 @@ def show(name: str, raw: bool) -> None:
         return
     preset = load_preset(name, require_images=False, plugins=facade())
     click.echo(f"# source: {preset.path}")
-    chain = preset.data.get("extends")
-    if chain:
+    if chain := preset.data.get("extends"):
         click.echo(f"# extends: {chain}")
     click.echo(f"# style images: {', '.join(str(p) for p, _ in preset.styles)}")
     if preset.missing:
@@ -101,8 +99,7 @@ def copy(name: str, new: str) -> None:
     target = user_dir("presets") / f"{new}.toml"
     if target.exists():
         raise OutputError("preset already exists; pick another name or delete it", path=target)
-    data = resolved_data(preset)
-    data["name"] = new
+    data = {**resolved_data(preset), "name": new}
     text = f"# copied from {preset.name} ({preset.path})\n" + dump_toml(data)
     write_atomic(text.encode("utf-8"), target)
     click.echo(str(target))
@@ -124,7 +121,7 @@ def preview(name: str, photo: str, output: str | None, size: int, iterations: in
     from ..safepaths import check_plan
 
     preset = load_preset(name, plugins=facade())
-    target = Path(output) if output else Path(f"{preset.name}-preview.png")
+    target = Path(output or f"{preset.name}-preview.png")
     check_plan(  # before styling: the sheet never replaces the photo, a style image or preset
         [("contact sheet", target)],
         [("photo", photo), *(("style image", p) for p, _ in preset.styles),

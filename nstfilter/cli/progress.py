@@ -64,17 +64,12 @@ class ProgressPlugin:
     def nstfilter_progress(self, event: Progress) -> None:
         left = self._eta.update(event)
         if self.mode == "bar" and self._bar is not None:
+            where = f"scale {event.scale}/{event.scales} {event.width}x{event.height}"
             self._bar.update(
-                self._task,
-                completed=round(1000 * self._eta.fraction()),
-                total=1000,
-                step=f"{event.step}/{event.total}",
-                loss=f"{event.loss:.4g}",
-                eta=format_seconds(left),
-                description=(
-                    f"{self.label} scale {event.scale}/{event.scales} {event.width}x{event.height}"
-                ),
-            )
+                self._task, completed=round(1000 * self._eta.fraction()), total=1000,
+                step=f"{event.step}/{event.total}", loss=f"{event.loss:.4g}",
+                eta=format_seconds(left), description=f"{self.label} {where}",
+            )  # fmt: skip
         elif self.mode == "log":
             if event.step % self.log_every == 0 or event.step == event.total:
                 log.info(

@@ -1,8 +1,6 @@
-"""``nstfilter weights``: which backbones have their weights on disk, and fetching VGG19.
-
-Downloading is only ever done by this explicit command; the engine never touches the
-network (``auto`` falls back to the bundled ``vgg16-hed``).
-"""
+"""``nstfilter weights``: which backbones have their weights on disk, and fetching VGG19 --
+only ever by this explicit command; the engine never touches the network (``auto`` falls
+back to the bundled ``vgg16-hed``)."""
 
 from __future__ import annotations
 
@@ -49,11 +47,6 @@ def list_weights() -> None:
     click.echo(f"auto -> {chosen}")
 
 
-def keras_cache() -> Path:
-    """Keras' cache folder: ``$KERAS_HOME``, default ``~/.keras`` (where the lookup reads)."""
-    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
-
-
 @weights.command()
 @click.argument("backbone", type=click.Choice(["vgg19"]))
 @click.option("--dest", type=click.Path(dir_okay=False), help="Save here, not in Keras' cache.")
@@ -78,7 +71,8 @@ def fetch(backbone: str, dest: str | None, url: str | None, file_hash: str | Non
     if url and not file_hash:
         log.warning("no --md5 given for a mirror: the download is not verified")
     expected = file_hash or (None if url else VGG19_MD5)
-    target = Path(dest).resolve() if dest else keras_cache() / "models" / VGG19_WEIGHTS_FILE
+    cache = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "models"  # Keras' cache
+    target = Path(dest).resolve() if dest else cache / VGG19_WEIGHTS_FILE
     before = target.stat().st_mtime_ns if target.is_file() else None
     try:  # an absolute cache_subdir is the folder itself
         get_file(target.name, origin, file_hash=expected, cache_subdir=str(target.parent))
