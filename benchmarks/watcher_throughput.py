@@ -149,7 +149,7 @@ def job_seconds(base: Path) -> tuple[float, float]:
     """Mean job time and mean filter time from the job log."""
     lines = [json.loads(x) for x in (base / "inbox" / ".nstfilter" / "jobs.jsonl").open()]
     jobs = [r["seconds"] for r in lines if r["status"] == "done"]
-    filt = [r["filter_seconds"] for r in lines if r["status"] == "done"]
+    filt = [r["details"]["filter_seconds"] for r in lines if r["status"] == "done"]
     return sum(jobs) / len(jobs), sum(filt) / len(filt)
 
 

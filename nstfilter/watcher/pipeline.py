@@ -139,7 +139,7 @@ class Runner:
             JobReport(
                 "watch", job.id, str(job.source), job.preset, str(output), round(seconds, 3),
                 losses=metrics.get("final") or {},
-                details={"processed": str(processed),
+                details={"processed": str(processed), "filter_seconds": metrics.get("seconds"),
                          **{k: metrics[k] for k in DETAILS if k in metrics}},
             )
         )  # fmt: skip

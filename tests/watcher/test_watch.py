@@ -125,6 +125,7 @@ def test_backlog_good_and_bad_files(drop: DropFolder):
     assert result.stderr.count("received ") == 8
     log = [json.loads(line) for line in (inbox / ".nstfilter" / "jobs.jsonl").open()]
     assert sorted(r["status"] for r in log) == ["done"] * 4 + ["failed"] * 4
+    assert all(r["details"]["filter_seconds"] > 0 for r in log if r["status"] == "done")
     assert journal_open_jobs(drop) == []
     with Image.open(drop.outbox / "good.stubby.png") as im:
         assert max(im.size) == 64
