@@ -112,7 +112,7 @@ def _setting_option(name: str, spec: Setting) -> Decorator:
     return click.option(option, name, type=SettingType(spec), help=help_text)
 
 
-_job_options = stack(
+_styling_options = stack(
     click.option(
         "--quality", "quality_mode", type=click.Choice(list(QUALITY_MODES)),
         help="Schedule preset: preview (fast), standard, high; explicit settings win.",
@@ -171,7 +171,7 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
         return command(*args, styling=styling, **kwargs)
 
-    return _job_options(wrapper)
+    return _styling_options(wrapper)
 
 
 def parse_style(spec: str) -> tuple[str, float]:
