@@ -249,14 +249,20 @@ class Watcher:
                 observer.join(timeout=5)
 
     def _shutdown(self, workers: list[threading.Thread], settler: threading.Thread) -> None:
-        """Stop taking files, let the workers finish or requeue theirs, then close."""
+        """Stop taking files, let the workers finish or requeue theirs, then close. The
+        observer is told first and joined last: joined at once, watchdog's inotify thread
+        logs a spurious "called when the thread is inactive" error."""
+        observer, self.observer = self.observer, None
+        if observer is not None:
+            observer.stop()
         self.stopping.set()
-        self._stop_observer()
         for _ in workers:
             self.work.put(None)
         for thread in workers:
             thread.join()
         settler.join(timeout=5)
+        if observer is not None:
+            observer.join(timeout=5)
         self.journal.close()
         self.compute.close()
         summary = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items())) or "no files"
