@@ -178,9 +178,14 @@ class DaskExecutor(Executor):
         )  # fmt: skip
 
     def _first_done(self, futures: list[Any]) -> Any:
+        from concurrent.futures import CancelledError
+
         from distributed import wait
 
-        return wait(futures, return_when="FIRST_COMPLETED").done
+        try:
+            return wait(futures, return_when="FIRST_COMPLETED").done
+        except CancelledError:  # wait() raises for a cancelled task: that job fails alone
+            return [future for future in futures if future.done()]
 
     def _outcome(self, job: Job, future: Any) -> JobOutcome:
         try:

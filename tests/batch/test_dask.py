@@ -222,3 +222,38 @@ def test_worker_killed_mid_batch_its_jobs_are_retried_elsewhere(
     retried = {prefix[key.rsplit("-", 1)[0]] for key in in_flight}
     assert retried and not any(on_victim(states[k]) for k in retried)  # ran elsewhere
     assert outputs(out) == reference
+
+
+def test_a_cancelled_task_fails_its_job_not_the_batch():
+    """``distributed.wait`` raises when a task was cancelled (e.g. the scheduler connection
+    was lost); that must be one failed job, as with any other task error."""
+    from types import SimpleNamespace
+
+    from distributed import Client, LocalCluster
+
+    from nstfilter.jobs import JobOutcome
+
+    def ok(key: str) -> JobOutcome:
+        time.sleep(0.5)
+        return JobOutcome(key=key, ok=True)
+
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        executor = object.__new__(DaskExecutor)
+        executor.window = 4
+
+        def start(job):
+            future = client.submit(ok, job.key, pure=False)
+            if job.key == "cancelled":
+                future.cancel()
+            return future
+
+        executor._start = start
+        jobs = [SimpleNamespace(key=k) for k in ("cancelled", "a", "b")]
+        outcomes = {job.key: outcome for job, outcome in executor.map_unordered(jobs)}
+    assert outcomes["a"].ok and outcomes["b"].ok
+    assert not outcomes["cancelled"].ok and "Cancel" in outcomes["cancelled"].error
