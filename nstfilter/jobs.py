@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from .errors import error_line
+from .errors import InputNotFoundError, error_line
 from .imageio import DEFAULT_QUALITY
 from .params import StyleParams
 
@@ -51,7 +51,13 @@ def read_photo(path: Path) -> bytes:
 
 
 def read_styles(styles: Sequence[tuple[str | Path, float]]) -> tuple[tuple[bytes, float], ...]:
-    return tuple((Path(p).read_bytes(), float(w)) for p, w in styles)
+    """The style images' bytes; one gone since the preset was loaded is a one-line error."""
+    try:
+        return tuple((Path(p).read_bytes(), float(w)) for p, w in styles)
+    except OSError as exc:
+        raise InputNotFoundError(
+            f"cannot read style image: {exc.strerror or exc}", path=exc.filename
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -73,15 +79,18 @@ class Job:
     def from_files(
         cls, input_path: str | Path, *, preset: Preset, input_name: str | None = None,
         output_ext: str | None = None, max_pixels: int | None = None,
+        styles: tuple[tuple[bytes, float], ...] | None = None,
     ) -> Job:  # fmt: skip
-        """The photo at ``input_path`` and the style images of ``preset``, read into a job."""
+        """The photo at ``input_path`` and the style images of ``preset`` (or ``styles``,
+        already read by :func:`read_styles`), read into a job."""
         path = Path(input_path)
         name = input_name or path.name
         ext = output_ext or (f".{preset.output_format}" if preset.output_format else ".png")
         return cls(
             key=f"{name}::{preset.name}", input_name=name, image=read_photo(path),
-            params=preset.params, styles=read_styles(preset.styles), output_ext=ext.lower(),
-            quality=preset.quality, preset=preset.name, max_pixels=max_pixels,
+            params=preset.params, styles=styles or read_styles(preset.styles),
+            output_ext=ext.lower(), quality=preset.quality, preset=preset.name,
+            max_pixels=max_pixels,
         )  # fmt: skip
 
 

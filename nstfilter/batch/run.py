@@ -20,7 +20,7 @@ from ..builtins import joblog
 from ..durable import write_atomic
 from ..errors import OutputError
 from ..imageio import format_for
-from ..jobs import Job, JobOutcome, JobReport, sha256
+from ..jobs import Job, JobOutcome, JobReport, read_styles, sha256
 from ..safepaths import check_plan
 from .inputs import InputFile
 from .manifest import DONE, FAILED, Manifest
@@ -116,10 +116,14 @@ def plan_batch(
 
 
 def _jobs(todo: Sequence[PlannedJob], max_pixels: int | None) -> Iterator[Job]:
+    styles: dict[str, tuple[tuple[bytes, float], ...]] = {}  # read once per preset
     for planned in todo:  # the key is planned.key: input_rel::preset
+        preset = planned.preset
+        if preset.name not in styles:
+            styles[preset.name] = read_styles(preset.styles)
         job = Job.from_files(
-            planned.source.path, preset=planned.preset, max_pixels=max_pixels,
-            input_name=planned.source.relative.as_posix(),
+            planned.source.path, preset=preset, max_pixels=max_pixels,
+            input_name=planned.source.relative.as_posix(), styles=styles[preset.name],
         )  # fmt: skip
         planned.input_hash = sha256(job.image)  # what was actually styled
         yield job

@@ -288,3 +288,31 @@ def test_workers_exit_when_the_batch_is_killed_alone(photos: Path, tmp_path: Pat
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_style_images_are_read_once_per_preset_and_a_vanished_one_is_one_line(
+    photos: Path, tmp_path: Path
+):
+    import dataclasses
+    import shutil
+
+    from nstfilter.batch.run import PlannedJob, _jobs
+    from nstfilter.errors import InputNotFoundError
+
+    preset = load_preset(STUB_PRESETS[0])
+    style = tmp_path / "style.png"
+    shutil.copyfile(preset.styles[0][0], style)
+    preset = dataclasses.replace(preset, styles=[(style, 1.0)])
+    sources = sorted(photos.glob("*.jpg"))[:3]
+    todo = [
+        PlannedJob(p.name, InputFile(p, Path(p.name)), preset, "", Path(p.name), tmp_path / p.name)
+        for p in sources
+    ]
+    jobs = _jobs(todo, None)
+    first = next(jobs)
+    style.unlink()  # a long batch is not stopped by a style image removed after its start
+    rest = list(jobs)
+    assert [j.styles for j in rest] == [first.styles] * 2 and first.styles[0][0]
+    with pytest.raises(InputNotFoundError, match="cannot read style image") as caught:
+        read_styles([(style, 1.0)])
+    assert str(style) in str(caught.value) and caught.value.exit_code == 3
