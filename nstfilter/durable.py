@@ -100,7 +100,10 @@ def write_atomic(data: bytes, path: str | Path, *, overwrite: bool = True) -> Pa
     a file (the watcher's outputs and notes, whose names someone else may take)."""
     path = Path(path)
     with failing_as("cannot write", path), _durable_temp(path, lambda f: f.write(data)) as tmp:
-        (os.replace if overwrite else _place)(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _place(tmp, path)
     fsync_dir(path.parent)
     return path
 

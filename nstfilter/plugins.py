@@ -177,16 +177,17 @@ class Plugins:
     def _collect(self, hook: str, *, skip_failing: bool = False) -> list[tuple[str, Any]]:
         """Call a registration hook: ``(plugin name, what it registered)`` in registration
         order (pluggy *calls* the last registered first; reversed back here)."""
-        found: list[tuple[str, Any]] = []
+        per_plugin: list[list[tuple[str, Any]]] = []
         items: list[Any] = []
 
         def register(*args: Any) -> None:
             items.append(args[0] if len(args) == 1 else args)
 
         for name, _, ok in self._each(hook, {"register": register}, skip_failing=skip_failing):
-            found[:0] = [(name, item) for item in items] if ok else []
+            if ok:  # a plugin that failed registers nothing, not half of its items
+                per_plugin.append([(name, item) for item in items])
             items.clear()
-        return found
+        return [entry for entries in reversed(per_plugin) for entry in entries]
 
     def _chain(self, hook: str, image: Image.Image, **kwargs: Any) -> Image.Image:
         arguments = {"image": image, **kwargs}
