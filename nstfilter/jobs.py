@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputNotFoundError, error_line
+from .errors import InputNotFoundError, UsageError, error_line
 from .imageio import DEFAULT_QUALITY
 from .params import StyleParams
 
@@ -178,6 +178,8 @@ def run_worker_job(job: Job, plugins_dirs: tuple[str, ...] = ()) -> JobOutcome:
     """What executors run in a worker: :func:`run_job` with the worker's facade."""
     budget = os.environ.get(THREADS_ENV)  # e.g. given to a Dask worker by its user
     if budget and "tensorflow" not in sys.modules:
+        if not budget.strip().isdigit():
+            raise UsageError(f"${THREADS_ENV} must be a number of threads, got {budget!r}")
         set_thread_budget(int(budget))
     return run_job(job, plugins=worker_plugins(plugins_dirs))
 

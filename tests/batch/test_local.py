@@ -316,3 +316,14 @@ def test_style_images_are_read_once_per_preset_and_a_vanished_one_is_one_line(
     with pytest.raises(InputNotFoundError, match="cannot read style image") as caught:
         read_styles([(style, 1.0)])
     assert str(style) in str(caught.value) and caught.value.exit_code == 3
+
+
+def test_a_malformed_thread_budget_fails_the_job_in_one_line(tmp_path: Path, monkeypatch):
+    from nstfilter.errors import UsageError
+    from nstfilter.jobs import THREADS_ENV, run_worker_job
+
+    monkeypatch.setenv(THREADS_ENV, "lots")
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    job = Job("a.jpg::x", "a.jpg", b"", StyleParams(), ())
+    with pytest.raises(UsageError, match=r"\$NSTFILTER_THREADS must be a number of threads"):
+        run_worker_job(job)
