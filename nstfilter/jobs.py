@@ -85,7 +85,7 @@ class Job:
         already read by :func:`read_styles`), read into a job."""
         path = Path(input_path)
         name = input_name or path.name
-        ext = output_ext or (f".{preset.output_format}" if preset.output_format else ".png")
+        ext = output_ext or preset.output_ext
         return cls(
             key=f"{name}::{preset.name}", input_name=name, image=read_photo(path),
             params=preset.params, styles=styles or read_styles(preset.styles),

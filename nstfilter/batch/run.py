@@ -90,7 +90,7 @@ def plan_batch(
     read_hash = functools.cache(_read_hash)  # each photo once, whatever the presets
     for preset in presets:
         preset_hash = preset.digest()
-        ext = f".{preset.output_format}" if preset.output_format else ".png"
+        ext = preset.output_ext
         format_for(f"x{ext}")
         for source in inputs:
             # a/b.jpg with preset starry and .png is a/b.starry.png

@@ -142,7 +142,7 @@ def apply(
         raise UsageError(f"no images found in {', '.join(contents)}")
     if sum(str(p) == STDIO for p in inputs) > 1:
         raise UsageError("standard input (-) can be read only once")
-    ext = f".{styling.output_format or 'png'}"
+    ext = styling.output_ext
     targets = output_paths(inputs, output, styling.name, ext)
     if save_every and targets == [None]:
         raise UsageError("--save-every writes files beside the result: it needs a file -o, not -")

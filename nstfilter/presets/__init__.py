@@ -59,6 +59,11 @@ class Preset:
     #: entries in ``styles`` hold the name as written, not a file.
     missing: tuple[str, ...] = ()
 
+    @property
+    def output_ext(self) -> str:
+        """The result's extension, wherever it is written: ``[output] format``, else PNG."""
+        return f".{self.output_format or 'png'}"
+
     def digest(self) -> str:
         """A hash of everything that changes the result (settings and style image bytes)."""
         h = hashlib.sha256(repr(self.params).encode())
