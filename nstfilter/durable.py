@@ -14,18 +14,69 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import OutputError
+from .errors import OutputError, UsageError
 
 log = logging.getLogger(__name__)
 
 #: errno values meaning "this file system cannot hard-link (here)": fall back to rename/copy
 _NO_LINK = (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP)
+
+
+#: ``-`` as an output file: standard output (``-o -``, ``--metrics -``).
+STDOUT = "-"
+_STDOUT_LABEL = "<stdout>"
+
+
+def check_stdout(*, image: bool, text: bool = False, force: bool = False) -> None:
+    """Before any work, for a command that will write ``image`` bytes or ``text`` (metrics)
+    to standard output: not both, not to a closed one (``>&-``), and image bytes not to a
+    terminal unless ``force`` (binary on a screen is noise and can reprogram it)."""
+    if image and text:
+        raise UsageError("image data and metrics cannot both go to standard output (-)")
+    if not (image or text):
+        return
+    if sys.stdout is None:
+        raise OutputError("standard output is closed", path=_STDOUT_LABEL)
+    if image and not force and sys.stdout.isatty():
+        raise OutputError(
+            "refusing to write image data to a terminal: redirect or pipe it, or add --force",
+            path=_STDOUT_LABEL,
+        )
+
+
+def write_stdout(data: bytes) -> None:
+    """All of ``data`` to standard output, flushed: a short or failed write (the reader
+    left, ``| head -c 10``; a full disk, ``> /dev/full``) is one ``OutputError``, never a
+    success. After one, standard output points at ``/dev/null``, so Python's own flush at
+    exit cannot print a second error."""
+    try:
+        if sys.stdout is None:
+            raise OSError("standard output is closed")
+        sys.stdout.flush()  # text written earlier stays in order
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except (OSError, ValueError) as exc:  # ValueError: a closed stream
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        why = getattr(exc, "strerror", None) or exc
+        raise OutputError(f"cannot write: {why}", path=_STDOUT_LABEL) from None
+
+
+def write_output(data: bytes, path: str | Path) -> None:
+    """:func:`write_atomic`, or :func:`write_stdout` for ``-``."""
+    if str(path) == STDOUT:
+        write_stdout(data)
+    else:
+        write_atomic(data, path)
 
 
 def fsync_dir(folder: Path) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .builtins.joblog import JOB_LOG_ENV
@@ -31,15 +33,58 @@ def _identities(path: str) -> list[object]:
     return [os.path.realpath(path), (st.st_dev, st.st_ino)]
 
 
+@dataclass(frozen=True)
+class Series:
+    """Outputs whose exact names are known only while running (``--save-every``'s
+    ``r.step-0001.png``, ``r.step-0003.png``...): a folder and a pattern their names match.
+    Every existing file there that matches counts as one of them in :func:`check_plan`."""
+
+    label: str
+    folder: Path
+    pattern: re.Pattern[str]
+
+    def matches(self, path: str) -> bool:
+        real = os.path.realpath(path)
+        folder = os.path.realpath(self.folder)
+        return os.path.dirname(real) == folder and bool(self.pattern.fullmatch(Path(real).name))
+
+
+def snapshot_path(target: Path, step: int) -> Path:
+    """``--save-every``'s intermediate result of ``step``: ``<stem>.step-NNNN<suffix>``."""
+    return target.with_name(f"{target.stem}.step-{step:04d}{target.suffix}")
+
+
+def snapshot_series(target: Path) -> Series:
+    """Every name :func:`snapshot_path` can give beside ``target`` (4 digits or more)."""
+    name = re.escape(target.stem) + r"\.step-\d{4,}" + re.escape(target.suffix)
+    return Series("intermediate results", target.parent, re.compile(name))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked plan; :meth:`check_output` checks a name decided later (a snapshot) at
+    write time against the same inputs, so the pattern and the write agree."""
+
+    read: dict[object, str]
+
+    def check_output(self, label: str, path: str | os.PathLike[str]) -> None:
+        for key in _identities(os.fspath(path)):
+            if key in self.read:
+                raise OutputError(f"refusing to write the {label} over the {self.read[key]}",
+                                  path=path)  # fmt: skip
+
+
 def check_plan(
     outputs: Iterable[Entry],
     inputs: Iterable[Entry],
     *,
     consumed: Iterable[Entry] = (),
     writable: bool = True,
-) -> None:
-    """Refuse a plan in which an output would replace an input or another output, or any
-    file lives in a ``consumed`` folder (the watcher's inbox, emptied); probe the folders."""
+    series: Iterable[Series] = (),
+) -> Plan:
+    """Refuse a plan in which an output would replace an input or another output, an
+    existing input or output matches a ``series`` of outputs, or any file lives in a
+    ``consumed`` folder (the watcher's inbox, emptied); probe the folders."""
     if job_log := os.environ.get(JOB_LOG_ENV):  # an output of every run
         outputs = [*outputs, ("job log", job_log)]
     outputs = [(label, os.fspath(path)) for label, path in outputs]
@@ -59,6 +104,14 @@ def check_plan(
                 )
         for key in _identities(path):
             written[key] = label
+    for family in series:
+        for label, path in [*inputs, *outputs]:
+            if family.matches(path):
+                raise OutputError(
+                    f"refusing to plan the {family.label} ({family.pattern.pattern} in "
+                    f"{family.folder}): the {label} has one of their names",
+                    path=path,
+                )
     for folder_label, folder in consumed:
         root = os.path.realpath(folder)
         for label, path in [*inputs, *outputs]:
@@ -67,7 +120,7 @@ def check_plan(
                     f"the {label} is inside the {folder_label}, which nstfilter empties", path=path
                 )
     if not writable:
-        return
+        return Plan(read)
     # a real write (``os.access`` is wrong for root, ACLs and read-only mounts), once per
     # folder: a batch has thousands of outputs in a few folders
     for path in {os.path.dirname(os.path.abspath(p)): p for _, p in outputs}.values():
@@ -75,6 +128,7 @@ def check_plan(
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=Path(path).parent, prefix=".nstfilter-probe-"):
                 pass
+    return Plan(read)
 
 
 def private_temp_dir(name: str) -> Path | None:

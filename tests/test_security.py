@@ -378,3 +378,102 @@ def test_batch_refuses_an_unwritable_output_folder_before_any_job(tmp_path):
                    env={**STUB_ENV, "NSTFILTER_STUB_FAIL": "1"})  # fmt: skip
     assert proc.returncode == 10, proc.stderr
     assert "cannot write" in proc.stderr and "stub engine" not in proc.stderr
+
+
+# --- issue 20: resources an input can claim, output streams, plugins ------------------------
+
+
+def test_snapshots_never_overwrite_inputs_named_like_them(tmp_path):
+    """``--save-every`` names are known only while running: an input whose name matches
+    ``<stem>.step-NNNN<suffix>`` beside the result is refused up front."""
+    photo = make_photo(tmp_path / "r.step-0001.png", seed=1)
+    style = make_photo(tmp_path / "r.step-0003.png", seed=2)
+    before = digest(photo), digest(style)
+    proc = stub_apply(str(photo), "--style", str(style), "--save-every", "1",
+                      "-o", str(tmp_path / "r.png"))  # fmt: skip
+    assert proc.returncode == 10, proc.stderr
+    assert "intermediate results" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert (digest(photo), digest(style)) == before
+    assert not (tmp_path / "r.png").exists()
+
+
+def test_snapshot_names_are_checked_again_when_written(tmp_path):
+    from nstfilter.safepaths import snapshot_path, snapshot_series
+
+    photo = make_photo(tmp_path / "p.png")
+    target = tmp_path / "r.png"
+    plan = check_plan([("result", target)], [("photo", photo)],
+                      series=[snapshot_series(target)], writable=False)  # fmt: skip
+    plan.check_output("intermediate result", snapshot_path(target, 12345))  # a free name
+    link = snapshot_path(target, 7)
+    link.symlink_to(photo)  # planted after the check
+    with pytest.raises(OutputError, match="over the photo"):
+        plan.check_output("intermediate result", link)
+    assert snapshot_series(target).matches(str(tmp_path / "r.step-123456.png"))
+    assert not snapshot_series(target).matches(str(tmp_path / "r.step-12.png"))
+
+
+def _apply_to(stdout, *args: str, **kwargs) -> tuple[int, str]:
+    """``apply -o -`` (stub engine) with standard output given; (exit code, stderr)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, **STUB_ENV, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "nstfilter", "apply", "--preset", "stub-starry", *args]
+    proc = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, env=env, **kwargs)
+    if stdout == subprocess.PIPE:
+        proc.stdout.close()  # the reader is gone before the result comes: `| head -c 0`
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err.decode()
+
+
+def _one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in stderr and "Exception" not in stderr, stderr
+    return lines[0]
+
+
+def test_a_broken_pipe_is_an_output_error_not_a_success(tmp_path):
+    import subprocess
+
+    photo = make_photo(tmp_path / "p.png")
+    code, err = _apply_to(subprocess.PIPE, str(photo), "-o", "-", "-q")
+    assert code == 10, err
+    assert "<stdout>: cannot write: Broken pipe" in _one_error_line(err)
+
+
+def test_a_full_or_closed_standard_output_is_one_line_and_exit_10(tmp_path):
+    photo = make_photo(tmp_path / "p.png")
+    with open("/dev/full", "wb") as full:
+        code, err = _apply_to(full, str(photo), "-o", "-", "-q")
+    assert code == 10 and "No space left" in _one_error_line(err), err
+    code, err = _apply_to(
+        None, str(photo), "-o", "-", "-q", pass_fds=(), preexec_fn=lambda: os.close(1)
+    )
+    assert code == 10 and "standard output is closed" in _one_error_line(err), err
+
+
+def test_image_data_to_a_terminal_needs_force(tmp_path):
+    import pty
+
+    photo = make_photo(tmp_path / "p.png")
+    leader, follower = pty.openpty()
+    try:
+        code, err = _apply_to(follower, str(photo), "-o", "-", "-q")
+        assert code == 10 and "terminal" in _one_error_line(err) and "--force" in err
+        code, err = _apply_to(follower, str(photo), "-o", "-", "-q", "--force")
+        assert code == 0, err
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
+def test_metrics_dash_is_standard_output(tmp_path):
+    import json
+
+    photo = make_photo(tmp_path / "p.png")
+    proc = stub_apply(str(photo), "-o", str(tmp_path / "r.png"), "--metrics", "-")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["filter"] == "stub" and not (Path.cwd() / "-").exists()
+    proc = stub_apply(str(photo), "-o", "-", "--metrics", "-")
+    assert proc.returncode == 2 and "both" in proc.stderr

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..device import DEVICES
+from ..durable import STDOUT, check_stdout, write_output, write_stdout
 from ..errors import UsageError
 from ..imageio import (
     FORMATS,
@@ -20,10 +21,9 @@ from ..imageio import (
     load_image,
     load_image_bytes,
     save_image,
-    write_atomic,
 )
 from ..params import Setting
-from ..safepaths import check_plan
+from ..safepaths import Plan, check_plan, snapshot_path, snapshot_series
 from .common import SettingType, settings_options, style_option, verbosity_options
 from .plugins import facade
 from .progress import MODES, progress_shown
@@ -86,13 +86,15 @@ def _load(source: Path, max_pixels: int | None):
     return load_image(source, max_pixels=max_pixels)
 
 
-def snapshot_writer(target: Path | None, quality: int):
-    """``on_snapshot`` for ``--save-every``: ``<stem>.step-NNNN.<ext>`` beside ``target``."""
+def snapshot_writer(target: Path | None, quality: int, plan: Plan):
+    """``on_snapshot`` for ``--save-every``: ``<stem>.step-NNNN.<ext>`` beside ``target``,
+    each name checked against the plan's inputs again when written."""
     if target is None:
         return None
 
     def write(image, event) -> None:
-        path = target.with_name(f"{target.stem}.step-{event.step:04d}{target.suffix}")
+        path = snapshot_path(target, event.step)
+        plan.check_output("intermediate result", path)
         save_image(from_array(image), path, quality=quality)
         log.debug("intermediate result %s", path)
 
@@ -120,16 +122,19 @@ def snapshot_writer(target: Path | None, quality: int):
     "beside the result (not with -o -).",
 )  # fmt: skip
 @click.option(
-    "--metrics", type=click.Path(dir_okay=False), help="Write run metrics as JSON to this file."
-)
+    "--metrics", type=click.Path(dir_okay=False),
+    help="Write run metrics as JSON to this file (- for standard output).",
+)  # fmt: skip
 @click.option(
     "--progress", "progress_mode", type=click.Choice(MODES), default="auto", show_default=True,
     help="auto: a bar on a terminal, log lines otherwise; json for programs.",
 )  # fmt: skip
+@click.option("--force", is_flag=True, help="With -o -: write image data even to a terminal.")
 @verbosity_options
 def apply(
-    contents, output, preset, styling, max_pixels, device, save_every, metrics, progress_mode
-):
+    contents, output, preset, styling, max_pixels, device, save_every, metrics, progress_mode,
+    force,
+):  # fmt: skip
     """Style PHOTO(s) (files, folders, or - for standard input) with --style image(s) or a
     --preset; every setting below overrides the preset's."""
     from ..api import run_filter
@@ -148,12 +153,14 @@ def apply(
         raise UsageError("--save-every writes files beside the result: it needs a file -o, not -")
     for target in filter(None, targets):
         format_for(target)
-    check_plan(  # before any work: no output over an input or another output, folders writable
+    check_stdout(image=targets == [None], text=metrics == STDOUT, force=force)
+    plan = check_plan(  # before any work: no output over an input or another, folders writable
         [*((f"result of {s}", t) for s, t in zip(inputs, targets) if t is not None),
-         *([("metrics", metrics)] if metrics else [])],
+         *([("metrics", metrics)] if metrics and metrics != STDOUT else [])],
         [*(("photo", s) for s in inputs if str(s) != STDIO),
          *(("style image", p) for p, _ in styling.styles),
          *(("preset", f) for f in styling.files)],
+        series=[snapshot_series(t) for t in targets if t is not None and save_every],
     )  # fmt: skip
     style_images = [(load_image(p, max_pixels=max_pixels), w) for p, w in styling.styles]
     if styling.params.filter in TF_FILTERS:
@@ -170,12 +177,10 @@ def apply(
                 result = run_filter(
                     content, style_images, styling.params, plugins=plugins,
                     snapshot_every=save_every or 0,
-                    on_snapshot=snapshot_writer(target, styling.quality),
+                    on_snapshot=snapshot_writer(target, styling.quality, plan),
                 )  # fmt: skip
             if target is None:
-                image = encode_image(result.image, FORMATS[ext], quality=styling.quality)
-                sys.stdout.buffer.write(image)
-                sys.stdout.buffer.flush()
+                write_stdout(encode_image(result.image, FORMATS[ext], quality=styling.quality))
             else:
                 save_image(result.image, target, quality=styling.quality)
             shown = "<stdout>" if target is None else str(target)
@@ -190,4 +195,4 @@ def apply(
     finally:
         if metrics and all_metrics:
             data = all_metrics[0] if len(all_metrics) == 1 else all_metrics
-            write_atomic(json.dumps(data, indent=2).encode(), metrics)
+            write_output(json.dumps(data, indent=2).encode(), metrics)
