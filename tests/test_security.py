@@ -477,3 +477,40 @@ def test_metrics_dash_is_standard_output(tmp_path):
     assert json.loads(proc.stdout)["filter"] == "stub" and not (Path.cwd() / "-").exists()
     proc = stub_apply(str(photo), "-o", "-", "--metrics", "-")
     assert proc.returncode == 2 and "both" in proc.stderr
+
+
+_PROBE = (STUB_PRESETS / "stub-starry.toml").read_text().replace("stub-starry", "probe")
+_STYLE = '\n[[style]]\nimage = "starry_night.jpg"\n'
+HUGE_PRESETS = {
+    "'style'": _PROBE + _STYLE * 40,  # 40 paintings decoded, resized, measured
+    "[objective] 'style_layers'": _PROBE
+    + "[objective]\nstyle_layers = ["
+    + '"block1_conv1", ' * 100
+    + "]\n",
+    "'description'": _PROBE.replace("Batch tests", "x" * 5000),
+    "KiB": _PROBE + ("# padding\n" * 10_000),
+    "nested too deeply": _PROBE.replace(
+        "[schedule]", "x = " + "[" * 3000 + "]" * 3000 + "\n[schedule]"
+    ),
+    "BOM": "\ufeff" + _PROBE,
+}
+
+
+@pytest.mark.parametrize("key", list(HUGE_PRESETS))
+def test_a_preset_cannot_claim_unbounded_resources(tmp_path, key):
+    """A preset is untrusted input: beyond the bounds it is refused in one line naming the
+    file and the key, before any image is read."""
+    (tmp_path / "probe.toml").write_text(HUGE_PRESETS[key], encoding="utf-8")
+    proc = run_cli("presets", "show", "probe", env={"NSTFILTER_PRESET_PATH": str(tmp_path)})
+    assert proc.returncode == 7, proc.stderr
+    line = _one_error_line(proc.stderr)
+    assert "probe.toml" in line and key in line
+
+
+def test_an_endless_extends_chain_is_refused(tmp_path):
+    for i in range(30):
+        text = _PROBE.replace('name = "probe"', f'name = "p{i}"\nextends = "p{i + 1}"')
+        (tmp_path / f"p{i}.toml").write_text(text)
+    (tmp_path / "p30.toml").write_text(_PROBE.replace('name = "probe"', 'name = "p30"'))
+    proc = run_cli("presets", "show", "p0", env={"NSTFILTER_PRESET_PATH": str(tmp_path)})
+    assert proc.returncode == 7 and "'extends'" in _one_error_line(proc.stderr), proc.stderr

@@ -16,7 +16,7 @@ from tomli_w import dumps as dump_toml
 from ..errors import InputNotFoundError, PresetError
 from ..imageio import DEFAULT_QUALITY, FORMATS
 from ..params import SETTINGS, StyleParams
-from .schema import SETTINGS_SECTIONS, params_from, read_preset_file
+from .schema import MAX_EXTENDS, SETTINGS_SECTIONS, params_from, read_preset_file
 from .search import (
     BUNDLED_DIR,
     PROCEDURAL_PREFIX,
@@ -78,6 +78,8 @@ def _resolve_data(
 ) -> tuple[dict[str, Any], Path]:
     if name in chain:
         raise PresetError(f"'extends' cycle: {' -> '.join((*chain, name))}", path=child)
+    if len(chain) >= MAX_EXTENDS:
+        raise PresetError(f"key 'extends': a chain of more than {MAX_EXTENDS} presets", path=child)
     try:
         path = find_preset_file(name, plugins)
     except PresetError as exc:

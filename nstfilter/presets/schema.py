@@ -4,6 +4,7 @@ ignored would give a subtly different picture hours later in a batch."""
 
 from __future__ import annotations
 
+import codecs
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,22 @@ _BASE_TYPES = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
 _NAMES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
 _STRING, _TABLE = ((str,), "string"), ((dict,), "table")
 _TABLES = ("objective", "schedule", "color", "output")
+
+# Presets get shared and downloaded: they are untrusted input, so what one can make the
+# program allocate is bounded (1000 [[style]] entries of one image once took 2.6 GB, 20,000
+# took 21.7 GB). The bounds are far above any real preset (the bundled ones: < 1.3 KB, one
+# or two styles, at most 5 layers per list); image sizes are bounded by the settings' ranges
+# and the pixel limit. docs/security.md lists them.
+#: Bytes of one preset file.
+MAX_PRESET_BYTES = 64 * 1024
+#: ``[[style]]`` entries of one preset (each is a painting decoded, resized and measured).
+MAX_STYLES = 16
+#: Names (or weights) in one layer list (each a Gram matrix per step).
+MAX_LAYERS = 32
+#: Characters of any string (names, paths, descriptions).
+MAX_STRING = 2048
+#: Files in one ``extends`` chain.
+MAX_EXTENDS = 16
 
 
 def _entry(spec: Setting) -> tuple[tuple[type, ...], str]:
@@ -78,6 +95,20 @@ def _check_table(data: dict[str, Any], section: str, path: Path) -> None:
         spec = SETTINGS.get(key)
         if spec and spec.many and not all(_is_a(v, _BASE_TYPES[spec.kind]) for v in value):
             raise PresetError(f"key {where}{key!r} must be a {type_name}", path=path)
+        _check_bounds(value, f"{where}{key!r}", path)
+
+
+def _check_bounds(value: Any, key: str, path: Path) -> None:
+    """Refuse a value larger than a preset may ask for (the bounds above), naming the key."""
+    items = value if isinstance(value, list) else [value]
+    most = MAX_STYLES if key == "'style'" else MAX_LAYERS  # [[style]] tables, else layer lists
+    if len(items) > most:
+        raise PresetError(f"key {key} has {len(items)} entries; at most {most}", path=path)
+    for item in items:
+        if isinstance(item, str) and len(item) > MAX_STRING:
+            raise PresetError(
+                f"key {key} is {len(item)} characters long; at most {MAX_STRING}", path=path
+            )
 
 
 def _check(spec: Setting, value: Any, label: str, path: Path) -> Any:
@@ -88,11 +119,28 @@ def _check(spec: Setting, value: Any, label: str, path: Path) -> Any:
 
 
 def read_preset_file(path: Path) -> dict[str, Any]:
-    """Parse and validate one TOML file (without following ``extends``)."""
+    """Parse and validate one TOML file (without following ``extends``), within the bounds."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_PRESET_BYTES + 1)
+    except OSError as exc:
+        raise PresetError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    if len(raw) > MAX_PRESET_BYTES:
+        raise PresetError(
+            f"larger than {MAX_PRESET_BYTES // 1024} KiB, the most a preset file may be", path=path
+        )
+    if raw.startswith(codecs.BOM_UTF8):
+        raise PresetError(
+            "starts with a UTF-8 byte order mark (BOM), which TOML does not allow; "
+            "save it as UTF-8 without BOM",
+            path=path,
+        )
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PresetError(f"not valid TOML: {exc}", path=path) from None
+    except RecursionError:
+        raise PresetError("not valid TOML: arrays or tables nested too deeply", path=path) from None
     _check_table(data, "", path)
     if "name" in data:
         try:
