@@ -26,6 +26,13 @@ class NstError(Exception):
         text = " ".join(str(message).split())  # one line, whatever the cause said
         super().__init__(f"{self.path}: {text}" if self.path else text)
 
+    def naming(self, path: str | Path | None) -> NstError:
+        """This error with ``path`` in front when it names no file yet: raised where only
+        pixels are known (a filter), it still names the photo in the one line."""
+        if self.path is not None or path is None:
+            return self
+        return type(self)(str(self), path=path)
+
 
 class UsageError(NstError, exit_code=2):
     """Invalid option values: negative weights, unknown optimizer, bad size."""
@@ -57,6 +64,11 @@ class LayerError(UsageError, exit_code=8):
 
 class WeightsError(NstError, exit_code=9):
     """Backbone weights are missing on disk; the message says how to get them."""
+
+
+class ModelFileError(WeightsError, exit_code=12):
+    """A network file shipped by a dependency (the fast filter's) is missing or corrupt; the
+    message names the file and the reinstall that fixes it."""
 
 
 class OutputError(NstError, exit_code=10):

@@ -45,7 +45,12 @@ DISABLE_ENV = "NSTFILTER_DISABLE_PLUGINS"
 
 #: Built-in plugins: name (to disable it too) -> module of ``nstfilter.builtins``; one with
 #: ``make_plugin(plugins)`` registers what it returns (the engine's models: this facade's).
-BUILTIN_PLUGINS = {"neural-style": "neural_style", "backbones": "backbones", "color": "color"}
+BUILTIN_PLUGINS = {
+    "neural-style": "neural_style",
+    "fast": "fast",
+    "backbones": "backbones",
+    "color": "color",
+}
 
 
 def disabled_names() -> set[str]:

@@ -30,6 +30,7 @@ from nstfilter.presets import (
     style_dirs,
     user_dir,
 )
+from nstfilter.schedules import apply_quality
 
 BUNDLED = sorted(p.stem for p in (REPO / "presets").glob("*.toml"))
 PAINTINGS = ["starry_night.jpg", "the_scream.jpg", "shipwreck.jpg", "woman-with-hat-matisse.jpg"]
@@ -124,12 +125,16 @@ def test_famous_painting_presets_name_the_painting():
                 ), f"{name}: no public-domain source for {entry['image']}"
 
 
-def test_preview_is_small_fast_and_offline(monkeypatch):
-    monkeypatch.setenv("NSTFILTER_STYLE_PATH", "")  # works with no style images at all
+def test_preview_is_the_fast_filter_and_offline(monkeypatch):
+    """--preset preview and --quality preview mean one thing: the instant filter with a
+    painting shipped in the package (no style path, no download)."""
+    monkeypatch.setenv("NSTFILTER_STYLE_PATH", "")
     preview = load_preset("preview")
-    default = StyleParams()
-    assert preview.params.size <= 256 and preview.params.iterations < default.iterations
-    assert all("procedural" in str(path) for path, _ in preview.styles)
+    assert preview.params.filter == "fast" and preview.params.size == StyleParams().size
+    assert preview.params == apply_quality(load_preset("starry-night").params, "preview")
+    bundled = files("nstfilter") / "_bundled_presets" / "styles"
+    assert [p.name for p, _ in preview.styles] == ["starry_night.jpg"]
+    assert all(Path(p).parent.resolve() == Path(str(bundled)).resolve() for p, _ in preview.styles)
 
 
 def test_presets_ship_inside_the_package():
@@ -526,7 +531,10 @@ def test_every_bundled_preset_runs_end_to_end_with_the_real_engine(styles_on_pat
         assert result.image.size == (64, 48), name
         assert np.isfinite(image).all() and image.std() > 5, name
         assert np.abs(image - original).mean() > 1, f"{name} did not change the photo"
-        assert result.metrics["iterations"] == 3, name
+        if preset.params.filter == "fast":  # preview: the instant filter, no steps
+            assert result.metrics["filter"] == "fast" and "work_size" in result.metrics, name
+        else:
+            assert result.metrics["iterations"] == 3, name
     print("preset end-to-end seconds:", timings)
 
 
@@ -534,7 +542,7 @@ def test_every_bundled_preset_runs_end_to_end_with_the_real_engine(styles_on_pat
 def test_apply_with_a_preset_and_explicit_overrides(tmp_path, content_path):
     """`apply --preset` takes the preset's settings; explicit flags win over them."""
     out, metrics = tmp_path / "out.png", tmp_path / "m.json"
-    proc = run_cli("apply", str(content_path), "--preset", "preview", "-o", str(out),
+    proc = run_cli("apply", str(content_path), "--preset", "starry-night", "-o", str(out),
                    "--size", "64", "--iterations", "2", "--scales", "1", "--metrics", str(metrics),
                    "-q")  # fmt: skip
     assert proc.returncode == 0, proc.stderr

@@ -25,6 +25,11 @@ def blend_strength(result: Image.Image, original: Image.Image, strength: float) 
     return Image.blend(original, result.convert("RGB"), strength)
 
 
+#: Filters that apply ``strength`` themselves (the fast filter mixes style vectors, which
+#: looks better than fading pixels): a pixel fade on top would apply it twice.
+STRENGTH_IN_FILTER = frozenset({"fast"})
+
+
 @hookimpl(trylast=True)
 def nstfilter_postprocess(
     image: Image.Image, original: Image.Image, params: StyleParams
@@ -32,4 +37,6 @@ def nstfilter_postprocess(
     """Colour first, then strength: blending two differently coloured images muddies."""
     if params.preserve_color:
         image = preserve_color(image, original)
+    if params.filter in STRENGTH_IN_FILTER:
+        return image
     return blend_strength(image, original, params.strength)

@@ -113,7 +113,8 @@ def snapshot_writer(target: Path | None, quality: int, plan: Plan):
 @settings_options
 @click.option(
     "--device", type=click.Choice(DEVICES), default="auto", show_default=True,
-    help="Where TensorFlow runs: auto (a GPU when there is one), cpu, or gpu (refuse "
+    help="Where the filter runs (TensorFlow, or onnxruntime for --quality fast): auto (a "
+    "GPU when there is one), cpu, or gpu (refuse "
     "to run without one). Logged and written in the metrics.",
 )  # fmt: skip
 @click.option(
@@ -167,6 +168,10 @@ def apply(
         from ..device import use_device
 
         device = use_device(device)
+    elif styling.params.filter == "fast":  # onnxruntime's providers; no TensorFlow
+        from ..builtins.fast import use_device as use_fast_device
+
+        device = use_fast_device(device)
 
     all_metrics = []
     try:

@@ -115,7 +115,8 @@ def _setting_option(name: str, spec: Setting) -> Decorator:
 _styling_options = stack(
     click.option(
         "--quality", "quality_mode", type=click.Choice(list(QUALITY_MODES)),
-        help="Schedule preset: preview (fast), standard, high; explicit settings win.",
+        help="fast (the instant feed-forward filter, no TensorFlow), preview (fast at 512 px), "
+        "standard, high (the optimisation's schedules); explicit settings win.",
     ),
     *(_setting_option(name, spec) for name, spec in SETTINGS.items()),
     click.option(

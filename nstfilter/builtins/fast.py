@@ -1,0 +1,145 @@
+"""The built-in ``fast`` filter: Magenta's arbitrary-style network (``nstfilter.fast``), a
+painted photo in well under a second, without TensorFlow.
+
+It takes what the engine takes: several paintings by weight (their style vectors mixed),
+``strength`` as a mix of the painting's vector with the photo's own (the network's own
+interpolation, not a pixel fade: the colour plugin leaves strength to this filter), and
+``style_scale`` as the size the network paints at (larger: finer strokes). Colour
+preservation, alpha and the pixel limit are handled around it like for any filter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from PIL import Image
+
+from ..errors import UsageError
+from ..events import Progress
+from ..fast import FastStylizer, blend_vectors, default_work_size, mix_strength
+from ..fast.stylizer import TILE
+from ..filters import FilterOutput, ProgressSink
+from ..hookspecs import hookimpl
+from ..imageio import from_array, to_array
+from ..params import MAX_SIDE, StyleParams
+
+log = logging.getLogger(__name__)
+
+NAME = "fast"
+#: The process's ``--device`` for the fast filter (set by the CLI, :func:`use_device`).
+_device = {"requested": "auto"}
+
+
+def use_device(requested: str) -> str:
+    """Apply ``--device`` to this process's fast filter; ``"cpu"`` or ``"gpu"``, as chosen."""
+    from ..fast.models import CUDA, providers
+
+    chosen = providers(requested)  # refuses gpu without CUDA, before any work
+    _device["requested"] = requested
+    return "gpu" if chosen[0] == CUDA else "cpu"
+
+
+def work_size(longest: int, params: StyleParams) -> int:
+    """The network's working side for a result ``longest`` px long: the default for the
+    size times ``style_scale`` (2: strokes half as large), within 16 px and MAX_SIDE."""
+    return max(16, min(MAX_SIDE, round(default_work_size(longest) * params.style_scale)))
+
+
+class FastFilter:
+    """One :class:`FastStylizer` per (device, threads) and the last paintings' vectors, so
+    a watcher or a batch worker pays the networks' loading and a painting's vector once."""
+
+    def __init__(self) -> None:
+        self._stylizers: dict[tuple[str, int | None], FastStylizer] = {}
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def stylizer(self) -> FastStylizer:
+        from ..fast.models import thread_budget
+
+        key = (_device["requested"], thread_budget())
+        with self._lock:
+            if key not in self._stylizers:
+                self._stylizers[key] = FastStylizer(threads=key[1], device=key[0])
+            return self._stylizers[key]
+
+    def style_vector(self, stylizer: FastStylizer, painting: Image.Image) -> np.ndarray:
+        """A painting's vector, remembered by its pixels (the last 8 paintings)."""
+        pixels = np.asarray(painting.convert("RGB"))
+        key = hashlib.sha1(pixels.tobytes() + str(pixels.shape).encode()).hexdigest()
+        with self._lock:
+            if key in self._vectors:
+                self._vectors.move_to_end(key)
+                return self._vectors[key]
+        vector = stylizer.style_vector(pixels.astype(np.float32) / 255.0)
+        with self._lock:
+            self._vectors[key] = vector
+            while len(self._vectors) > 8:
+                self._vectors.popitem(last=False)
+        return vector
+
+    def vector(
+        self, stylizer: FastStylizer, photo: np.ndarray,
+        styles: Sequence[tuple[Image.Image, float]], strength: float,
+    ) -> np.ndarray:  # fmt: skip
+        """The paintings' vectors mixed by weight, then with the photo's by ``strength``."""
+        if not styles:
+            raise UsageError("at least one style image is needed")
+        weights = [w for _, w in styles]
+        if any(not w >= 0 for w in weights) or sum(weights) <= 0:  # before any network runs
+            raise UsageError("style image weights must be >= 0 and not all zero")
+        painting = blend_vectors(
+            [(self.style_vector(stylizer, img), w) for img, w in styles if w > 0]
+        )
+        if strength >= 1.0:
+            return painting
+        return mix_strength(painting, stylizer.style_vector(photo), strength)
+
+    def apply(
+        self,
+        content: Image.Image,
+        styles: Sequence[tuple[Image.Image, float]],
+        params: StyleParams,
+        progress: ProgressSink,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> FilterOutput:
+        start = time.perf_counter()
+        photo = to_array(content)
+        if params.strength <= 0.0:  # strength 0 is the photo, exactly
+            image = photo
+            side = max(content.size)
+        else:
+            stylizer = self.stylizer()
+            vector = self.vector(stylizer, photo, styles, params.strength)
+            if should_stop is not None and should_stop():
+                from ..errors import Cancelled
+
+                raise Cancelled("cancelled")
+            side = work_size(max(content.size), params)
+            image = stylizer.transform(photo, vector, work_size=side)
+        seconds = time.perf_counter() - start
+        nan = float("nan")
+        progress(Progress(1, 1, 1, 1, content.height, content.width, nan, nan, nan, nan, seconds))
+        tiles = "tiled" if side > TILE else "whole"
+        metrics = {"work_size": side, "work": tiles, "filter_seconds": round(seconds, 3)}
+        return FilterOutput(from_array(image), metrics)
+
+
+class FastPlugin:
+    """The built-in plugin object: registers this facade's ``fast`` filter."""
+
+    def __init__(self, plugins=None) -> None:  # noqa: ARG002 - the factory's signature
+        self.filter = FastFilter()
+
+    @hookimpl
+    def nstfilter_register_filters(self, register) -> None:
+        register(NAME, self.filter)
+
+
+make_plugin = FastPlugin
