@@ -85,7 +85,9 @@ def run_filter(
             log.warning("filter %s cannot save intermediate results", params.filter)
     try:
         output = chosen.apply(image, style_images, params, progress, should_stop, **snapshots)
-    except (NstError, KeyboardInterrupt):
+    except NstError as exc:  # a filter knows pixels, not files: name the photo
+        raise exc.naming(loaded.path) from None
+    except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - a plugin's filter, SystemExit included
         raise blame(exc, f"filter {params.filter}", "apply") from exc

@@ -54,7 +54,47 @@ def pixel_limit(max_pixels: int | None) -> int:
             number = float(value)
             value = int(number) if number.is_integer() else number
     Image.MAX_IMAGE_PIXELS = limit = MAX_PIXELS.check(value, label)
+    global _limit_in_force
+    _limit_in_force = limit
     return limit
+
+
+_limit_in_force: int | None = None  # the last limit resolved by pixel_limit() in this process
+
+
+def limit_in_force() -> int:
+    """The pixel limit the photo was decoded under (else the environment's or the default),
+    which also bounds every image derived from it: the result's working size, the paintings
+    resized to it, the engine's scales and tiles (one small file must not claim a host)."""
+    return _limit_in_force if _limit_in_force is not None else pixel_limit(None)
+
+
+def check_size(
+    size: tuple[int, int], what: str, *, name: str | None = None, limit: int | None = None
+) -> None:
+    """Refuse a derived image of ``size`` (width, height) thinner than :data:`MIN_SIDE`
+    (:class:`ImageTooSmallError`) or larger than the pixel limit (:class:`ImageTooLargeError`),
+    before anything of that size is allocated; ``what`` says which image it is."""
+    width, height = size
+    if min(size) < MIN_SIDE:
+        raise ImageTooSmallError(
+            f"{what} would be {width}x{height} pixels; at least {MIN_SIDE} per side are "
+            "needed (raise the size or crop it)",
+            path=name,
+        )
+    limit = limit_in_force() if limit is None else limit
+    if width * height > limit:
+        raise ImageTooLargeError(
+            f"{what} would be {width}x{height} = {width * height:,} pixels, over the limit "
+            f"of {limit:,} (lower the size or set {MAX_PIXELS_ENV} to raise the limit)",
+            path=name,
+        )
+
+
+def fitted_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
+    """(width, height) ``size`` scaled so its longest side is ``longest`` (aspect kept)."""
+    factor = longest / max(size)
+    return round(size[0] * factor), round(size[1] * factor)
 
 
 @dataclass
@@ -165,18 +205,15 @@ def _decode(source: Path | io.BytesIO, path: str | Path | None, limit: int) -> L
     return normalize(image, str(path) if path is not None else None)
 
 
-def fit_longest(image: Image.Image, longest: int, *, name: str | None = None) -> Image.Image:
-    """Resize so the longest side is ``longest`` (Lanczos), refusing a result thinner than
-    :data:`MIN_SIDE` (a 4000x8 photo at 64 px: a 64x1 sliver no network can style)."""
+def fit_longest(
+    image: Image.Image, longest: int, *, name: str | None = None, what: str = "image"
+) -> Image.Image:
+    """Resize so the longest side is ``longest`` (Lanczos), refusing, before resizing, a
+    result thinner than :data:`MIN_SIDE` (a 4000x8 photo at 64 px: a 64x1 sliver no network
+    can style) or larger than the pixel limit (:func:`check_size`)."""
     width, height = image.size
-    factor = longest / max(width, height)
-    size = (round(width * factor), round(height * factor))
-    if min(size) < MIN_SIDE:
-        raise ImageTooSmallError(
-            f"a {width}x{height} image at longest side {longest} would be {size[0]}x{size[1]} "
-            f"pixels; at least {MIN_SIDE} per side are needed (raise the size or crop it)",
-            path=name,
-        )
+    size = fitted_size(image.size, longest)
+    check_size(size, f"a {width}x{height} {what} at longest side {longest}", name=name)
     return image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
 
 

@@ -514,3 +514,56 @@ def test_an_endless_extends_chain_is_refused(tmp_path):
     (tmp_path / "p30.toml").write_text(_PROBE.replace('name = "probe"', 'name = "p30"'))
     proc = run_cli("presets", "show", "p0", env={"NSTFILTER_PRESET_PATH": str(tmp_path)})
     assert proc.returncode == 7 and "'extends'" in _one_error_line(proc.stderr), proc.stderr
+
+
+def test_the_result_size_is_bounded_by_the_pixel_limit(tmp_path):
+    """A small photo asking for a large result: the working size obeys the pixel limit."""
+    photo = make_photo(tmp_path / "p.png")
+    style = make_photo(tmp_path / "s.png", seed=3)
+    proc = stub_apply(str(photo), "--style", str(style), "--size", "1024",
+                      "-o", str(tmp_path / "r.png"), "--max-pixels", "100000")  # fmt: skip
+    assert proc.returncode == 5, proc.stderr
+    line = _one_error_line(proc.stderr)
+    assert "p.png" in line and "1024x853" in line and "100,000" in line
+    assert not (tmp_path / "r.png").exists()
+
+
+def _thin(path: Path, size: tuple[int, int]) -> Path:
+    Image.fromarray(np.full((size[1], size[0], 3), 128, np.uint8), "RGB").save(path)
+    return path
+
+
+@pytest.mark.slow
+def test_a_thin_photo_cannot_make_a_huge_painting(tmp_path):
+    """``--size original`` on a thin photo: the painting is resized to the photo's long
+    side; the pixel limit holds for it too (20000x9 once took 15.5 GB; here 400x9 under a
+    limit of 20,000 pixels, refused before the backbone is built)."""
+    photo = _thin(tmp_path / "thin.png", (400, 9))
+    style = make_photo(tmp_path / "s.png", seed=3)  # 48x40
+    proc = run_cli("apply", str(photo), "--style", str(style), "--size", "original",
+                   "--max-pixels", "20000", "-o", str(tmp_path / "r.png"))  # fmt: skip
+    assert proc.returncode == 5, proc.stderr
+    line = _one_error_line(proc.stderr)
+    assert "thin.png" in line and "painting at longest side 400" in line and "20,000" in line
+
+
+@pytest.mark.slow
+def test_a_thin_photo_in_small_tiles_is_too_small_not_a_tensorflow_error(tmp_path, style_path):
+    photo = _thin(tmp_path / "thin.png", (9, 300))
+    proc = run_cli("apply", str(photo), "--style", str(style_path), "--size", "original",
+                   "--tile-size", "64", "-o", str(tmp_path / "r.png"))  # fmt: skip
+    assert proc.returncode == 6, proc.stderr
+    line = _one_error_line(proc.stderr)
+    assert "thin.png" in line and "coarse pass" in line and "InvalidArgument" not in line
+
+
+def test_engine_sizes_follow_the_engine(tmp_path):
+    """The check's geometry is the engine's: every size it lists for a tiled run is one
+    the tiles really have (a 9x300 photo in 64-pixel tiles has a 2-pixel coarse pass)."""
+    from nstfilter.builtins.workload import engine_sizes
+    from nstfilter.params import StyleParams
+
+    params = StyleParams(size="original", tile_size=64)
+    sizes = list(engine_sizes(300, 9, params))
+    assert ("the coarse pass (tile size 64)", 64, 4) in sizes  # 2 wide, bucketed to 4
+    assert all(h <= 64 and w <= 64 for what, h, w in sizes if what.startswith("a tile"))

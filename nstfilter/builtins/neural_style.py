@@ -18,6 +18,7 @@ from ..filters import FilterOutput, ProgressSink
 from ..hookspecs import hookimpl
 from ..imageio import fit_longest, from_array, to_array
 from ..params import StyleParams
+from .workload import check_workload, style_side
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import Stylizer
@@ -67,15 +68,14 @@ class NeuralStyleFilter:
         on_snapshot: Callable[..., None] | None = None,
         snapshot_every: int = 0,
     ) -> FilterOutput:
+        # before the backbone is built or a painting resized: what the job will allocate
+        check_workload(content.size, [img.size for img, _ in styles], params)
         from ..engine import stylize_tensor
 
         stylizer = self.stylizer(params)
         log.info("backbone: %s", stylizer.backbone.name)
-        longest = max(content.size)
-        style_arrays = [
-            (to_array(fit_longest(img, max(16, round(longest * params.style_scale)))), w)
-            for img, w in styles
-        ]
+        side = style_side(max(content.size), params)
+        style_arrays = [(to_array(fit_longest(img, side, what="painting")), w) for img, w in styles]
         result = stylize_tensor(
             stylizer, to_array(content), style_arrays, params, callback=progress,
             should_stop=should_stop, on_snapshot=on_snapshot, snapshot_every=snapshot_every,
