@@ -71,6 +71,19 @@ class ModelFileError(WeightsError, exit_code=12):
     message names the file and the reinstall that fixes it."""
 
 
+class ClipError(ImageError, exit_code=13):
+    """A clip that cannot be styled: corrupt, truncated, no frames, audio only, an unknown
+    codec or type, audio the output type cannot hold."""
+
+
+class ClipTooLongError(ClipError, exit_code=14):
+    """A clip with more frames than ``--max-frames`` allows, refused before any work."""
+
+
+class MissingExtraError(NstError, exit_code=15):
+    """An optional feature's libraries are not installed; the message names the extra."""
+
+
 class OutputError(NstError, exit_code=10):
     """The output cannot be written (read-only folder, would overwrite an input)."""
 

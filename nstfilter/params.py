@@ -153,6 +153,10 @@ class StyleParams:
     content_weight: float | None = _objective(None, "Weight of the content loss.", **_WEIGHT)
     style_weight: float | None = _objective(None, "Weight of the style loss.", **_WEIGHT)
     tv_weight: float = _objective(0.0, "Total-variation weight (smoothness).", low=0.0)
+    temporal_weight: float = _objective(
+        0.8, "Video: how strongly each frame follows the previous styled frame where the "
+        "optical flow is reliable, 0 (independent frames) to 1.", **_UNIT,
+    )  # fmt: skip
     backbone: str = _objective(
         "auto", f"Feature network: {', '.join(BACKBONES_BUILTIN)} or a plugin's.", kind=str
     )

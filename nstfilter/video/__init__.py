@@ -1,0 +1,67 @@
+"""Clips styled frame by frame without flicker (Ruder et al. 2016, "Artistic style transfer
+for videos"): optical flow between the input frames carries the previous styled frame
+forward, a forward-backward check masks what the flow cannot be trusted with, and each frame
+is pulled towards its warped predecessor where the mask allows.
+
+    io        decoding and encoding, one frame at a time (PyAV, Pillow for animations)
+    flow      OpenCV's DIS flow, the consistency mask, warping, cut detection
+    temporal  how a frame is styled given its warped predecessor (fast blend, or the
+              engine's masked temporal loss)
+    job       the resumable clip job: work folder, state, progress, final encode
+
+PyAV and OpenCV are the ``video`` extra: :func:`require_av` names it when missing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import ClipError, ClipTooLongError, MissingExtraError
+
+#: Clip types read and written.
+CLIP_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".gif", ".webp"})
+#: Suffixes that are always clips (a .gif or .webp is a clip only when animated).
+VIDEO_ONLY = frozenset({".mp4", ".mov", ".mkv", ".webm"})
+_EXTRA = "pip install 'nstfilter[video]'"
+
+__all__ = [
+    "CLIP_SUFFIXES", "ClipError", "ClipTooLongError", "VIDEO_ONLY", "is_clip", "require_av",
+    "require_cv2",
+]  # fmt: skip
+
+
+def require_av() -> Any:
+    """PyAV, or one line naming the extra that installs it."""
+    try:
+        import av
+    except ImportError:
+        raise MissingExtraError(f"video needs PyAV: {_EXTRA}") from None
+    return av
+
+
+def require_cv2() -> Any:
+    """OpenCV, or one line naming the extra that installs it."""
+    try:
+        import cv2
+    except ImportError:
+        raise MissingExtraError(f"video needs OpenCV: {_EXTRA}") from None
+    return cv2
+
+
+def is_clip(path: str | Path) -> bool:
+    """Whether ``path`` is styled as a clip: a video suffix, or an animated GIF/WebP
+    (a still one stays a photo)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_ONLY:
+        return True
+    if suffix not in CLIP_SUFFIXES or not path.is_file():
+        return False
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return bool(getattr(image, "is_animated", False))
+    except Exception:  # noqa: BLE001 - unreadable: the photo path reports it in one line
+        return False

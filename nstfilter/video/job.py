@@ -1,0 +1,303 @@
+"""The clip job: style every frame, resumable, then encode once.
+
+Styled frames are kept as lossless PNGs in a work folder beside the result
+(``<result>.parts/``), each written atomically, with a small ``state.json`` naming the job
+(source, settings, paintings, frame range). Ctrl-C, ``kill -9`` or a crash lose at most the
+frame being styled: the same command finds the folder, checks that it is the same job, and
+continues after the last finished frame. Frame t depends only on the source and the PNG of
+frame t-1 (the chain is kept in 8 bits in every run), so a resumed clip is the same clip.
+When all frames are styled, one pass over the source writes the result (audio copied), and
+the folder is removed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+from ..durable import failing_as, write_atomic
+from ..errors import OutputError, UsageError
+from ..eta import format_seconds
+from ..imageio import from_array
+from ..params import StyleParams
+from . import require_cv2
+from .flow import FlowEstimator, warp
+from .io import ClipInfo, Frame, check_target, encode_clip, probe, read_frames
+from .temporal import stylist_for
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..plugins import Plugins
+
+log = logging.getLogger(__name__)
+
+#: Bumped when a change makes old work folders unusable.
+STATE_VERSION = 1
+STATE = "state.json"
+
+
+@dataclass(frozen=True)
+class ClipProgress:
+    """A clip's progress in frames, for bars and log lines."""
+
+    done: int  # frames styled so far (resumed ones included)
+    total: int
+    seconds: float  # since this run started
+    eta: float | None  # seconds left (None until a frame has been timed)
+    cut: bool = False  # the frame just styled followed a cut
+
+    def line(self, label: str) -> str:
+        return f"{label}: frame {self.done}/{self.total}, ETA {format_seconds(self.eta)}"
+
+
+@dataclass
+class ClipResult:
+    """What a clip job did."""
+
+    output: Path
+    frames: int
+    styled: int  # frames styled by this run (the rest were resumed)
+    cuts: list[int]
+    seconds: float
+    size: tuple[int, int]
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "output": str(self.output), "frames": self.frames, "styled": self.styled,
+            "cuts": self.cuts, "seconds": round(self.seconds, 3), "size": list(self.size),
+        }  # fmt: skip
+
+
+def parse_frames(spec: str | None, count: int) -> range:
+    """``A:B`` (either side may be empty) as a range within a clip of ``count`` frames."""
+    if not spec:
+        return range(count)
+    head, sep, tail = spec.partition(":")
+    try:
+        start = int(head) if head.strip() else 0
+        stop = int(tail) if sep and tail.strip() else (count if sep else start + 1)
+    except ValueError:
+        raise UsageError(f"--frames must be A:B (frame numbers from 0), got {spec!r}") from None
+    if start < 0 or stop <= start:
+        raise UsageError(f"--frames {spec!r} selects no frames (need 0 <= A < B)")
+    if start >= count:
+        raise UsageError(f"--frames {spec!r} starts after the clip's last frame ({count - 1})")
+    return range(start, min(stop, count))
+
+
+def frame_size(info: ClipInfo, params: StyleParams) -> tuple[int, int]:
+    """(height, width) the frames are styled and written at: the result's longest side as
+    for photos (``--size``; ``original`` keeps the clip's), both sides even for 4:2:0."""
+    longest = params.working_size(max(info.width, info.height))
+    factor = longest / max(info.width, info.height)
+    height, width = (max(2, round(side * factor / 2) * 2) for side in (info.height, info.width))
+    return height, width
+
+
+def resize_frame(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An RGB uint8 frame to (height, width): area averaging down, Lanczos up."""
+    if rgb.shape[:2] == tuple(size):
+        return rgb
+    cv2 = require_cv2()
+    shrink = size[0] * size[1] < rgb.shape[0] * rgb.shape[1]
+    method = cv2.INTER_AREA if shrink else cv2.INTER_LANCZOS4
+    return cv2.resize(rgb, (size[1], size[0]), interpolation=method)
+
+
+def work_folder(target: Path) -> Path:
+    return target.with_name(target.name + ".parts")
+
+
+def _fingerprint(
+    info: ClipInfo, styles: Sequence[tuple[Image.Image, float]], params: StyleParams,
+    frames: range,
+) -> str:  # fmt: skip
+    """What makes two runs the same job: the source (path, size, mtime), the settings, the
+    paintings' pixels and the frame range."""
+    digest = hashlib.sha256()
+    stat = info.path.stat()
+    job = {
+        "version": STATE_VERSION, "source": str(info.path.resolve()), "bytes": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns, "params": dataclasses.asdict(params),
+        "frames": [frames.start, frames.stop],
+    }  # fmt: skip
+    digest.update(json.dumps(job, sort_keys=True, default=str).encode())
+    for image, weight in styles:
+        rgb = image.convert("RGB")
+        digest.update(f"{rgb.size}:{weight}".encode())
+        digest.update(rgb.tobytes())
+    return digest.hexdigest()
+
+
+def _part(folder: Path, index: int) -> Path:
+    return folder / f"{index:06d}.png"
+
+
+def _open_folder(folder: Path, fingerprint: str, info: ClipInfo, frames: range) -> int:
+    """Prepare the work folder; how many frames of ``frames`` are already styled."""
+    state = folder / STATE
+    previous = None
+    if state.is_file():
+        try:
+            previous = json.loads(state.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = None
+    if folder.exists() and not (isinstance(previous, dict) and previous.get("job") == fingerprint):
+        if folder.exists() and not state.is_file() and any(folder.iterdir()):
+            raise OutputError(
+                "exists and is not a clip job's work folder; move it away", path=folder
+            )
+        log.info("%s: settings or source changed since the last run: starting over", folder)
+        with failing_as("cannot clear the work folder", folder):
+            shutil.rmtree(folder)
+    with failing_as("cannot create the work folder", folder):
+        folder.mkdir(parents=True, exist_ok=True)
+    record = {"job": fingerprint, "source": str(info.path), "frames": [frames.start, frames.stop]}
+    write_atomic(json.dumps(record, indent=1).encode(), state)
+    done = 0
+    for index in frames:
+        if not _part(folder, index).is_file():
+            break
+        done += 1
+    return done
+
+
+def _save_part(path: Path, rgb: np.ndarray) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(buffer, "PNG", compress_level=1)
+    write_atomic(buffer.getvalue(), path)
+
+
+def _load_part(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    return np.asarray(from_array(image))
+
+
+def style_clip(
+    source: str | Path,
+    target: str | Path,
+    styles: Sequence[tuple[Image.Image, float]],
+    params: StyleParams,
+    *,
+    plugins: Plugins | None = None,
+    progress: Callable[[ClipProgress], None] | None = None,
+    frames: str | range | None = None,
+    max_frames: int | None = None,
+    max_pixels: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    engine_callback: Callable[[Any], None] | None = None,
+    keep_parts: bool = False,
+) -> ClipResult:
+    """Style the clip ``source`` into ``target`` (type by suffix) with ``styles`` (PIL
+    images with weights) under ``params``; ``frames`` ``"A:B"`` styles a part. Resumes from
+    ``<target>.parts/`` when a previous run of the same job left one."""
+    from ..plugins import Plugins
+
+    start = time.perf_counter()
+    source, target = Path(source), Path(target)
+    info = probe(source, max_pixels=max_pixels, max_frames=max_frames)
+    check_target(target, info)
+    if target.exists() and target.resolve() == source.resolve():
+        raise OutputError("refusing to overwrite the input clip", path=target)
+    span = frames if isinstance(frames, range) else parse_frames(frames, info.frames)
+    plugins = plugins or Plugins.load()
+    size = frame_size(info, params)
+    folder = work_folder(target)
+    done = _open_folder(folder, _fingerprint(info, styles, params, span), info, span)
+    if done:
+        log.info("%s: resuming after frame %d of %d", source.name, span.start + done - 1, len(span))
+
+    flow = FlowEstimator() if params.temporal_weight > 0 else None
+    stylist = None
+    prev_grey = prev_styled = None
+    cuts: list[int] = []
+    styled = 0
+    first_seconds: float | None = None
+    later: list[float] = []
+    for frame in read_frames(info):
+        if frame.index < span.start:
+            continue
+        if frame.index >= span.stop:
+            break
+        if should_stop is not None and should_stop():
+            from ..errors import Cancelled
+
+            raise Cancelled("cancelled")
+        rgb = resize_frame(frame.rgb, size)
+        grey = flow.grey(rgb) if flow is not None else None
+        part = _part(folder, frame.index)
+        position = frame.index - span.start
+        if position < done:  # styled by an earlier run: only the chain needs it, later
+            prev_grey, prev_styled = grey, part
+            continue
+        began = time.perf_counter()
+        pixels = rgb.astype(np.float32) / 255.0
+        if stylist is None:
+            stylist = stylist_for(
+                plugins, styles, params, pixels, callback=engine_callback, should_stop=should_stop
+            )
+        if isinstance(prev_styled, Path):
+            prev_styled = _load_part(prev_styled)
+        cut = False
+        if flow is None or prev_styled is None or prev_grey is None:
+            image = stylist.first(pixels)
+        else:
+            motion = flow.motion(prev_grey, grey)
+            cut = motion.cut
+            if cut:
+                cuts.append(frame.index)
+                log.info("%s: cut before frame %d: the chain restarts", source.name, frame.index)
+                image = stylist.first(pixels)
+            else:
+                warped = warp(prev_styled.astype(np.float32) / 255.0, motion.backward)
+                image = stylist.follow(pixels, warped, motion.mask)
+        styled_rgb = _to_uint8(image)
+        _save_part(part, styled_rgb)
+        prev_grey, prev_styled = grey, styled_rgb
+        styled += 1
+        took = time.perf_counter() - began
+        if first_seconds is None or cut:
+            first_seconds = first_seconds or took
+        else:
+            later.append(took)
+        if progress is not None:
+            pace = np.mean(later[-20:]) if later else first_seconds
+            left = (len(span) - position - 1) * float(pace)
+            progress(ClipProgress(position + 1, len(span), time.perf_counter() - start, left, cut))
+
+    def paint(frame: Frame) -> np.ndarray:
+        styled_rgb = _load_part(_part(folder, frame.index))
+        original = Image.fromarray(resize_frame(frame.rgb, size), "RGB")
+        result = plugins.postprocess(Image.fromarray(styled_rgb, "RGB"), original, params)
+        return np.asarray(result.convert("RGB"))
+
+    missing = [i for i in span if not _part(folder, i).is_file()]
+    if missing:  # the source had fewer frames than its container said
+        raise_truncated(info, missing[0])
+    output = encode_clip(info, target, size, paint, span)
+    if not keep_parts:
+        shutil.rmtree(folder, ignore_errors=True)
+    return ClipResult(output, len(span), styled, cuts, time.perf_counter() - start, size)
+
+
+def raise_truncated(info: ClipInfo, index: int) -> None:
+    from . import ClipError
+
+    raise ClipError(f"the clip ends at frame {index}, before its stated length", path=info.path)

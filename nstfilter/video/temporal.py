@@ -1,0 +1,174 @@
+"""How one frame is styled given its predecessor: the consistency of Ruder et al. 2016.
+
+Every stylist has two moves: :meth:`first` styles a frame on its own (the first frame, or
+the first after a cut), :meth:`follow` styles a frame given the previous styled frame warped
+into it and the mask of pixels where that warp is reliable.
+
+- :class:`EngineFrames` (the optimisation qualities): the warped frame is the start, and the
+  engine's objective gets the masked temporal term (a real term with its gradient, see
+  ``engine.losses.temporal_loss``); a frame that starts from a good image needs no coarse
+  scale and fewer steps, so it costs a fraction of the first.
+- :class:`FastFrames` (the feed-forward filter): each frame is painted in one pass and
+  blended towards the warped predecessor under the mask (``temporal_weight`` of it where
+  reliable), an exponential moving average along the flow.
+- :class:`FilterFrames`: any other registered filter, per frame, blended like the fast one.
+
+Pixels are (H, W, 3) float32 in [0, 1]; no files here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+from PIL import Image
+
+from ..errors import UsageError
+from ..imageio import from_array, to_array
+from ..params import StyleParams
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..plugins import Plugins
+
+#: Frames after the first run this share of ``iterations`` at the final scale only: they
+#: start from the warped predecessor, already styled (measured: benchmarks/video.py).
+FOLLOW_SHARE = 0.6
+
+
+class FrameStylist(Protocol):
+    def first(self, frame: np.ndarray) -> np.ndarray: ...
+
+    def follow(self, frame: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
+
+
+def blend(styled: np.ndarray, warped: np.ndarray, mask: np.ndarray, weight: float) -> np.ndarray:
+    """``styled`` moved towards ``warped`` by ``weight`` where ``mask`` is 1 (reliable)."""
+    share = (float(weight) * mask)[..., None].astype(np.float32)
+    return np.clip(styled + share * (warped - styled), 0.0, 1.0).astype(np.float32)
+
+
+def _cancel_check(should_stop: Callable[[], bool] | None) -> None:
+    if should_stop is not None and should_stop():
+        from ..errors import Cancelled
+
+        raise Cancelled("cancelled")
+
+
+class FastFrames:
+    """The ``fast`` filter's network, the style vector computed once per clip."""
+
+    def __init__(
+        self, plugins: Plugins, styles: Sequence[tuple[Image.Image, float]], params: StyleParams,
+        first_frame: np.ndarray,
+    ) -> None:  # fmt: skip
+        from ..builtins.fast import work_size
+
+        chosen = plugins.filters()[params.filter]
+        self.stylizer = chosen.stylizer()
+        # strength mixes with the *first* frame's own vector: one vector for the whole clip
+        self.vector = chosen.vector(self.stylizer, first_frame, styles, params.strength)
+        self.side = work_size(max(first_frame.shape[:2]), params)
+        self.weight = params.temporal_weight
+
+    def first(self, frame: np.ndarray) -> np.ndarray:
+        return self.stylizer.transform(frame, self.vector, work_size=self.side)
+
+    def follow(self, frame: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return blend(self.first(frame), warped, mask, self.weight)
+
+
+class FilterFrames:
+    """Any registered filter, one frame at a time, blended like :class:`FastFrames`."""
+
+    def __init__(
+        self, plugins: Plugins, styles: Sequence[tuple[Image.Image, float]], params: StyleParams,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:  # fmt: skip
+        self.filter = plugins.filters()[params.filter]
+        self.styles, self.params, self.should_stop = list(styles), params, should_stop
+
+    def first(self, frame: np.ndarray) -> np.ndarray:
+        image = from_array(frame)
+        output = self.filter.apply(
+            image, self.styles, self.params, lambda _: None, self.should_stop
+        )
+        result = output.image.convert("RGB")
+        if result.size != image.size:
+            result = result.resize(image.size, Image.Resampling.LANCZOS)
+        return to_array(result)
+
+    def follow(self, frame: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return blend(self.first(frame), warped, mask, self.params.temporal_weight)
+
+
+class EngineFrames:
+    """The optimisation (``neural-style``): the first frame runs the full schedule, later
+    ones start from their warped predecessor at the final scale, with the temporal term."""
+
+    def __init__(
+        self, plugins: Plugins, styles: Sequence[tuple[Image.Image, float]], params: StyleParams,
+        size: tuple[int, int], *, callback=None, should_stop: Callable[[], bool] | None = None,
+    ) -> None:  # fmt: skip
+        chosen = plugins.filters()[params.filter]
+        self.stylizer = chosen.stylizer(params)
+        side = max(16, round(max(size) * params.style_scale))
+        self.styles = [(to_array(_fit(img, side)), float(w)) for img, w in styles]
+        self.pil_styles = list(styles)
+        self.params = params
+        steps = max(1, round(params.iterations * FOLLOW_SHARE))
+        # one scale; init "content" only names a valid choice: the start image is given
+        self.follow_params = params.replace(scales=1, iterations=steps, init="content")
+        self.callback, self.should_stop = callback, should_stop
+
+    def first(self, frame: np.ndarray) -> np.ndarray:
+        from ..engine import stylize_tensor
+
+        init = None
+        if self.params.init == "fast":
+            from ..builtins.neural_style import fast_start
+
+            init = fast_start(from_array(frame), self.pil_styles, self.params)
+        result = stylize_tensor(
+            self.stylizer, frame, self.styles, self.params, callback=self.callback,
+            should_stop=self.should_stop, init_image=init,
+        )  # fmt: skip
+        return result.image
+
+    def follow(self, frame: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        from ..engine import stylize_tensor
+        from ..engine.objective import Temporal
+
+        temporal = Temporal(warped, mask, self.params.temporal_weight)
+        result = stylize_tensor(
+            self.stylizer, frame, self.styles, self.follow_params, callback=self.callback,
+            should_stop=self.should_stop, init_image=warped, temporal=temporal,
+        )  # fmt: skip
+        return result.image
+
+
+def _fit(image: Image.Image, longest: int) -> Image.Image:
+    width, height = image.size
+    factor = longest / max(width, height)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    rgb = image.convert("RGB")
+    return rgb if size == rgb.size else rgb.resize(size, Image.Resampling.LANCZOS)
+
+
+def stylist_for(
+    plugins: Plugins, styles: Sequence[tuple[Image.Image, float]], params: StyleParams,
+    first_frame: np.ndarray, *, callback=None, should_stop: Callable[[], bool] | None = None,
+) -> FrameStylist:  # fmt: skip
+    """The stylist for ``params.filter``: the engine, the fast network, or any filter."""
+    filters = plugins.filters()
+    if params.filter not in filters:
+        known = ", ".join(sorted(filters))
+        raise UsageError(f"unknown filter {params.filter!r}; registered: {known}")
+    if params.filter == "neural-style":
+        return EngineFrames(
+            plugins, styles, params, first_frame.shape[:2], callback=callback,
+            should_stop=should_stop,
+        )  # fmt: skip
+    if params.filter == "fast":
+        return FastFrames(plugins, styles, params, first_frame)
+    return FilterFrames(plugins, styles, params, should_stop)
