@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .errors import NstError, UsageError
+from .errors import NstError, PluginError, UsageError
 from .events import Progress
 from .filters import FilterOutput
 from .imageio import LoadedImage, fit_longest, load_image, normalize
 from .params import STYLE_WEIGHT, StyleParams
-from .plugins import Plugins, blame
+from .plugins import Plugins, blame, checked_image
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,9 @@ def run_filter(
         raise
     except BaseException as exc:  # noqa: BLE001 - a plugin's filter, SystemExit included
         raise blame(exc, f"filter {params.filter}", "apply") from exc
+    if not isinstance(output, FilterOutput):
+        raise PluginError(f"filter {params.filter} returned a {type(output).__name__} from apply")
+    checked_image(output.image, f"filter {params.filter}", "apply")
     result = plugins.postprocess(output.image, original, params)
     if loaded.alpha is not None:
         result = result.convert("RGB")

@@ -26,6 +26,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import Cancelled, PluginError, error_line
+from .printable import printable
 
 if TYPE_CHECKING:  # pragma: no cover
     import click
@@ -65,6 +66,31 @@ def _load_file(path: Path) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+#: Image modes a hook may hand back (what the filters and the encoders take as they are).
+IMAGE_MODES = frozenset({"1", "L", "LA", "P", "RGB", "RGBA"})
+
+
+def checked_image(result: object, who: str, where: str) -> Image.Image:
+    """``result`` when it is an image the pipeline can go on with, else one ``PluginError``
+    naming ``who`` (``plugin NAME``, ``filter NAME``): a wrong return value would otherwise
+    fail later, in the filter or the encoder, blaming them. Within the pixel limit too."""
+    from PIL import Image
+
+    from .imageio import limit_in_force
+
+    if not isinstance(result, Image.Image):
+        shape = getattr(result, "shape", None)
+        got = type(result).__name__ + (f" of shape {tuple(shape)}" if shape is not None else "")
+        raise PluginError(f"{who} returned a {got} from {where}; expected a PIL image")
+    width, height = result.size
+    if result.mode not in IMAGE_MODES or not 0 < width * height <= limit_in_force():
+        raise PluginError(
+            f"{who} returned a {width}x{height} {result.mode} image from {where}; expected "
+            f"{', '.join(sorted(IMAGE_MODES))} within the pixel limit"
+        )
+    return result
 
 
 def blame(exc: BaseException, who: str, where: str) -> PluginError:
@@ -196,14 +222,24 @@ class Plugins:
 
     def _chain(self, hook: str, image: Image.Image, **kwargs: Any) -> Image.Image:
         arguments = {"image": image, **kwargs}
-        for _, result, _ in self._each(hook, arguments):
+        for name, result, _ in self._each(hook, arguments):
             if result is not None:
-                arguments["image"] = result
+                arguments["image"] = checked_image(result, f"plugin {name}", hook)
         return arguments["image"]
 
     def filters(self) -> dict[str, Filter]:
-        """``nstfilter_register_filters``: filter name -> filter (a later name wins)."""
-        return dict(item for _, item in self._collect("nstfilter_register_filters"))
+        """``nstfilter_register_filters``: filter name -> filter (a later name wins); a
+        registration that is not ``register(name, filter)`` is that plugin's error."""
+        found = {}
+        for plugin, item in self._collect("nstfilter_register_filters"):
+            ok = isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+            if not ok or not callable(getattr(item[1], "apply", None)):
+                raise PluginError(
+                    f"plugin {plugin} registered {printable(repr(item))[:80]} in "
+                    "nstfilter_register_filters; expected register(name, filter with apply())"
+                )
+            found[item[0]] = item[1]
+        return found
 
     def presets(self) -> list[tuple[str, Path]]:
         """``nstfilter_register_presets``: ``(plugin name, folder or file)``, entry points

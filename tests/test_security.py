@@ -567,3 +567,47 @@ def test_engine_sizes_follow_the_engine(tmp_path):
     sizes = list(engine_sizes(300, 9, params))
     assert ("the coarse pass (tile size 64)", 64, 4) in sizes  # 2 wide, bucketed to 4
     assert all(h <= 64 and w <= 64 for what, h, w in sizes if what.startswith("a tile"))
+
+
+BAD_HOOKS = {
+    "post_text": ("nstfilter_postprocess(image)", '"not an image"', "returned a str"),
+    "post_array": ("nstfilter_postprocess(image)", "np.zeros((3, 4))", "of shape (3, 4)"),
+    "pre_number": ("nstfilter_preprocess(image)", "42", "returned a int"),
+    "post_empty": ("nstfilter_postprocess(image)", 'Image.new("RGB", (0, 0))', "0x0 RGB image"),
+}
+
+
+def bad_plugin(folder: Path, name: str) -> Path:
+    """A plugin file ``<name>.py`` whose hook returns the wrong thing."""
+    signature, value, _ = BAD_HOOKS[name]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.py").write_text(
+        "import numpy as np\nfrom PIL import Image\nfrom nstfilter import hookimpl\n\n\n"
+        f"@hookimpl\ndef {signature}:\n    return {value}\n"
+    )
+    return folder
+
+
+@pytest.mark.parametrize("name", list(BAD_HOOKS))
+def test_a_hook_returning_the_wrong_thing_is_that_plugins_error(tmp_path, name):
+    photo = make_photo(tmp_path / "p.png")
+    folder = bad_plugin(tmp_path / "plugins", name)
+    proc = stub_apply(str(photo), "-o", str(tmp_path / "r.png"),
+                      env={"NSTFILTER_PLUGINS_DIR": f"{STUB_PLUGINS}{os.pathsep}{folder}"})  # fmt: skip
+    assert proc.returncode == 11, proc.stderr
+    line = _one_error_line(proc.stderr)
+    assert f"plugin {name} returned" in line and BAD_HOOKS[name][2] in line
+    assert not (tmp_path / "r.png").exists()
+
+
+def test_batch_names_the_plugin_whose_hook_returned_the_wrong_thing(tmp_path):
+    make_photo(tmp_path / "photos" / "a.png")
+    folder = bad_plugin(tmp_path / "plugins", "pre_number")
+    proc = run_cli("batch", str(tmp_path / "photos"), "-p", "stub-starry", "-o",
+                   str(tmp_path / "out"), "--progress", "none",
+                   env={**STUB_ENV, "NSTFILTER_PLUGINS_DIR": f"{STUB_PLUGINS}{os.pathsep}{folder}"})  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "plugin pre_number returned" in proc.stdout  # the summary's table
+    assert "Traceback" not in proc.stdout + proc.stderr
+    records = (tmp_path / "out" / "manifest.jsonl").read_text()
+    assert "plugin pre_number returned a int from nstfilter_preprocess" in records
