@@ -24,6 +24,8 @@ from ..imageio import (
 )
 from ..params import Setting
 from ..safepaths import Plan, check_plan, snapshot_path, snapshot_series
+from ..video import is_clip
+from .clips import apply_clips, clip_device, frames_option, max_frames_option
 from .common import SettingType, settings_options, style_option, verbosity_options
 from .plugins import facade
 from .progress import MODES, progress_shown
@@ -40,6 +42,7 @@ Examples:
   nstfilter apply photo.jpg --style painting.jpg -o styled.png
   nstfilter apply photos/ --preset starry-night --size 1024 -o out/
   nstfilter apply - --style painting.jpg -o - < photo.jpg > styled.png
+  nstfilter apply clip.mp4 --style painting.jpg -o clip.starry.mp4
 
 \b
 -o: a file for one photo; a folder (an existing one, or any path ending in /, created
@@ -131,10 +134,12 @@ def snapshot_writer(target: Path | None, quality: int, plan: Plan):
     help="auto: a bar on a terminal, log lines otherwise; json for programs.",
 )  # fmt: skip
 @click.option("--force", is_flag=True, help="With -o -: write image data even to a terminal.")
+@frames_option
+@max_frames_option
 @verbosity_options
 def apply(
     contents, output, preset, styling, max_pixels, device, save_every, metrics, progress_mode,
-    force,
+    force, frame_range, max_frames,
 ):  # fmt: skip
     """Style PHOTO(s) (files, folders, or - for standard input) with --style image(s) or a
     --preset; every setting below overrides the preset's."""
@@ -148,6 +153,14 @@ def apply(
         raise UsageError(f"no images found in {', '.join(contents)}")
     if sum(str(p) == STDIO for p in inputs) > 1:
         raise UsageError("standard input (-) can be read only once")
+    if clips := [p for p in inputs if is_clip(p)]:  # videos, animated GIF/WebP: the clip job
+        if len(clips) != len(inputs):
+            raise UsageError("style clips and photos in separate commands")
+        return apply_clips(
+            clips, output, styling, plugins=plugins, max_pixels=max_pixels,
+            frame_range=frame_range, max_frames=max_frames, metrics=metrics,
+            device=clip_device(styling.params.filter, device), progress_mode=progress_mode,
+        )  # fmt: skip
     ext = styling.output_ext
     targets = output_paths(inputs, output, styling.name, ext)
     if save_every and targets == [None]:
