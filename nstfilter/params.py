@@ -21,9 +21,9 @@ DEFAULT_CONTENT_LAYERS: tuple[str, ...] = ("block5_conv2",)
 DEFAULT_STYLE_LAYERS: tuple[str, ...] = tuple(f"block{i}_conv1" for i in range(1, 6))
 
 Optimizer = Literal["lbfgs", "adam"]
-Init = Literal["palette", "content", "noise", "style"]
+Init = Literal["palette", "content", "noise", "style", "fast"]
 OPTIMIZERS: tuple[str, ...] = ("lbfgs", "adam")
-INITS: tuple[str, ...] = ("palette", "content", "noise", "style")
+INITS: tuple[str, ...] = ("palette", "content", "noise", "style", "fast")
 BACKBONES_BUILTIN: tuple[str, ...] = ("auto", "vgg19", "vgg16-hed")
 
 #: The largest side any setting may ask for: 16384 px is a 268-megapixel square, beyond
@@ -176,7 +176,8 @@ class StyleParams:
     epsilon: float = _schedule(0.1, "Adam's epsilon.", low=0.0, low_open=True, high=10.0)
     init: Init = _schedule(
         "palette", kind=str, choices=INITS,
-        help="Initial image: the photo in the painting's palette, the photo, noise, the painting.",
+        help="Initial image: the photo in the painting's palette, the photo, noise, the painting, "
+        "or the fast filter's result.",
     )  # fmt: skip
     seed: int | None = _schedule(
         0, "Random seed (init = noise).", kind=int, low=0, high=2**31 - 1, nullable=True, unset="0"

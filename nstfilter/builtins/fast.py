@@ -10,6 +10,7 @@ preservation, alpha and the pixel limit are handled around it like for any filte
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -27,6 +28,7 @@ from ..fast.stylizer import TILE
 from ..filters import FilterOutput, ProgressSink
 from ..hookspecs import hookimpl
 from ..imageio import from_array, to_array
+from ..palette import finish_palette
 from ..params import MAX_SIDE, StyleParams
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,24 @@ class FastFilter:
             return painting
         return mix_strength(painting, stylizer.style_vector(photo), strength)
 
+    def paint(
+        self, photo: np.ndarray, styles: Sequence[tuple[Image.Image, float]],
+        params: StyleParams, *, side: int | None = None,
+    ) -> np.ndarray:  # fmt: skip
+        """``photo`` (H, W, 3) in [0, 1] painted with ``styles`` under ``params`` (strength
+        as a vector mix), the network at ``side`` px (default :func:`work_size`)."""
+        if params.strength <= 0.0:  # strength 0 is the photo, exactly
+            return photo
+        stylizer = self.stylizer()
+        vector = self.vector(stylizer, photo, styles, params.strength)
+        side = side or work_size(max(photo.shape[:2]), params)
+        painted = stylizer.transform(photo, vector, work_size=side)
+        # the painting's palette, as the engine finishes (the network's own colours stay
+        # far from it: palette 0.67 on tubingen + Starry Night), scaled by the strength
+        paintings = [(to_array(img), w) for img, w in styles if w > 0]
+        amount = params.palette * params.strength
+        return finish_palette(painted, paintings, params.replace(palette=amount), quick=True)
+
     def apply(
         self,
         content: Image.Image,
@@ -110,19 +130,8 @@ class FastFilter:
         should_stop: Callable[[], bool] | None = None,
     ) -> FilterOutput:
         start = time.perf_counter()
-        photo = to_array(content)
-        if params.strength <= 0.0:  # strength 0 is the photo, exactly
-            image = photo
-            side = max(content.size)
-        else:
-            stylizer = self.stylizer()
-            vector = self.vector(stylizer, photo, styles, params.strength)
-            if should_stop is not None and should_stop():
-                from ..errors import Cancelled
-
-                raise Cancelled("cancelled")
-            side = work_size(max(content.size), params)
-            image = stylizer.transform(photo, vector, work_size=side)
+        side = work_size(max(content.size), params)
+        image = self.paint(to_array(content), styles, params, side=side)
         seconds = time.perf_counter() - start
         nan = float("nan")
         progress(Progress(1, 1, 1, 1, content.height, content.width, nan, nan, nan, nan, seconds))
@@ -131,11 +140,18 @@ class FastFilter:
         return FilterOutput(from_array(image), metrics)
 
 
+@functools.cache
+def shared_filter() -> FastFilter:
+    """The process's one fast filter: every facade and the engine's ``init = "fast"`` share
+    its sessions and remembered vectors (the networks hold no per-facade state)."""
+    return FastFilter()
+
+
 class FastPlugin:
-    """The built-in plugin object: registers this facade's ``fast`` filter."""
+    """The built-in plugin object: registers the process's ``fast`` filter."""
 
     def __init__(self, plugins=None) -> None:  # noqa: ARG002 - the factory's signature
-        self.filter = FastFilter()
+        self.filter = shared_filter()
 
     @hookimpl
     def nstfilter_register_filters(self, register) -> None:

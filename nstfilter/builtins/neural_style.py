@@ -21,11 +21,27 @@ from ..params import StyleParams
 from .workload import check_workload, style_side
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
     from ..engine import Stylizer
     from ..engine.backbones import BackboneRegistry
     from ..plugins import Plugins
 
 log = logging.getLogger(__name__)
+
+
+def fast_start(
+    content: Image.Image, styles: Sequence[tuple[Image.Image, float]], params: StyleParams
+) -> np.ndarray:
+    """``init = "fast"``: the fast filter's painting of ``content`` at its size, the network
+    working at the coarsest scale's side, where the optimisation decides the look; full
+    strength (the engine's result is faded by ``strength`` like any other)."""
+    from .fast import shared_filter, work_size
+
+    longest = max(content.size)
+    coarse = min(longest, params.min_size) if params.scales > 1 else longest
+    full = params.replace(strength=1.0)
+    return shared_filter().paint(to_array(content), styles, full, side=work_size(coarse, full))
 
 
 class NeuralStyleFilter:
@@ -79,6 +95,7 @@ class NeuralStyleFilter:
         result = stylize_tensor(
             stylizer, to_array(content), style_arrays, params, callback=progress,
             should_stop=should_stop, on_snapshot=on_snapshot, snapshot_every=snapshot_every,
+            init_image=fast_start(content, styles, params) if params.init == "fast" else None,
         )  # fmt: skip
         metrics = {
             "backbone": result.backbone, "iterations": result.iterations,

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from ..errors import Cancelled
 from ..events import Progress
+from ..palette import finish_palette, palette_transfer
 from ..params import StyleParams
 from .losses import clip_0_1
 from .objective import LossTerms, StyleTensors, Stylizer, resolve_weights
@@ -102,49 +103,6 @@ def engine_result(stylizer: Stylizer, params: StyleParams, start: float, **field
 def style_tensors(styles: Styles) -> StyleTensors:
     """The styles that count (weight > 0) as (1, H, W, 3) tensors."""
     return [(tf.convert_to_tensor(s[None], tf.float32), float(w)) for s, w in styles if w > 0]
-
-
-def palette_transfer(
-    content: np.ndarray, styles: Styles, iterations: int = 12, seed: int = 0
-) -> np.ndarray:
-    """``content`` (H, W, 3) recoloured to the styles' colours (Pitie et al. 2005): in random
-    rotations of RGB, each axis is mapped onto the painting's by quantiles. Monotone per axis,
-    so the shading keeps its order while the whole 3-D palette moves (palette 0.11;
-    mean-and-covariance transfer only reaches 0.45). Styles give pixels by their weights."""
-    rng = np.random.default_rng(seed)
-    x = content.reshape(-1, 3).astype(np.float64)
-    total = sum(w for _, w in styles)
-    parts = []
-    for pixels, weight in styles:
-        flat = pixels.reshape(-1, 3).astype(np.float64)
-        count = max(1, round(_SAMPLE * weight / total))
-        parts.append(flat[rng.choice(len(flat), count, replace=count > len(flat))])
-    y = np.concatenate(parts)
-    probe = rng.choice(len(x), min(len(x), _SAMPLE), replace=False)
-    levels = np.linspace(0.0, 1.0, 257)
-    for _ in range(iterations):
-        rotation, _ = np.linalg.qr(rng.normal(size=(3, 3)))
-        px, py = x @ rotation, y @ rotation
-        for axis in range(3):
-            source = np.quantile(px[probe, axis], levels)
-            target = np.quantile(py[:, axis], levels)
-            px[:, axis] = np.interp(px[:, axis], source, target)
-        x = px @ rotation.T
-    return np.clip(x, 0.0, 1.0).reshape(content.shape).astype(np.float32)
-
-
-#: Pixels sampled per image to estimate quantiles (exact enough, and fast at any size).
-_SAMPLE = 65536
-
-
-def finish_palette(image: np.ndarray, styles: Styles, params: StyleParams) -> np.ndarray:
-    """The result (H, W, 3) with its colours moved onto the painting's by ``params.palette``:
-    a Gram matrix barely constrains colour, so the optimiser drifts to pale, washed colours
-    (palette 0.11 -> 0.38-0.45 on tubingen); this puts them back (0.08), strokes unmoved."""
-    if params.palette <= 0.0:
-        return image
-    matched = palette_transfer(image, [(s, w) for s, w in styles if w > 0])
-    return np.clip(image + params.palette * (matched - image), 0.0, 1.0).astype(np.float32)
 
 
 def initial_image(content: tf.Tensor, styles: StyleTensors, params: StyleParams) -> tf.Tensor:

@@ -54,19 +54,27 @@ def stylize_tensor(
     should_stop: ShouldStop | None = None,
     on_snapshot: SnapshotCallback | None = None,
     snapshot_every: int = 0,
+    init_image: np.ndarray | None = None,
 ) -> EngineResult:
     """An image with ``content``'s features and ``styles``' statistics, all (H, W, 3) float32
     in [0, 1], ``content`` at the final size. ``callback`` gets a
     :class:`~nstfilter.events.Progress` per step and may raise
     :class:`~nstfilter.errors.Cancelled`, as ``should_stop`` returning True does;
-    ``on_snapshot(image, progress)`` gets the image every ``snapshot_every`` steps."""
+    ``on_snapshot(image, progress)`` gets the image every ``snapshot_every`` steps.
+    ``init_image`` (H, W, 3) in [0, 1] at ``content``'s size is where the optimisation starts
+    (``init = "fast"``: the caller's fast-filter result; the engine never makes it)."""
     if not styles:
         raise UsageError("at least one style image is needed")
     if any(not w >= 0 for _, w in styles) or sum(w for _, w in styles) <= 0:
         raise UsageError("style image weights must be >= 0 and not all zero")
+    if init_image is None and params.init == "fast":
+        raise UsageError("init = fast needs the fast filter's image (init_image)")
+    if init_image is not None and init_image.shape != content.shape:
+        raise UsageError(f"init image is {init_image.shape}, the content {content.shape}")
     listeners = Listeners(callback, should_stop, on_snapshot, snapshot_every)
-    run = stylize_tiled if should_tile(*content.shape[:2], params) else stylize_whole
-    return run(stylizer, content, styles, params, listeners)
+    if should_tile(*content.shape[:2], params):
+        return stylize_tiled(stylizer, content, styles, params, listeners, init_image=init_image)
+    return stylize_whole(stylizer, content, styles, params, listeners, start_image=init_image)
 
 
 def axis_spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
@@ -124,6 +132,7 @@ def stylize_tiled(
     styles: Styles,
     params: StyleParams,
     listeners: Listeners,
+    init_image: np.ndarray | None = None,
 ) -> EngineResult:
     """:func:`stylize_tensor` for images larger than a tile."""
     start = time.perf_counter()
@@ -139,7 +148,10 @@ def stylize_tiled(
     coarse_steps = sum(scale_steps(scale_sizes(*coarse_content.shape[:2], params), params))
     level_steps = [params.coarse_iterations] * (len(levels) - 1) + [params.iterations]
     total = coarse_steps + sum(n * len(b) for n, b in zip(level_steps, boxes_per_level))
-    start_image = initial_image(coarse_content[None], style_ts, params)[0].numpy()
+    if init_image is None:
+        start_image = initial_image(coarse_content[None], style_ts, params)[0].numpy()
+    else:
+        start_image = _level_image(init_image, tuple(coarse_content.shape[:2]))
     coarse = stylize_whole(
         stylizer, coarse_content.numpy(), styles, params, listeners,
         start_image=start_image, total_steps=total,

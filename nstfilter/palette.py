@@ -1,0 +1,105 @@
+"""The painting's palette on any image (Pitie et al.'s iterative distribution transfer), in
+plain NumPy: the engine finishes its result with it, and so does the fast filter, which must
+not import TensorFlow."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .params import StyleParams
+
+#: style images (H, W, 3) in [0, 1] with their weights
+Styles = Sequence[tuple[np.ndarray, float]]
+
+
+def palette_map(
+    content: np.ndarray, styles: Styles, iterations: int = 12, seed: int = 0,
+    sample: int | None = None,
+) -> Callable[[np.ndarray], np.ndarray]:  # fmt: skip
+    """The colour map that moves ``content``'s colours (H, W, 3) onto the styles' (Pitie et
+    al. 2005): in random rotations of RGB, each axis is mapped onto the painting's by
+    quantiles. Monotone per axis, so the shading keeps its order while the whole 3-D palette
+    moves (palette 0.11; mean-and-covariance transfer only reaches 0.45). Styles give pixels
+    by their weights. Learnt from ``sample`` pixels of each side (default 65536); returned
+    as a function of colours ((..., 3) -> (..., 3)), for any image or a lookup table."""
+    rng = np.random.default_rng(seed)
+    sample = sample or _SAMPLE
+    x = content.reshape(-1, 3).astype(np.float64)
+    total = sum(w for _, w in styles)
+    parts = []
+    for pixels, weight in styles:
+        flat = pixels.reshape(-1, 3).astype(np.float64)
+        count = max(1, round(sample * weight / total))
+        parts.append(flat[rng.choice(len(flat), count, replace=count > len(flat))])
+    y = np.concatenate(parts)
+    x = x[rng.choice(len(x), min(len(x), sample), replace=False)]
+    levels = np.linspace(0.0, 1.0, 257)
+    steps = []
+    for _ in range(iterations):
+        rotation, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+        px, py = x @ rotation, y @ rotation
+        knots = [(np.quantile(px[:, a], levels), np.quantile(py[:, a], levels)) for a in range(3)]
+        for axis, (source, target) in enumerate(knots):
+            px[:, axis] = np.interp(px[:, axis], source, target)
+        x = px @ rotation.T
+        steps.append((rotation, knots))
+
+    def apply(colours: np.ndarray) -> np.ndarray:
+        z = colours.reshape(-1, 3).astype(np.float64)
+        for rotation, knots in steps:
+            pz = z @ rotation
+            for axis, (source, target) in enumerate(knots):
+                pz[:, axis] = np.interp(pz[:, axis], source, target)
+            z = pz @ rotation.T
+        return np.clip(z, 0.0, 1.0).reshape(colours.shape).astype(np.float32)
+
+    return apply
+
+
+def palette_transfer(
+    content: np.ndarray, styles: Styles, iterations: int = 12, seed: int = 0
+) -> np.ndarray:
+    """``content`` (H, W, 3) recoloured to the styles' colours: :func:`palette_map` applied."""
+    return palette_map(content, styles, iterations, seed)(content)
+
+
+def lookup(mapping: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:
+    """``mapping(image)`` through a 33^3 lookup table (trilinear): a colour map costs the same
+    at any image size, 12x less than applying it pixel by pixel at 512 px (the fast filter's
+    budget), within 1/255 on average (the map is smooth and monotone per rotated axis)."""
+    from scipy.ndimage import map_coordinates
+
+    grid = np.linspace(0.0, 1.0, _LUT)
+    table = mapping(np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), axis=-1))
+    coords = np.clip(image, 0.0, 1.0).reshape(-1, 3).T * (_LUT - 1)
+    out = [map_coordinates(table[..., c], coords, order=1, mode="nearest") for c in range(3)]
+    return np.stack(out, axis=-1).reshape(image.shape).astype(np.float32)
+
+
+#: Lookup table side (:func:`lookup`).
+_LUT = 33
+
+
+#: Pixels sampled per image to estimate quantiles (exact enough, and fast at any size).
+_SAMPLE = 65536
+
+
+def finish_palette(
+    image: np.ndarray, styles: Styles, params: StyleParams, *, quick: bool = False
+) -> np.ndarray:
+    """The result (H, W, 3) with its colours moved onto the painting's by ``params.palette``:
+    a Gram matrix barely constrains colour, so the optimiser drifts to pale, washed colours
+    (palette 0.11 -> 0.38-0.45 on tubingen); this puts them back (0.08), strokes unmoved.
+    ``quick``: learnt from 16384 pixels in 8 rotations and applied through a lookup table
+    (:func:`lookup`): 0.09 s instead of 1.5 s of CPU at 512 px, for the fast filter (the
+    same palette measure, colours within 6/255 on average of the full transfer's)."""
+    if params.palette <= 0.0:
+        return image
+    paintings = [(s, w) for s, w in styles if w > 0]
+    if quick:
+        matched = lookup(palette_map(image, paintings, iterations=8, sample=16384), image)
+    else:
+        matched = palette_transfer(image, paintings)
+    return np.clip(image + params.palette * (matched - image), 0.0, 1.0).astype(np.float32)
