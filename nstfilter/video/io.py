@@ -70,6 +70,7 @@ class Frame:
     index: int
     rgb: np.ndarray
     pts: int
+    duration: int = 0  # in the clip's time base; 0: unknown
 
 
 def probe(
@@ -182,7 +183,7 @@ def read_frames(info: ClipInfo) -> Iterator[Frame]:
                 rgb = frame.to_ndarray(format="rgb24", src_color_range=frame.color_range or None)
                 pts = _pts(frame.pts, last_pts, info)
                 last_pts = pts
-                yield Frame(index, rgb, pts)
+                yield Frame(index, rgb, pts, int(frame.duration or 0))
                 index += 1
         except (av.FFmpegError, OSError) as exc:
             raise ClipError(
@@ -208,9 +209,9 @@ def _read_animated(info: ClipInfo) -> Iterator[Frame]:
         with Image.open(info.path) as image:
             for index in range(info.frames):
                 image.seek(index)
-                duration = image.info.get("duration") or 100
-                yield Frame(index, np.asarray(image.convert("RGB")), pts)
-                pts += max(1, round(float(duration)))
+                duration = max(1, round(float(image.info.get("duration") or 100)))
+                yield Frame(index, np.asarray(image.convert("RGB")), pts, duration)
+                pts += duration
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ClipError(f"corrupt or truncated animation: {exc}", path=info.path) from None
 
@@ -270,17 +271,23 @@ class ClipWriter:
         """An output audio stream copying ``template``'s codec parameters (before writing)."""
         self.audio = self.container.add_stream_from_template(template)
 
-    def write(self, rgb: np.ndarray, pts: int) -> None:
-        """One frame at ``pts`` (the source's time base)."""
+    def write(self, rgb: np.ndarray, pts: int, duration: int = 0) -> None:
+        """One frame at ``pts`` lasting ``duration`` (the source's time base; 0: unknown)."""
         av = require_av()
         if self.time_base != self.info.time_base:
             pts = round(pts * self.info.time_base / self.time_base)
+            duration = round(duration * self.info.time_base / self.time_base)
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1  # never two frames at one instant (the muxer drops one)
         self._last_pts = pts
         frame = _to_frame(av, np.ascontiguousarray(rgb), self.pix_fmt, self.colour)
         frame.pts, frame.time_base = pts, self.time_base
-        self._mux(self.video.encode(frame))
+        if duration > 0:
+            frame.duration = duration
+        for packet in self.video.encode(frame):
+            if duration > 0 and not packet.duration and packet.pts == pts:
+                packet.duration = duration  # the GIF muxer times the last frame by it
+            self.container.mux(packet)
 
     def mux_audio(self, packet: Any, offset: float) -> None:
         """A source audio packet, shifted ``offset`` seconds earlier (a ``--frames`` part)."""
@@ -384,7 +391,7 @@ def encode_clip(
             for frame in read_frames(info):
                 if frame.index in frames:
                     offset = frame.pts if offset is None else offset
-                    writer.write(paint(frame), frame.pts - offset)
+                    writer.write(paint(frame), frame.pts - offset, frame.duration)
         else:
             _encode_av(info, writer, paint, frames)
         return writer.commit()
@@ -422,7 +429,9 @@ def _encode_av(info: ClipInfo, writer: ClipWriter, paint, frames: range) -> None
                         rgb = decoded.to_ndarray(
                             format="rgb24", src_color_range=decoded.color_range or None
                         )
-                        writer.write(paint(Frame(index, rgb, pts)), pts - part.offset)
+                        duration = int(decoded.duration or 0)
+                        frame = Frame(index, rgb, pts, duration)
+                        writer.write(paint(frame), pts - part.offset, duration)
                     elif index == frames.stop and part.stop is None:
                         part.stop = now
                     part.advance(now)
