@@ -124,7 +124,10 @@ def test_demo_runs_offline_with_a_bundled_painting(tmp_path):
     assert done.returncode == 0, done.stderr
     result = Image.open(tmp_path / "out" / "demo.png")
     assert max(result.size) == 64
-    assert (tmp_path / "out" / "demo-sheet.png").is_file()
+    # the sheet: content | style | fast | painted, and the fast result beside the painted one
+    sheet = Image.open(tmp_path / "out" / "demo-sheet.png")
+    assert sheet.width > 3.5 * sheet.height
+    assert max(Image.open(tmp_path / "out" / "demo-fast.png").size) == 64
     # the painting's palette: far more blue than the photo's orange suit and white backdrop
     pixels = np.asarray(result.convert("RGB"), np.float32)
     assert pixels[..., 2].mean() > pixels[..., 0].mean()

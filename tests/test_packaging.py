@@ -75,7 +75,9 @@ def test_wheel_has_the_licences_and_py_typed(wheel):
         "LICENSE",
         "presets/styles/PROVENANCE.toml",
         "nstfilter/_data/demo/PROVENANCE.toml",
+        "nstfilter/fast/PROVENANCE.toml",
     } <= licences
+    assert "nstfilter/fast/PROVENANCE.toml" in names  # read at run time, beside the code
     (licence,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
     assert wheel.read(licence).startswith(b"MIT License")
 

@@ -98,7 +98,8 @@ class NeuralStyleFilter:
             init_image=fast_start(content, styles, params) if params.init == "fast" else None,
         )  # fmt: skip
         metrics = {
-            "backbone": result.backbone, "iterations": result.iterations,
+            "backbone": result.backbone, "precision": result.precision,
+            "iterations": result.iterations,
             "engine_seconds": round(result.seconds, 3), "scales": [list(s) for s in result.sizes],
             "content_weight": result.content_weight, "style_weight": result.style_weight,
             "initial": vars(result.initial), "final": vars(result.final),

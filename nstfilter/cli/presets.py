@@ -111,8 +111,14 @@ def copy(name: str, new: str) -> None:
 @click.option("-o", "--output", default=None, help="Contact sheet file [NAME-preview.png].")
 @click.option("--size", type=int, default=160, show_default=True)  # a look, not a result
 @click.option("--iterations", type=int, default=10, show_default=True)
+@click.option(
+    "--fast", "use_fast", is_flag=True,
+    help="The fast filter's result (under a second, no TensorFlow) instead of a short run.",
+)  # fmt: skip
 @verbosity_options
-def preview(name: str, photo: str, output: str | None, size: int, iterations: int) -> None:
+def preview(
+    name: str, photo: str, output: str | None, size: int, iterations: int, use_fast: bool
+) -> None:
     """A quick contact sheet (photo | style | result) of what preset NAME does to PHOTO."""
     from ..api import run_filter
     from ..demo import contact_sheet
@@ -129,10 +135,12 @@ def preview(name: str, photo: str, output: str | None, size: int, iterations: in
     )  # fmt: skip
     # one small scale: the objective, colour and strength stay the preset's own
     params = preset.params.replace(size=size, iterations=iterations, scales=1)
+    params = params.replace(filter="fast") if use_fast else params
+    how = "fast filter" if params.filter == "fast" else f"{iterations} steps"
     content = load_image(photo)
     styles = [(load_image(path), weight) for path, weight in preset.styles]
     result = run_filter(content, styles, params, plugins=facade())
     panels = [("photo", content.rgb), (f"style ({preset.name})", styles[0][0].rgb),
-              (f"result ({size} px, {iterations} steps)", result.image)]  # fmt: skip
+              (f"result ({size} px, {how})", result.image)]  # fmt: skip
     save_image(contact_sheet(panels, height=min(size, 256)), target)
     click.echo(f"wrote {target} in {result.metrics['seconds']:.1f} s")

