@@ -11,11 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import tensorflow as tf
 
 from ..params import StyleParams
 from .backbones import Backbone
-from .losses import clip_0_1, gram_matrix, style_content_loss, total_variation_loss
+from .losses import (
+    clip_0_1,
+    gram_matrix,
+    style_content_loss,
+    temporal_loss,
+    total_variation_loss,
+)
 from .model import StyleContentModel
 from .precision import resolve_precision
 from .pyramid import fit_longest
@@ -23,10 +30,50 @@ from .pyramid import fit_longest
 # Keras' Adam default; the tutorial changes only lr, beta_1 and epsilon.
 ADAM_BETA_2 = 0.999
 
-#: ``(content activations, style Grams, (content, style, tv) weights, per-layer weights)``
+#: ``(content activations, style Grams, (content, style, tv) weights, per-layer weights,
+#: (temporal target, mask, weight))``
 Targets = tuple
 #: style images as (1, H, W, 3) tensors with their weights
 StyleTensors = Sequence[tuple[tf.Tensor, float]]
+
+
+@dataclass(frozen=True)
+class Temporal:
+    """Where a video frame should stay close to its predecessor (Ruder et al. 2016): the
+    previous styled frame warped into this one (H, W, 3), the mask of reliable pixels
+    (H, W) in [0, 1], and the weight of ``mean(mask * (x - target)^2)`` in the loss, relative
+    to the frame's own loss at its start (:func:`temporal_weight`), so one number means the
+    same on every backbone."""
+
+    target: np.ndarray
+    mask: np.ndarray
+    weight: float
+
+    def tensors(self, size: tuple[int, int], weight: float) -> tuple[tf.Tensor, ...]:
+        """Graph inputs at ``size``: (1, h, w, 3) target, (1, h, w, 1) mask, the weight."""
+        target = tf.convert_to_tensor(self.target[None], tf.float32)
+        mask = tf.convert_to_tensor(self.mask[None, ..., None], tf.float32)
+        if tuple(target.shape[1:3]) != tuple(size):
+            target = tf.image.resize(target, size, method="bilinear", antialias=True)
+            mask = tf.image.resize(mask, size, method="bilinear", antialias=True)
+        return target, mask, tf.constant(weight, tf.float32)
+
+
+#: The temporal term off: a 1x1 target that broadcasts, with weight 0.
+NO_TEMPORAL = (
+    tf.zeros([1, 1, 1, 3], tf.float32),
+    tf.zeros([1, 1, 1, 1], tf.float32),
+    tf.constant(0.0),
+)
+#: ``Temporal.weight`` 1 makes an RMS change of this much (in [0, 1] pixel units) over the
+#: reliable pixels cost as much as the whole objective at the start.
+TEMPORAL_RMS = 0.02
+
+
+def temporal_weight(temporal: Temporal, start_loss: float) -> float:
+    """The temporal term's absolute weight for a frame whose loss at its start is
+    ``start_loss``: ``weight * start_loss / TEMPORAL_RMS^2``."""
+    return float(temporal.weight) * max(float(start_loss), 0.0) / TEMPORAL_RMS**2
 
 
 @dataclass(frozen=True)
@@ -87,6 +134,7 @@ class Stylizer:
             {n: tf.TensorSpec([1, None, None], tf.float32) for n in style_layers},
             tf.TensorSpec([3], tf.float32),  # content, style, tv
             tf.TensorSpec([len(style_layers)], tf.float32),
+            (image, tf.TensorSpec([1, None, None, 1], tf.float32), tf.TensorSpec([], tf.float32)),
         )
         adam = tf.TensorSpec([3], tf.float32)  # lr, beta_1, epsilon
         step = (image, image, image, tf.TensorSpec([], tf.float32), targets, adam)
@@ -97,14 +145,14 @@ class Stylizer:
         self.features = tf.function(self.model.features, input_signature=(image,))
 
     def _objective(self, image, targets: Targets):
-        """``(loss, content, style, tv)``."""
-        content_t, style_t, weights, layer_w = targets
+        """``(loss, content, style, tv)``; the loss includes the temporal term."""
+        content_t, style_t, weights, layer_w, temporal = targets
         per_layer = {n: layer_w[i] for i, n in enumerate(self.model.style_layers)}
         _, content, style = style_content_loss(
             self.model(image), style_t, content_t, weights[1], weights[0], per_layer
         )
         tv = weights[2] * total_variation_loss(image)
-        return content + style + tv, content, style, tv
+        return content + style + tv + temporal_loss(image, temporal), content, style, tv
 
     def _loss_and_grads(self, image, targets: Targets):
         with tf.GradientTape() as tape:
@@ -158,11 +206,15 @@ class Stylizer:
         per_layer = layer_weights(params, self.backbone, style_t, self.model.style_layers)
         return weights, tf.constant(per_layer, tf.float32)
 
-    def targets(self, content: tf.Tensor, styles: StyleTensors, params: StyleParams) -> Targets:
-        """Graph inputs for one scale: content activations, blended Grams, weights."""
+    def targets(
+        self, content: tf.Tensor, styles: StyleTensors, params: StyleParams,
+        temporal: tuple = NO_TEMPORAL,
+    ) -> Targets:  # fmt: skip
+        """Graph inputs for one scale: content activations, blended Grams, weights, and the
+        temporal term's tensors (:meth:`Temporal.tensors`; off by default)."""
         content_t = self.content_targets(content)
         style_t = self.style_targets(styles, max(content.shape[1], content.shape[2]), params)
-        return (content_t, style_t, *self.weights(params, style_t))
+        return (content_t, style_t, *self.weights(params, style_t), temporal)
 
 
 #: Largest stride of a VGG feature map (block5): tile origins for Gram sums align to it.

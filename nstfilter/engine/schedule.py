@@ -19,7 +19,15 @@ from ..events import Progress
 from ..palette import finish_palette, palette_transfer
 from ..params import StyleParams
 from .losses import clip_0_1
-from .objective import LossTerms, StyleTensors, Stylizer, resolve_weights
+from .objective import (
+    NO_TEMPORAL,
+    LossTerms,
+    StyleTensors,
+    Stylizer,
+    Temporal,
+    resolve_weights,
+    temporal_weight,
+)
 from .optimizers import AdamState, optimize_image
 from .pyramid import bucket_shape, pad_to, resize, scale_sizes, scale_steps
 
@@ -129,8 +137,10 @@ def stylize_whole(
     *,
     start_image: np.ndarray | None = None,
     total_steps: int | None = None,
+    temporal: Temporal | None = None,
 ) -> EngineResult:
-    """The coarse-to-fine schedule on the whole image (no tiling), at the bucketed size."""
+    """The coarse-to-fine schedule on the whole image (no tiling), at the bucketed size;
+    ``temporal`` adds the video frame's temporal term at every scale."""
     start = time.perf_counter()
     exact = tuple(content.shape[:2])
     working = bucket_shape(*exact)
@@ -145,12 +155,25 @@ def stylize_whole(
         image = tf.convert_to_tensor(pad_to(start_image, working)[None], tf.float32)
     final_targets = stylizer.targets(full, style_ts, params)
     initial_terms = stylizer.loss_terms(image, final_targets)
+    pinned = NO_TEMPORAL
+    if temporal is not None:  # weighed against this frame's own loss at its start
+        weight = temporal_weight(temporal, float(initial_terms[0]))
+        temporal = Temporal(
+            pad_to(temporal.target, working), pad_to(temporal.mask[..., None], working)[..., 0],
+            temporal.weight,
+        )  # fmt: skip
+        pinned = temporal.tensors(working, weight)
+        final_targets = (*final_targets[:4], pinned)
     adam_state = AdamState()
     done = 0
     for index, (size, n_steps) in enumerate(zip(sizes, steps), start=1):
         image = resize(image, size)
         final = size == working
-        targets = final_targets if final else stylizer.targets(resize(full, size), style_ts, params)
+        if final:
+            targets = final_targets
+        else:
+            scaled = pinned if temporal is None else temporal.tensors(size, float(pinned[2]))
+            targets = stylizer.targets(resize(full, size), style_ts, params, scaled)
         report = Reporter(
             listeners, start, total, index, len(sizes), size, exact if final else (None, None)
         )
