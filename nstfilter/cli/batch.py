@@ -10,7 +10,14 @@ import click
 
 from ..errors import UsageError
 from ..executors import EXECUTORS
-from .common import plugins_dirs, settings_options, style_option, verbosity_options, workers_option
+from .common import (
+    job_timeout_option,
+    plugins_dirs,
+    settings_options,
+    style_option,
+    verbosity_options,
+    workers_option,
+)
 from .plugins import facade
 
 EPILOG = """\b
@@ -59,11 +66,12 @@ def _terminate_as_interrupt(signum, frame):  # noqa: ARG001
     "--progress", "progress_mode", type=click.Choice(["auto", "bar", "log", "none"]),
     default="auto", show_default=True, help="Progress display over jobs.",
 )  # fmt: skip
+@job_timeout_option
 @settings_options
 @verbosity_options
 def batch(
     inputs, presets, outdir, recursive, force, executor, scheduler, workers, progress_mode,
-    styling, max_pixels, tls_ca_file, tls_cert, tls_key,
+    styling, max_pixels, tls_ca_file, tls_cert, tls_key, job_timeout,
 ):  # fmt: skip
     """Style INPUTS (image files, folders, @list.txt files of paths) with every --preset
     (or with --style images); settings given here override every preset's.
@@ -76,9 +84,11 @@ def batch(
     from ..batch import BatchFailedError, collect_inputs, run_batch
     from ..batch.report import print_summary
     from ..executors import make_executor
+    from ..timeouts import check_executor
 
     if scheduler and executor != "dask":
         raise UsageError("--scheduler needs --executor dask")
+    check_executor(executor, job_timeout)
     security = None
     if tls_ca_file or tls_cert or tls_key:
         from ..executors.dask_cluster import dask_security
@@ -93,7 +103,7 @@ def batch(
         raise UsageError(f"no images found in {' '.join(inputs)}")
     factory = functools.partial(
         make_executor, executor, workers=workers, scheduler=scheduler,
-        plugins_dirs=plugins_dirs(), security=security,
+        plugins_dirs=plugins_dirs(), security=security, job_timeout=job_timeout,
     )  # fmt: skip
 
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)

@@ -204,6 +204,17 @@ def workers_option(help_text: str) -> Decorator:
     )  # fmt: skip
 
 
+def job_timeout_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--job-timeout SECONDS``, spelt the same in batch and watch (nstfilter.timeouts)."""
+    from ..timeouts import JOB_TIMEOUT
+
+    return click.option(
+        "--job-timeout", type=SettingType(JOB_TIMEOUT), metavar="SECONDS",
+        help="Fail a job that takes longer than this, stopping its worker (needs --executor "
+        "local) [default: no limit].",
+    )(command)  # fmt: skip
+
+
 def plugins_dirs() -> tuple[str, ...]:
     """The main command's ``--plugins-dir``, so worker processes load the same plugins."""
     return tuple(click.get_current_context().find_root().params.get("plugins_dir") or ())

@@ -8,6 +8,7 @@ from ..errors import UsageError
 from ..params import Setting
 from .common import (
     SettingType,
+    job_timeout_option,
     plugins_dirs,
     settings_options,
     style_option,
@@ -52,10 +53,11 @@ POLL_INTERVAL = Setting(section="", help="poll seconds", low=0.0, low_open=True,
     help="threads: in this process; local: a pool of worker processes; dask: a Dask cluster.",
 )  # fmt: skip
 @click.option("--scheduler", metavar="ADDR", help="Dask scheduler address (--executor dask).")
+@job_timeout_option
 @settings_options
 @verbosity_options
 def watch(inbox, preset, outbox, processed, failed, once, polling, poll_interval, workers, settle,
-          rescan, executor, scheduler, styling, max_pixels):  # fmt: skip
+          rescan, executor, scheduler, styling, max_pixels, job_timeout):  # fmt: skip
     """Watch INBOX and style every photo dropped into it.
 
     Results go to OUTBOX/<name>.<preset>.<ext>; originals move to processed/ once the result
@@ -63,11 +65,13 @@ def watch(inbox, preset, outbox, processed, failed, once, polling, poll_interval
     named after a preset uses that preset. Ctrl-C stops after the current file.
     """
     from ..safepaths import check_plan
+    from ..timeouts import check_executor
     from ..watcher import Layout, Watcher, WatchOptions
     from ..watcher.signals import install
 
     if scheduler and executor != "dask":
         raise UsageError("--scheduler needs --executor dask")
+    check_executor(executor, job_timeout)
     layout = Layout.build(inbox, outbox, processed, failed)
     default_name = preset or "styled"
 
@@ -85,7 +89,7 @@ def watch(inbox, preset, outbox, processed, failed, once, polling, poll_interval
         preset=default_name, load_preset=load, settle=settle, close_grace=min(0.5, settle),
         workers=workers, max_pixels=max_pixels, polling=polling, poll_interval=poll_interval,
         once=once, rescan=rescan, executor=executor, scheduler=scheduler,
-        plugins_dirs=plugins_dirs(),
+        plugins_dirs=plugins_dirs(), job_timeout=job_timeout,
     )  # fmt: skip
     watcher = Watcher(layout, options, facade())
     restore = install(watcher.request_stop)

@@ -52,6 +52,15 @@ def style_content_loss(
     return style_loss + content_loss, content_loss, style_loss
 
 
+def temporal_loss(image: tf.Tensor, temporal: Sequence[tf.Tensor]) -> tf.Tensor:
+    """Ruder et al.'s short-term temporal loss for ``temporal = (target, mask, weight)``:
+    ``weight * mean(mask * (image - target)^2)``, the image kept close to the previous styled
+    frame warped into it where the flow is reliable. A term of the graph with its gradient
+    (the peer neural-style-tf evaluates it outside the graph, as a constant)."""
+    target, mask, weight = temporal
+    return weight * tf.reduce_mean(mask * tf.square(image - target))
+
+
 # --- the course's cost functions (deeplearning.ai, "Art Generation with NST") -------------
 
 

@@ -20,7 +20,14 @@ import tensorflow as tf
 
 from ..errors import UsageError
 from ..params import StyleParams
-from .objective import FEATURE_STRIDE, LossTerms, Stylizer
+from .objective import (
+    FEATURE_STRIDE,
+    NO_TEMPORAL,
+    LossTerms,
+    Stylizer,
+    Temporal,
+    temporal_weight,
+)
 from .optimizers import optimize_image
 from .pyramid import fit_longest, resize, scale_sizes, scale_steps
 from .schedule import (
@@ -55,6 +62,7 @@ def stylize_tensor(
     on_snapshot: SnapshotCallback | None = None,
     snapshot_every: int = 0,
     init_image: np.ndarray | None = None,
+    temporal: Temporal | None = None,
 ) -> EngineResult:
     """An image with ``content``'s features and ``styles``' statistics, all (H, W, 3) float32
     in [0, 1], ``content`` at the final size. ``callback`` gets a
@@ -62,7 +70,9 @@ def stylize_tensor(
     :class:`~nstfilter.errors.Cancelled`, as ``should_stop`` returning True does;
     ``on_snapshot(image, progress)`` gets the image every ``snapshot_every`` steps.
     ``init_image`` (H, W, 3) in [0, 1] at ``content``'s size is where the optimisation starts
-    (``init = "fast"``: the caller's fast-filter result; the engine never makes it)."""
+    (``init = "fast"``: the caller's fast-filter result; the engine never makes it).
+    ``temporal`` (a video frame's warped predecessor, its mask and weight, at ``content``'s
+    size) adds Ruder et al.'s temporal term to the objective."""
     if not styles:
         raise UsageError("at least one style image is needed")
     if any(not w >= 0 for _, w in styles) or sum(w for _, w in styles) <= 0:
@@ -73,8 +83,12 @@ def stylize_tensor(
         raise UsageError(f"init image is {init_image.shape}, the content {content.shape}")
     listeners = Listeners(callback, should_stop, on_snapshot, snapshot_every)
     if should_tile(*content.shape[:2], params):
-        return stylize_tiled(stylizer, content, styles, params, listeners, init_image=init_image)
-    return stylize_whole(stylizer, content, styles, params, listeners, start_image=init_image)
+        return stylize_tiled(
+            stylizer, content, styles, params, listeners, init_image=init_image, temporal=temporal
+        )
+    return stylize_whole(
+        stylizer, content, styles, params, listeners, start_image=init_image, temporal=temporal
+    )
 
 
 def axis_spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
@@ -133,6 +147,7 @@ def stylize_tiled(
     params: StyleParams,
     listeners: Listeners,
     init_image: np.ndarray | None = None,
+    temporal: Temporal | None = None,
 ) -> EngineResult:
     """:func:`stylize_tensor` for images larger than a tile."""
     start = time.perf_counter()
@@ -155,6 +170,7 @@ def stylize_tiled(
     coarse = stylize_whole(
         stylizer, coarse_content.numpy(), styles, params, listeners,
         start_image=start_image, total_steps=total,
+        temporal=None if temporal is None else _temporal_at(temporal, coarse_content.shape[:2]),
     )  # fmt: skip
 
     # 2. tiled refinement, level by level
@@ -170,10 +186,13 @@ def stylize_tiled(
         style_t = stylizer.style_targets(style_ts, max(h, w), params, tile=tile)
         weights, layer_w = stylizer.weights(params, style_t)
         last_level = (h, w) == (height, width)
+        level_temporal = None if temporal is None else _temporal_at(temporal, (h, w))
         for y0, y1, x0, x1 in boxes:
             tile_content = tf.convert_to_tensor(level_content[None, y0:y1, x0:x1], tf.float32)
             targets = (stylizer.content_targets(tile_content), style_t, weights, layer_w)
             tile_image = tf.convert_to_tensor(canvas[None, y0:y1, x0:x1], tf.float32)
+            targets = (*targets, _tile_temporal(stylizer, tile_image, targets, level_temporal,
+                                                (y0, y1, x0, x1)))  # fmt: skip
             initial = stylizer.loss_terms(tile_image, targets) if last_level else None
             report = Reporter(listeners, start, total, level, scales, (y1 - y0, x1 - x0))
             result = optimize_image(stylizer, tile_image, targets, n_steps, params, report, done)
@@ -193,6 +212,25 @@ def stylize_tiled(
         final=_area_mean([(area, terms) for area, _, terms in full_size]),
         iterations=total, sizes=[*coarse.sizes, *levels],
     )  # fmt: skip
+
+
+def _temporal_at(temporal: Temporal, size: tuple[int, int]) -> Temporal:
+    """``temporal`` resized to a level's ``size``."""
+    target, mask, _ = temporal.tensors(tuple(size), 0.0)
+    return Temporal(target[0].numpy(), mask[0, ..., 0].numpy(), temporal.weight)
+
+
+def _tile_temporal(
+    stylizer: Stylizer, tile_image: tf.Tensor, targets: tuple, temporal: Temporal | None,
+    box: tuple[int, int, int, int],
+) -> tuple:  # fmt: skip
+    """The temporal term of one tile, weighed against the tile's own loss at its start."""
+    if temporal is None:
+        return NO_TEMPORAL
+    y0, y1, x0, x1 = box
+    crop = Temporal(temporal.target[y0:y1, x0:x1], temporal.mask[y0:y1, x0:x1], temporal.weight)
+    start_loss = float(stylizer.loss_terms(tile_image, (*targets, NO_TEMPORAL))[0])
+    return crop.tensors((y1 - y0, x1 - x0), temporal_weight(crop, start_loss))
 
 
 def _level_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -81,14 +81,19 @@ def make_executor(
     scheduler: str | None = None,
     plugins_dirs: Sequence[str | Path] = (),
     security: Any = None,
+    job_timeout: float | None = None,
 ) -> Executor:
-    """The executor named ``kind`` (``local`` or ``dask``)."""
+    """The executor named ``kind`` (``local`` or ``dask``); ``job_timeout`` seconds fail a
+    job that runs longer (local only: :mod:`nstfilter.timeouts`)."""
+    from ..timeouts import check_executor
+
+    check_executor(kind, job_timeout)
     if kind == "local":
         if scheduler:
             raise UsageError("--scheduler needs --executor dask")
         from .local import LocalExecutor
 
-        return LocalExecutor(workers=workers or 1, plugins_dirs=plugins_dirs)
+        return LocalExecutor(workers=workers or 1, plugins_dirs=plugins_dirs, timeout=job_timeout)
     if kind == "dask":
         from .dask_cluster import DaskExecutor
 

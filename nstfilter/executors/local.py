@@ -21,6 +21,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from ..errors import error_line
 from ..jobs import Job, JobOutcome, run_worker_job, set_thread_budget
+from ..timeouts import timed_out
 from . import Executor, thread_budget
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,13 @@ class LocalExecutor(Executor):
         plugins_dirs: Sequence[str | Path] = (),
         max_attempts: int = 3,
         window: int | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.workers = max(1, int(workers))
         self.threads = threads or thread_budget(self.workers)
         self.plugins_dirs = tuple(str(Path(p).resolve()) for p in plugins_dirs)
         self.max_attempts = max_attempts
+        self.timeout = timeout  # seconds per job (pebble stops the worker), None: no limit
         self.window = window or 2 * self.workers
         self.description = (
             f"{self.workers} local worker{'s' if self.workers > 1 else ''} "
@@ -72,7 +75,7 @@ class LocalExecutor(Executor):
                 initargs=(self.threads,),
                 context=multiprocessing.get_context("spawn"),
             )
-        return self._pool.schedule(run_worker_job, (job, self.plugins_dirs))
+        return self._pool.schedule(run_worker_job, (job, self.plugins_dirs), timeout=self.timeout)
 
     def _first_done(self, futures: list[Future]) -> set[Future]:
         return wait(futures, return_when=FIRST_COMPLETED).done
@@ -80,6 +83,8 @@ class LocalExecutor(Executor):
     def _outcome(self, job: Job, future: Future) -> JobOutcome | None:
         try:
             outcome = future.result()
+        except TimeoutError:  # pebble stopped the worker; the pool starts another
+            outcome = JobOutcome(key=job.key, ok=False, error=timed_out(self.timeout or 0))
         except ProcessExpired as exc:
             self._deaths[job.key] += 1
             if self._deaths[job.key] < self.max_attempts:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Cancelled, JobError, UsageError
 from ..eta import PeriodicLog
 from ..imageio import FORMATS, encode_image, load_image
+from ..timeouts import timed_out
 from .presetcache import Resolved
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,7 +81,10 @@ class OnExecutor:
                 future.cancel()
                 raise Cancelled("shutting down")
             time.sleep(0.05)
-        outcome = future.result()
+        try:
+            outcome = future.result()
+        except TimeoutError:  # --job-timeout: the worker was stopped and replaced
+            raise JobError(timed_out(self.executor.timeout)) from None
         if not outcome.ok:
             raise JobError(outcome.error or "failed on the executor")
         return outcome.output, {**outcome.metrics, "worker": outcome.worker}
@@ -101,6 +105,6 @@ def make_compute(
 
     executor = make_executor(
         options.executor, workers=options.workers, scheduler=options.scheduler,
-        plugins_dirs=options.plugins_dirs,
+        plugins_dirs=options.plugins_dirs, job_timeout=options.job_timeout,
     )  # fmt: skip
     return OnExecutor(executor, options.max_pixels, should_stop)

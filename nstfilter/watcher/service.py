@@ -43,6 +43,10 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("nstfilter.watch")
 
 HEALTH_EVERY = 2.0  # seconds between checks that the inbox and the observer are still there
+#: Seconds a stop waits for the jobs running to finish or cancel (the engine checks at every
+#: step); a filter or plugin stuck longer is left behind, its file in the inbox (journalled,
+#: redone at the next start), so a hung hook cannot keep the service from stopping.
+STOP_GRACE = 10.0
 
 
 @dataclass
@@ -60,6 +64,7 @@ class WatchOptions:
     executor: str = "threads"  # threads (in this process), local (process pool) or dask
     scheduler: str | None = None  # Dask scheduler address (executor "dask")
     plugins_dirs: tuple[str, ...] = ()  # explicit --plugins-dir, passed on to executors
+    job_timeout: float | None = None  # seconds per job (executor "local" only), None: no limit
     #: How a preset name becomes a Preset (the CLI's --style and settings); None: load_preset
     load_preset: Callable[[str], Preset] | None = None
 
@@ -258,8 +263,15 @@ class Watcher:
         self.stopping.set()
         for _ in workers:
             self.work.put(None)
+        deadline = time.monotonic() + STOP_GRACE
         for thread in workers:
-            thread.join()
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if stuck := sum(thread.is_alive() for thread in workers):
+            log.warning(
+                "%d job(s) did not stop within %.0f s (a filter or plugin stuck?); left "
+                "behind: their files stay in the inbox and are redone at the next start",
+                stuck, STOP_GRACE,
+            )  # fmt: skip
         settler.join(timeout=5)
         if observer is not None:
             observer.join(timeout=5)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 
-from helpers.watcher import DropFolder, make_jpeg, write_preset
+import pytest
+from helpers.watcher import DropFolder, files, make_jpeg, write_preset
 
 
 def test_a_newline_in_a_name_cannot_forge_log_lines_or_note_fields(drop: DropFolder):
@@ -39,3 +41,78 @@ def test_a_job_log_inside_the_inbox_is_refused(drop: DropFolder):
     make_jpeg(drop.inbox / "a.jpg")
     result = drop.once(env={"NSTFILTER_JOB_LOG": str(drop.inbox / "log.jpg")})
     assert result.returncode == 10 and "job log is inside the inbox" in result.stderr
+
+
+# --- issue 20 ---------------------------------------------------------------------------------
+
+HANG = """\
+import time
+
+from nstfilter import hookimpl
+
+
+@hookimpl
+def nstfilter_preprocess(image):
+    time.sleep(3600)
+"""
+WRONG = """\
+from nstfilter import hookimpl
+
+
+@hookimpl
+def nstfilter_preprocess(image):
+    return 42
+"""
+
+
+def _with_plugin(drop: DropFolder, name: str, source: str) -> dict[str, str]:
+    folder = drop.root.parent / "more-plugins"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.py").write_text(source)
+    return {"NSTFILTER_PLUGINS_DIR": f"{drop.env['NSTFILTER_PLUGINS_DIR']}{os.pathsep}{folder}"}
+
+
+def test_a_hook_returning_the_wrong_thing_is_named_in_the_note(drop: DropFolder):
+    make_jpeg(drop.inbox / "a.jpg")
+    result = drop.once(env=_with_plugin(drop, "wrong", WRONG))
+    assert result.returncode == 0, result.stderr
+    [note] = list(drop.failed.glob("*.error.txt"))
+    assert "plugin wrong returned a int from nstfilter_preprocess" in note.read_text()
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_watcher_while_a_hook_hangs(drop: DropFolder):
+    proc = drop.start(env=_with_plugin(drop, "hang", HANG))
+    make_jpeg(drop.inbox / "a.jpg")
+    drop.wait_for_log(proc, "received a.jpg")
+    code, output = drop.stop(proc, sig=signal.SIGTERM, timeout=60)
+    assert code == 0, output
+    assert "did not stop within" in output
+    assert (drop.inbox / "a.jpg").is_file() and files(drop.outbox) == []
+
+
+@pytest.mark.slow
+def test_a_job_past_its_time_limit_goes_to_failed(drop: DropFolder):
+    make_jpeg(drop.inbox / "a.jpg")
+    result = drop.once("--executor", "local", "--job-timeout", "3",
+                       env=_with_plugin(drop, "hang", HANG))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [note] = list(drop.failed.glob("*.error.txt"))
+    assert "job time limit (--job-timeout)" in note.read_text()
+    assert files(drop.inbox) == []
+
+
+def test_a_time_limit_with_threads_is_refused(drop: DropFolder):
+    result = drop.once("--job-timeout", "3")
+    assert result.returncode == 2 and "--job-timeout needs --executor local" in result.stderr
+
+
+@pytest.mark.slow
+def test_one_small_thin_file_cannot_claim_the_host(drop: DropFolder):
+    """20000x9 at size original once took 15.5 GB in the drop folder: the painting, resized
+    to the photo's long side, obeys the pixel limit too (a 400x9 photo, a 20,000 limit)."""
+    make_jpeg(drop.inbox / "thin.jpg", size=(400, 9))
+    result = drop.once("--size", "original", "--max-pixels", "20000", preset="real")
+    assert result.returncode == 0, result.stderr
+    [note] = list(drop.failed.glob("*.error.txt"))
+    assert "painting at longest side 400" in note.read_text()
