@@ -181,6 +181,19 @@ def _save_part(path: Path, rgb: np.ndarray) -> None:
     write_atomic(buffer.getvalue(), path)
 
 
+def _start(folder: Path, index: int) -> Path:
+    """The marker of a frame that starts a chain (the first, or the first after a cut)."""
+    return folder / f"{index:06d}.start"
+
+
+def _preprocessed(plugins: Plugins, rgb: np.ndarray, params: StyleParams) -> np.ndarray:
+    """The ``nstfilter_preprocess`` hooks on one frame, as a photo gets them (same size)."""
+    image = plugins.preprocess(Image.fromarray(rgb, "RGB"), params).convert("RGB")
+    if image.size != (rgb.shape[1], rgb.shape[0]):
+        image = image.resize((rgb.shape[1], rgb.shape[0]), Image.Resampling.LANCZOS)
+    return np.asarray(image)
+
+
 def _load_part(path: Path) -> np.ndarray:
     with Image.open(path) as image:
         return np.asarray(image.convert("RGB"))
@@ -226,8 +239,7 @@ def style_clip(
 
     flow = FlowEstimator() if params.temporal_weight > 0 else None
     stylist = None
-    prev_grey = prev_styled = None
-    cuts: list[int] = []
+    prev_grey = prev_styled = chain_start = None
     styled = 0
     first_seconds: float | None = None
     later: list[float] = []
@@ -240,12 +252,14 @@ def style_clip(
             from ..errors import Cancelled
 
             raise Cancelled("cancelled")
-        rgb = resize_frame(frame.rgb, size)
+        rgb = _preprocessed(plugins, resize_frame(frame.rgb, size), params)
         grey = flow.grey(rgb) if flow is not None else None
         part = _part(folder, frame.index)
         position = frame.index - span.start
         if position < done:  # styled by an earlier run: only the chain needs it, later
             prev_grey, prev_styled = grey, part
+            if _start(folder, frame.index).exists():
+                chain_start = rgb
             continue
         began = time.perf_counter()
         pixels = rgb.astype(np.float32) / 255.0
@@ -253,21 +267,22 @@ def style_clip(
             stylist = stylist_for(
                 plugins, styles, params, pixels, callback=engine_callback, should_stop=should_stop
             )
+            if chain_start is not None and prev_styled is not None:  # resumed mid-chain
+                stylist.first(chain_start.astype(np.float32) / 255.0)  # its per-chain state
         if isinstance(prev_styled, Path):
             prev_styled = _load_part(prev_styled)
-        cut = False
-        if flow is None or prev_styled is None or prev_grey is None:
+        motion = None
+        if flow is not None and prev_styled is not None and prev_grey is not None:
+            motion = flow.motion(prev_grey, grey)
+        cut = motion is not None and motion.cut
+        if motion is None or cut:  # a chain starts: marked before its frame is kept
+            if cut:
+                log.info("%s: cut before frame %d: the chain restarts", source.name, frame.index)
+            write_atomic(b"", _start(folder, frame.index))
             image = stylist.first(pixels)
         else:
-            motion = flow.motion(prev_grey, grey)
-            cut = motion.cut
-            if cut:
-                cuts.append(frame.index)
-                log.info("%s: cut before frame %d: the chain restarts", source.name, frame.index)
-                image = stylist.first(pixels)
-            else:
-                warped = warp(prev_styled.astype(np.float32) / 255.0, motion.backward)
-                image = stylist.follow(pixels, warped, motion.mask)
+            warped = warp(prev_styled.astype(np.float32) / 255.0, motion.backward)
+            image = stylist.follow(pixels, warped, motion.mask)
         styled_rgb = _to_uint8(image)
         _save_part(part, styled_rgb)
         prev_grey, prev_styled = grey, styled_rgb
@@ -288,6 +303,7 @@ def style_clip(
         result = plugins.postprocess(Image.fromarray(styled_rgb, "RGB"), original, params)
         return np.asarray(result.convert("RGB"))
 
+    cuts = [i for i in span[1:] if _start(folder, i).exists()]
     missing = [i for i in span if not _part(folder, i).is_file()]
     if missing:  # the source had fewer frames than its container said
         raise_truncated(info, missing[0])

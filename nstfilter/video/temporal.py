@@ -56,7 +56,10 @@ def _cancel_check(should_stop: Callable[[], bool] | None) -> None:
 
 
 class FastFrames:
-    """The ``fast`` filter's network, the style vector computed once per clip."""
+    """The ``fast`` filter's network and palette finish, as its stills get them: the style
+    vector is computed once per clip, and the colour map onto the painting's palette once
+    per chain (learnt on its first frame, applied to every later one through a lookup
+    table): a map learnt afresh on every frame would flicker."""
 
     def __init__(
         self, plugins: Plugins, styles: Sequence[tuple[Image.Image, float]], params: StyleParams,
@@ -70,12 +73,31 @@ class FastFrames:
         self.vector = chosen.vector(self.stylizer, first_frame, styles, params.strength)
         self.side = work_size(max(first_frame.shape[:2]), params)
         self.weight = params.temporal_weight
+        self.paintings = [(to_array(img), w) for img, w in styles if w > 0]
+        self.amount = params.palette * params.strength
+        self.colours: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def _paint(self, frame: np.ndarray) -> np.ndarray:
+        if self.amount <= 0.0:
+            return self.stylizer.transform(frame, self.vector, work_size=self.side)
+        from ..palette import lookup
+
+        painted = self.stylizer.transform(frame, self.vector, work_size=self.side)
+        matched = lookup(self.colours, painted)
+        return np.clip(painted + self.amount * (matched - painted), 0.0, 1.0)
 
     def first(self, frame: np.ndarray) -> np.ndarray:
-        return self.stylizer.transform(frame, self.vector, work_size=self.side)
+        if self.amount > 0.0:  # a new chain: its own colour map (the fast filter's quick one)
+            from ..palette import palette_map
+
+            painted = self.stylizer.transform(frame, self.vector, work_size=self.side)
+            self.colours = palette_map(painted, self.paintings, iterations=8, sample=16384)
+        return self._paint(frame)
 
     def follow(self, frame: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return blend(self.first(frame), warped, mask, self.weight)
+        if self.colours is None and self.amount > 0.0:  # resumed mid-chain
+            return blend(self.first(frame), warped, mask, self.weight)
+        return blend(self._paint(frame), warped, mask, self.weight)
 
 
 class FilterFrames:
