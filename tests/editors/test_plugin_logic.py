@@ -301,7 +301,7 @@ def gmic_commands() -> dict[str, list[str]]:
     return commands
 
 
-@pytest.mark.parametrize("command", ["nstfilter", "fx_nstfilter"])
+@pytest.mark.parametrize("command", ["nstfilter", "fx_nstfilter", "fx_nstfilter_preview"])
 def test_gmic_arguments_are_never_pasted_into_a_command_line(command: str) -> None:
     """A '$1' in a G'MIC line is pasted in as source (a space starts a new command), so the
     user-facing commands capture their arguments with '$=' and use only checked copies."""
@@ -352,3 +352,81 @@ def test_install_gmic_filter_does_not_follow_a_planted_temp_link(tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert victim.read_text() == "precious"
     assert "fx_nstfilter :" in user_file.read_text()
+
+
+# --- the fast filter in the GIMP dialog ---------------------------------------------------
+
+
+def test_fast_quality_and_the_preview_settings(plugin) -> None:
+    base = {"preset": "starry-night", "style": None, "strength": 0.4, "size": 0}
+    fast = plugin.cli_arguments({**base, "quality": "fast", "iterations": 7}, "in", "out")
+    assert fast[fast.index("--quality") + 1] == "fast" and "--iterations" not in fast
+    painted = plugin.cli_arguments({**base, "quality": "painted", "iterations": 7}, "in", "out")
+    assert "--quality" not in painted and painted[-2:] == ["--iterations", "7"]
+    shown = plugin.preview_settings({**base, "quality": "painted"})
+    assert shown["quality"] == "fast" and shown["size"] == plugin.PREVIEW_SIZE
+    assert shown["strength"] == 0.4  # the slider's value is what the preview shows
+    assert plugin.preview_settings({**base, "size": 100})["size"] == 100
+    one_step = {"step": 1, "total": 1, "scale": 1, "scales": 1}
+    assert plugin.progress_text(one_step).endswith("fast filter")
+
+
+def test_live_preview_leaves_no_history_and_no_layer(plugin, monkeypatch) -> None:
+    """The toggle's layer is made and removed with undo frozen; a failure is reported once."""
+    calls: list[str] = []
+
+    class Image:
+        def undo_freeze(self):
+            calls.append("freeze")
+
+        def undo_thaw(self):
+            calls.append("thaw")
+
+        def remove_layer(self, layer):
+            calls.append(f"remove {layer}")
+
+    class Config:
+        preview = True
+
+        def get_property(self, name):
+            return self.preview if name == "preview" else None
+
+    config = Config()
+    monkeypatch.setattr(plugin, "_settings", lambda cfg: {"preset": "p", "size": 0})
+    runs: list[dict] = []
+
+    def styled(image, drawable, settings, progress):
+        runs.append(settings)
+        if settings.get("fail"):
+            raise plugin.NstFailure("bad")
+        return "layer1"
+
+    monkeypatch.setattr(plugin, "style_transfer", styled)
+    preview = plugin.LivePreview(Image(), "drawable", config)
+    preview.refresh()
+    assert preview.layer == "layer1" and runs[-1]["quality"] == "fast"
+    assert calls == ["freeze", "thaw"]
+    config.preview = False
+    preview.refresh()  # the toggle off: the layer goes, nothing new is made
+    assert preview.layer is None and calls == ["freeze", "thaw", "freeze", "remove layer1", "thaw"]
+    assert len(runs) == 1
+    messages: list[str] = []
+    monkeypatch.setattr(plugin.Gimp, "message", messages.append, raising=False)
+    monkeypatch.setattr(plugin, "_settings", lambda cfg: {"preset": "p", "size": 0, "fail": 1})
+    config.preview = True
+    preview.refresh()
+    preview.refresh()
+    assert preview.layer is None and messages == ["nstfilter preview: bad"]
+
+
+def test_gmic_preview_pane_runs_the_fast_filter() -> None:
+    """G'MIC-Qt's preview command is the filter with the fast quality forced; the full filter
+    runs the chosen quality (Painted: the preset's)."""
+    text = GMIC.read_text(encoding="utf-8")
+    assert "#@gui Neural Style Transfer : fx_nstfilter, fx_nstfilter_preview" in text
+    commands = gmic_commands()
+    assert "_nst_fast=1" in "\n".join(commands["fx_nstfilter_preview"])
+    assert "_nst_fast=0" in "\n".join(commands["fx_nstfilter"])
+    body = "\n".join(commands["_fx_nstfilter"])
+    assert "quality=fast" in body and "$quality" in body
+    assert "--quality '\"$quality\"'" in "\n".join(commands["nstfilter"])

@@ -8,6 +8,11 @@ lines on GIMP's progress bar, and loads the result as a new layer above the draw
 named after the preset, in one undo group. With a selection the new layer gets a mask made
 from it, so only the selection is replaced and the original stays underneath.
 
+The dialog offers *Painted* (the preset's optimisation, minutes) or *Fast* (the feed-forward
+filter, about a second). Its *Preview* toggle shows the fast result as a temporary layer
+above the drawable, redrawn a moment after a setting (the strength slider...) changes, with
+undo frozen so it leaves no history; it is removed when the dialog closes.
+
 Nothing in the image changes until the CLI has succeeded; any failure (no CLI, unknown
 preset, a CLI error) is returned as an execution error carrying the CLI's one-line message,
 which GIMP shows in its message dialog (interactive) or hands to the caller (batch).
@@ -59,6 +64,14 @@ FALLBACK_PRESETS = ["preview"]
 LIST_TIMEOUT = 30
 #: Variables of GIMP's embedded Python that would break another Python's start-up.
 FOREIGN_PYTHON_VARS = ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONEXECUTABLE")
+QUALITY_CHOICES = [
+    ("painted", "Painted: the preset's optimisation (minutes)"),
+    ("fast", "Fast: the feed-forward filter (about a second)"),
+]
+#: The preview's longest side (the fast filter at this size takes well under a second).
+PREVIEW_SIZE = 512
+#: Milliseconds a setting must rest before the preview is redrawn (a slider sends many).
+PREVIEW_DELAY_MS = 400
 PRESERVE_CHOICES = [
     ("preset", "As the preset says"),
     ("yes", "Keep the photo's colours"),
@@ -181,9 +194,34 @@ def cli_arguments(settings: dict, source: str, target: str) -> list[str]:
         args.append("--no-preserve-color")
     if settings.get("size", 0) > 0:
         args += ["--size", str(settings["size"])]
-    if settings.get("iterations", 0) > 0:
+    if settings.get("quality") == "fast":
+        args += ["--quality", "fast"]  # iterations mean nothing to it
+    elif settings.get("iterations", 0) > 0:
         args += ["--iterations", str(settings["iterations"])]
     return args
+
+
+def preview_settings(settings: dict) -> dict:
+    """What the Preview toggle runs: the same settings through the fast filter, at most
+    :data:`PREVIEW_SIZE` px (the layer is scaled to the region like any result)."""
+    size = settings.get("size", 0)
+    return {
+        **settings,
+        "quality": "fast",
+        "size": min(size, PREVIEW_SIZE) if size > 0 else PREVIEW_SIZE,
+    }
+
+
+def progress_text(event: dict) -> str:
+    """The progress bar's text for one JSON progress event."""
+    if int(event.get("total") or 1) <= 1 and int(event.get("scales") or 1) <= 1:
+        return "Neural style transfer: fast filter"
+    return "Neural style transfer: scale {}/{}, step {}/{}".format(
+        event.get("scale", 1),
+        event.get("scales", 1),
+        int(event.get("step") or 0),
+        max(int(event.get("total") or 1), 1),
+    )
 
 
 def _error_from_stderr(lines: list[str], code: int) -> str:
@@ -228,10 +266,7 @@ def run_cli(command: list[str], args: list[str], progress) -> None:
             if isinstance(event, dict) and event.get("event") == "progress":
                 total = max(int(event.get("total") or 1), 1)
                 step = int(event.get("step") or 0)
-                text = "Neural style transfer: scale {}/{}, step {}/{}".format(
-                    event.get("scale", 1), event.get("scales", 1), step, total
-                )
-                progress(min(step / total, 1.0), text)
+                progress(min(step / total, 1.0), progress_text(event))
             elif line:
                 other.append(line)
         code = child.wait()
@@ -342,9 +377,65 @@ def style_transfer(image, drawable, settings: dict, progress) -> object:
         name = settings["preset"]
         if settings.get("style"):
             name = os.path.splitext(os.path.basename(settings["style"]))[0]
+        if settings.get("quality") == "fast":
+            name += " (fast)"
         return add_result_layer(image, drawable, target, name, (x, y, width, height), selection)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+class LivePreview:
+    """The dialog's Preview toggle: the fast result as a temporary layer over the drawable.
+
+    Redrawn :data:`PREVIEW_DELAY_MS` after the last change of a setting (a moving slider
+    sends a stream of them), removed when the toggle is off or the dialog closes. Undo is
+    frozen around every change, so the preview leaves nothing in the image's history."""
+
+    def __init__(self, image, drawable, config) -> None:
+        self.image, self.drawable, self.config = image, drawable, config
+        self.layer = None
+        self.pending = None
+        self.error = None  # the last failure's one line (shown once, in the status bar)
+
+    def schedule(self, *_args) -> None:
+        if self.pending is not None:
+            GLib.source_remove(self.pending)
+        self.pending = GLib.timeout_add(PREVIEW_DELAY_MS, self.refresh)
+
+    def refresh(self) -> bool:
+        self.pending = None
+        self.clear()
+        if self.config.get_property("preview"):
+            settings = preview_settings(_settings(self.config))
+            self.image.undo_freeze()
+            try:
+                self.layer = style_transfer(self.image, self.drawable, settings, _no_progress)
+                self.error = None
+            except NstFailure as exc:
+                if str(exc) != self.error:
+                    Gimp.message(f"nstfilter preview: {exc}")
+                self.error = str(exc)
+            finally:
+                self.image.undo_thaw()
+        Gimp.displays_flush()
+        return False  # a one-shot GLib timeout
+
+    def clear(self) -> None:
+        if self.pending is not None:
+            GLib.source_remove(self.pending)
+            self.pending = None
+        if self.layer is not None:
+            self.image.undo_freeze()
+            try:
+                self.image.remove_layer(self.layer)
+            finally:
+                self.image.undo_thaw()
+            self.layer = None
+            Gimp.displays_flush()
+
+
+def _no_progress(fraction: float, text: str) -> None:
+    """The preview runs while the dialog is open: no progress bar."""
 
 
 def _settings(config) -> dict:
@@ -360,6 +451,7 @@ def _settings(config) -> dict:
         "preserve_colors": config.get_property("preserve-colors"),
         "size": config.get_property("size"),
         "iterations": config.get_property("iterations"),
+        "quality": config.get_property("quality"),
     }
 
 
@@ -426,8 +518,19 @@ class NstFilter(Gimp.PlugIn):
             0, 8192, 0, GObject.ParamFlags.READWRITE,
         )  # fmt: skip
         procedure.add_int_argument(
-            "iterations", "_Iterations", "Optimiser steps; 0: the preset's",
+            "iterations", "_Iterations", "Optimiser steps (Painted); 0: the preset's",
             0, 100000, 0, GObject.ParamFlags.READWRITE,
+        )  # fmt: skip
+        qualities = Gimp.Choice.new()
+        for index, (nick, label) in enumerate(QUALITY_CHOICES):
+            qualities.add(nick, index, label, "")
+        procedure.add_choice_argument(
+            "quality", "_Quality", "Painted (the preset's optimisation) or Fast",
+            qualities, "painted", GObject.ParamFlags.READWRITE,
+        )  # fmt: skip
+        procedure.add_boolean_argument(
+            "preview", "Pre_view", "Show the fast filter's result while the settings change",
+            False, GObject.ParamFlags.READWRITE,
         )  # fmt: skip
         return procedure
 
@@ -441,8 +544,14 @@ class NstFilter(Gimp.PlugIn):
             GimpUi.init("nstfilter")
             dialog = GimpUi.ProcedureDialog.new(procedure, config, "Neural Style Transfer")
             dialog.fill(None)
-            accepted = dialog.run()
-            dialog.destroy()
+            preview = LivePreview(image, drawables[0], config)
+            handler = config.connect("notify", preview.schedule)
+            try:
+                accepted = dialog.run()
+            finally:
+                config.disconnect(handler)
+                preview.clear()
+                dialog.destroy()
             if not accepted:
                 return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
         Gimp.progress_init("Neural style transfer")
