@@ -112,10 +112,13 @@ def stylize(
     callback: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     plugins: Plugins | None = None,
+    quality: str | None = None,
     **overrides: Any,
 ) -> Image.Image:
     """Style an image and return it as a PIL image. ``styles``: paths or PIL images, maybe
-    ``(image, weight)`` pairs; ``styles``/``params``/``overrides`` win over a ``preset``'s."""
+    ``(image, weight)`` pairs; ``styles``/``params``/``overrides`` win over a ``preset``'s.
+    ``quality``: a mode of ``nstfilter.schedules`` (``"fast"``: the instant filter, no
+    TensorFlow), applied before the ``overrides``, as ``--quality`` is on the CLI."""
     plugins = plugins or Plugins.load()
     if preset is not None:
         from .presets import load_preset
@@ -125,7 +128,9 @@ def stylize(
         styles = resolved.styles if styles is None else styles
     if styles is None:
         raise UsageError("no style image given (pass styles= or preset=)")
-    params = (params or StyleParams()).replace(**overrides)
+    from .schedules import apply_quality
+
+    params = apply_quality(params or StyleParams(), quality).replace(**overrides)
     run = run_filter(content, styles, params, callback=callback, should_stop=should_stop,
                      plugins=plugins)  # fmt: skip
     return run.image

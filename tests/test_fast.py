@@ -161,6 +161,15 @@ def test_the_fast_filter_through_the_api():
     assert diff(result.image, photo) > 10
 
 
+def test_the_python_api_takes_quality_fast():
+    import nstfilter
+
+    image = nstfilter.stylize(PHOTO, PAINTINGS / "the_scream.jpg", quality="fast", size=64)
+    assert image.size == (64, 64)
+    with pytest.raises(UsageError, match="unknown quality"):
+        nstfilter.stylize(PHOTO, PAINTINGS / "the_scream.jpg", quality="instant")
+
+
 def test_quality_fast_and_preview_choose_the_fast_filter():
     assert apply_quality(StyleParams(), "fast").filter == "fast"
     preview = apply_quality(StyleParams(size=1024), "preview")
