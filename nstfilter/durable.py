@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
+import hashlib
 import json
 import logging
 import os
@@ -21,12 +23,31 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import OutputError, UsageError
+from .errors import NoSpaceError, OutputError, UsageError
 
 log = logging.getLogger(__name__)
 
 #: errno values meaning "this file system cannot hard-link (here)": fall back to rename/copy
 _NO_LINK = (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP)
+#: errno values meaning "no room": a full disk or quota, its own exit code (NoSpaceError)
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+#: The longest file name, in bytes, of the usual file systems (ext4, XFS, btrfs, APFS, NTFS).
+NAME_MAX = 255
+#: Above this many bytes a temp file is named by a hash of its target (see _temp_prefix).
+_TEMP_NAME_MAX = NAME_MAX - 32
+
+
+def fit_stem(stem: str, tail: str) -> str:
+    """``stem`` such that ``stem + tail`` fits :data:`NAME_MAX` bytes: unchanged when it
+    does, else its longest prefix that fits plus ``~`` and 8 hex digits of the whole stem's
+    hash, so two long names sharing a prefix still get two names (a 255-byte photo name
+    cannot make its result's or its note's name impossible)."""
+    encoded, room = os.fsencode(stem), NAME_MAX - len(os.fsencode(tail))
+    if len(encoded) <= room:
+        return stem
+    digest = hashlib.sha256(encoded).hexdigest()[:8]
+    prefix = encoded[: max(0, room - 9)].decode("utf-8", "ignore")  # no half character
+    return f"{prefix}~{digest}"
 
 
 #: ``-`` as an output file: standard output (``-o -``, ``--metrics -``).
@@ -89,10 +110,19 @@ def fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def _temp_prefix(target: Path) -> str:
+    """``.<name>.`` for the temp files of ``target``; for a long name a hash of it, so the
+    temp name (14 bytes longer) still fits where the target's does."""
+    name = target.name
+    if len(os.fsencode(name)) > _TEMP_NAME_MAX:
+        name = hashlib.sha256(os.fsencode(name)).hexdigest()[:20]
+    return f".{name}."
+
+
 def remove_temps(target: Path) -> int:
     """Delete leftover temp files of an interrupted write of ``target``; how many."""
     count = 0
-    for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+    for leftover in target.parent.glob(f"{glob.escape(_temp_prefix(target))}*.tmp"):
         with contextlib.suppress(OSError):
             leftover.unlink()
             count += 1
@@ -105,7 +135,8 @@ def failing_as(doing: str, path: str | Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise OutputError(f"{doing}: {exc.strerror or exc}", path=path) from None
+        kind = NoSpaceError if exc.errno in NO_SPACE else OutputError
+        raise kind(f"{doing}: {exc.strerror or exc}", path=path) from None
 
 
 def _link_new(source: Path, target: Path, fallback: Callable[[], object]) -> None:
@@ -131,7 +162,7 @@ def _durable_temp(target: Path, fill: Callable[[IO[bytes]], object]) -> Iterator
     """A temp file beside ``target`` written by ``fill(handle)`` and fsync'd, removed on exit
     unless it was moved into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, name = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent)
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -184,6 +215,29 @@ def _copy(source: Path, target: Path) -> None:
     ):
         shutil.copystat(source, tmp)
         _place(tmp, target)
+
+
+@contextlib.contextmanager
+def held_lock(path: Path, refusal: Callable[[str], Exception]) -> Iterator[None]:
+    """One process at a time: an exclusive ``flock`` on ``path`` holding the holder's pid,
+    which the kernel drops when the process dies (even by ``kill -9``), so a stale lock
+    never blocks a restart; a second process gets ``refusal(holder pid)`` raised."""
+    import fcntl
+
+    with failing_as("cannot create the lock file", path):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            raise refusal(holder) from None
+        with failing_as("cannot write the lock file", path):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def read_records(path: Path) -> Iterator[dict[str, Any]]:

@@ -88,6 +88,11 @@ class OutputError(NstError, exit_code=10):
     """The output cannot be written (read-only folder, would overwrite an input)."""
 
 
+class NoSpaceError(OutputError, exit_code=16):
+    """The disk or the quota is full (``ENOSPC``, ``EDQUOT``): nothing can be written until
+    space is freed, so a service manager should not restart in a loop."""
+
+
 class PluginError(NstError, exit_code=11):
     """A plugin failed: a misspelt hook or an implementation that raised, named with its hook."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import warnings
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from .errors import (
     UsageError,
 )
 from .params import Setting
+
+log = logging.getLogger(__name__)
 
 #: Default decompression-bomb guard: 100 megapixels (a 12,000 x 8,000 photo fits).
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -150,8 +153,12 @@ def normalize(image: Image.Image, path: str | None = None) -> LoadedImage:
     return LoadedImage(rgb=rgb, alpha=alpha, source_mode=source_mode, path=path)
 
 
-def load_image(path: str | Path, *, max_pixels: int | None = None) -> LoadedImage:
-    """Open, validate and normalise an image file; errors name the file and the problem."""
+def load_image(
+    path: str | Path, *, max_pixels: int | None = None, warn_frames: bool = True
+) -> LoadedImage:
+    """Open, validate and normalise an image file; errors name the file and the problem.
+    Only the first frame of an animated GIF or a multi-page TIFF is read: ``warn_frames``
+    says so in one warning (a caller that styles every frame turns it off)."""
     path = Path(path)
     if not path.exists():
         raise InputNotFoundError("no such file", path=path)
@@ -159,20 +166,22 @@ def load_image(path: str | Path, *, max_pixels: int | None = None) -> LoadedImag
         raise ImageError("is a folder, not an image", path=path)
     if path.stat().st_size == 0:
         raise ImageError("empty file (0 bytes)", path=path)
-    return _decode(path, path, pixel_limit(max_pixels))
+    return _decode(path, path, pixel_limit(max_pixels), warn_frames)
 
 
 def load_image_bytes(
-    data: bytes, *, name: str | None = None, max_pixels: int | None = None
+    data: bytes, *, name: str | None = None, max_pixels: int | None = None, warn_frames=True
 ) -> LoadedImage:
     """:func:`load_image` for an image held in memory (batch jobs travel as bytes);
     ``name`` labels error messages the way a path would."""
     if not data:
         raise ImageError("empty file (0 bytes)", path=name)
-    return _decode(io.BytesIO(data), name, pixel_limit(max_pixels))
+    return _decode(io.BytesIO(data), name, pixel_limit(max_pixels), warn_frames)
 
 
-def _decode(source: Path | io.BytesIO, path: str | Path | None, limit: int) -> LoadedImage:
+def _decode(
+    source: Path | io.BytesIO, path: str | Path | None, limit: int, warn_frames: bool = True
+) -> LoadedImage:
     try:
         with warnings.catch_warnings():
             # checked just below with our message; Pillow itself refuses beyond twice it
@@ -185,6 +194,8 @@ def _decode(source: Path | io.BytesIO, path: str | Path | None, limit: int) -> L
                         f"{limit:,} (set {MAX_PIXELS_ENV} to raise it)",
                         path=path,
                     )
+                if warn_frames and getattr(opened, "is_animated", False):  # cheap: no count
+                    log.warning("%s: animated or multi-page; only the first frame is styled", path)
                 image = opened.copy()  # loaded, with its info (EXIF, ICC profile)
     except Image.DecompressionBombError:
         raise ImageTooLargeError(

@@ -592,8 +592,8 @@ def bad_plugin(folder: Path, name: str) -> Path:
 def test_a_hook_returning_the_wrong_thing_is_that_plugins_error(tmp_path, name):
     photo = make_photo(tmp_path / "p.png")
     folder = bad_plugin(tmp_path / "plugins", name)
-    proc = stub_apply(str(photo), "-o", str(tmp_path / "r.png"),
-                      env={"NSTFILTER_PLUGINS_DIR": f"{STUB_PLUGINS}{os.pathsep}{folder}"})  # fmt: skip
+    plugins = {"NSTFILTER_PLUGINS_DIR": f"{STUB_PLUGINS}{os.pathsep}{folder}"}
+    proc = stub_apply(str(photo), "-o", str(tmp_path / "r.png"), env=plugins)
     assert proc.returncode == 11, proc.stderr
     line = _one_error_line(proc.stderr)
     assert f"plugin {name} returned" in line and BAD_HOOKS[name][2] in line
@@ -603,11 +603,36 @@ def test_a_hook_returning_the_wrong_thing_is_that_plugins_error(tmp_path, name):
 def test_batch_names_the_plugin_whose_hook_returned_the_wrong_thing(tmp_path):
     make_photo(tmp_path / "photos" / "a.png")
     folder = bad_plugin(tmp_path / "plugins", "pre_number")
+    plugins = {"NSTFILTER_PLUGINS_DIR": f"{STUB_PLUGINS}{os.pathsep}{folder}"}
     proc = run_cli("batch", str(tmp_path / "photos"), "-p", "stub-starry", "-o",
                    str(tmp_path / "out"), "--progress", "none",
-                   env={**STUB_ENV, "NSTFILTER_PLUGINS_DIR": f"{STUB_PLUGINS}{os.pathsep}{folder}"})  # fmt: skip
+                   env={**STUB_ENV, **plugins})  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     assert "plugin pre_number returned" in proc.stdout  # the summary's table
     assert "Traceback" not in proc.stdout + proc.stderr
     records = (tmp_path / "out" / "manifest.jsonl").read_text()
     assert "plugin pre_number returned a int from nstfilter_preprocess" in records
+
+
+def test_presets_list_escapes_a_bidi_override_in_a_description(tmp_path):
+    text = _PROBE.replace("Batch tests", "innocent \u202egpj.exe")
+    (tmp_path / "probe.toml").write_text(text, encoding="utf-8")
+    proc = run_cli("presets", "list", env={"NSTFILTER_PRESET_PATH": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert "\u202e" not in proc.stdout and "innocent \\u202egpj.exe" in proc.stdout
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "TIFF"])
+def test_only_the_first_frame_of_a_multi_frame_input_is_styled_and_said(tmp_path, fmt, caplog):
+    """Read as a photo, an animated GIF or a multi-page TIFF loses its other frames: one
+    warning says so (a front-end that styles every frame passes ``warn_frames=False``)."""
+    from nstfilter.imageio import load_image, load_image_bytes
+
+    frames = [Image.new("RGB", (48, 40), colour) for colour in ("red", "green", "blue")]
+    photo = tmp_path / f"anim.{fmt.lower()}"
+    frames[0].save(photo, fmt, save_all=True, append_images=frames[1:])
+    with caplog.at_level("WARNING", logger="nstfilter"):
+        assert load_image(photo).rgb.getpixel((0, 0)) == (255, 0, 0)
+        load_image_bytes(photo.read_bytes(), name="bytes.gif", warn_frames=False)
+    warnings = [r.getMessage() for r in caplog.records if "only the first frame" in r.getMessage()]
+    assert warnings == [f"{photo}: animated or multi-page; only the first frame is styled"]

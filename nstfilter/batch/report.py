@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from ..durable import write_atomic
 from ..printable import printable
-from .manifest import DONE, Manifest
+from .manifest import DONE, Manifest, inside
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -59,6 +59,7 @@ def _link(rel: str) -> str:
 
 
 def _img(outdir: Path, rel: str | None, alt: str) -> str:
+    rel = inside(outdir, rel)  # a record's path is data: only files of the output folder
     if not rel or not (outdir / rel).is_file():
         return '<span class="none">&mdash;</span>'
     return f'<img src="{_link(rel)}" alt="{html.escape(alt)}" loading="lazy">'
@@ -101,7 +102,7 @@ def write_report(
         f"<tr><td>{html.escape(r.get('input_rel') or r['input'])}</td>"
         f"<td>{html.escape(p.preset.name)}</td>"
         f"<td>{_img(outdir, r.get('thumb_in'), 'photo')}</td><td>&rarr;</td>"
-        f'<td><a href="{_link(r["output"])}">'
+        f'<td><a href="{_link(p.output_rel.as_posix())}">'
         f"{_img(outdir, r.get('thumb_out'), 'result')}</a></td>"
         f"<td>{r.get('seconds', 0):.1f} s</td><td>{html.escape(_losses(r.get('final')))}</td>"
         f"<td>{html.escape(r.get('backbone') or '')}</td></tr>"

@@ -9,7 +9,8 @@ import os
 
 import click
 
-from ..errors import NstError
+from ..durable import NO_SPACE
+from ..errors import NoSpaceError, NstError
 from ..plugins import Plugins
 from ..printable import printable
 from . import apply, batch, demo, editors, plugins, presets, watch, weights
@@ -32,6 +33,12 @@ class NstGroup(click.Group):
         except NstError as error:
             click.echo(f"nstfilter: error: {printable(error)}", err=True)
             ctx.exit(error.exit_code)
+        except OSError as error:  # a write no durable helper made: a full disk is still one line
+            if error.errno not in NO_SPACE:
+                raise
+            full = NoSpaceError(error.strerror or str(error), path=error.filename)
+            click.echo(f"nstfilter: error: {printable(full)}", err=True)
+            ctx.exit(full.exit_code)
         except KeyboardInterrupt:
             click.echo("nstfilter: interrupted", err=True)
             ctx.exit(130)

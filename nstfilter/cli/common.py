@@ -18,7 +18,7 @@ from ..errors import UsageError
 from ..imageio import DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, FORMATS, MAX_PIXELS, MAX_PIXELS_ENV
 from ..params import SETTINGS, STYLE_WEIGHT, Setting, StyleParams, default_text
 from ..presets.schema import OUTPUT_QUALITY
-from ..printable import PrintableFormatter
+from ..printable import PrintableFormatter, printable
 from ..schedules import QUALITY_MODES, apply_quality
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -221,7 +221,9 @@ def plugins_dirs() -> tuple[str, ...]:
 
 
 def echo_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    """Columns padded to their widest cell, but the last (a free-length text)."""
+    """Columns padded to their widest cell, but the last (a free-length text); every cell
+    printable (a preset's description or a plugin's name is data: no U+202E, no escapes)."""
+    rows = [tuple(map(printable, row)) for row in rows]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
     for row in [header, *rows]:
         click.echo("  ".join(f"{c:<{w}}" for c, w in zip(row, widths)) + f"  {row[-1]}")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import OutputError, PresetError
+from ..printable import printable
 from .common import echo_table, verbosity_options
 from .plugins import facade
 
@@ -30,7 +31,7 @@ def list_command(names: bool) -> None:
     found = list_preset_sources(facade())
     if names:
         for name in found:
-            click.echo(name)
+            click.echo(printable(name))
         return
     rows, reasons = [], []
     for name, (kind, path) in found.items():
@@ -51,7 +52,7 @@ def list_command(names: bool) -> None:
     if reasons:
         click.echo(f"\nnot usable here ({STYLE_PATH_ENV}, then the user and bundled styles):")
         for reason in reasons:
-            click.echo(f"  {reason}")
+            click.echo(f"  {printable(reason)}")
 
 
 @presets.command()

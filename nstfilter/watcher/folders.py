@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..durable import held_lock
 from ..errors import InputNotFoundError, OutputError, UsageError
 from .names import STATE_DIRNAME, numbered
 
@@ -90,7 +91,7 @@ class Reservations:
         with self._lock:
             number = 0
             while True:
-                group = [folder / numbered(stem, rest, number) for rest in rests]
+                group = [folder / numbered(stem, rest, number, rests) for rest in rests]
                 if all(p not in self._taken and not os.path.lexists(p) for p in group):
                     self._taken.update(group)
                     return group
@@ -106,22 +107,11 @@ class Reservations:
 
 @contextmanager
 def inbox_lock(path: Path) -> Iterator[None]:
-    """One watcher per inbox: an exclusive ``flock`` on ``path``, which the kernel drops
-    when the process dies (even by ``kill -9``), so a stale lock never blocks a restart."""
-    import fcntl
+    """One watcher per inbox (:func:`~nstfilter.durable.held_lock` on ``path``)."""
 
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
-            raise UsageError(
-                f"another watcher (pid {holder}) is already watching this inbox",
-                path=path.parent.parent,
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    def refusal(holder: str) -> UsageError:
+        message = f"another watcher (pid {holder}) is already watching this inbox"
+        return UsageError(message, path=path.parent.parent)
+
+    with held_lock(path, refusal):
         yield
-    finally:
-        os.close(fd)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from ..durable import fit_stem
 from ..imageio import FORMATS
 
 #: Names never taken: hidden files, editors' and browsers' partial downloads, temp files.
@@ -64,7 +65,11 @@ def output_extension(source: Path, preset_format: str | None) -> str:
     return suffix if suffix in FORMATS else ".png"
 
 
-def numbered(stem: str, rest: str, number: int) -> str:
+def numbered(stem: str, rest: str, number: int, group: Iterable[str] = ()) -> str:
     """``photo`` + ``.starry.png``: 0 -> ``photo.starry.png``, 2 -> ``photo-2.starry.png``:
-    right after the original name, so sorted listings keep a photo's results together."""
-    return f"{stem}{rest}" if number <= 0 else f"{stem}-{number}{rest}"
+    right after the original name, so sorted listings keep a photo's results together. A
+    name too long for the file system gets a shortened stem (:func:`~nstfilter.durable.
+    fit_stem`), the same for every rest of its ``group`` (a file and its ``.error.txt``)."""
+    suffix = f"-{number}" if number > 0 else ""
+    longest = max([rest, *group], key=lambda r: len(os.fsencode(r)))
+    return f"{fit_stem(stem, suffix + longest)}{suffix}{rest}"

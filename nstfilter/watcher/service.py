@@ -31,7 +31,7 @@ from ..errors import NstError
 from .compute import make_compute
 from .folders import Layout, inbox_lock
 from .journal import Journal
-from .names import escapes_inbox, is_candidate_path, is_ignored_name, stat_of
+from .names import escapes_inbox, file_state, is_candidate_path, is_ignored_name, stat_of
 from .pipeline import RETRY, Runner
 from .presetcache import PresetCache
 from .stability import Tracker
@@ -47,6 +47,9 @@ HEALTH_EVERY = 2.0  # seconds between checks that the inbox and the observer are
 #: step); a filter or plugin stuck longer is left behind, its file in the inbox (journalled,
 #: redone at the next start), so a hung hook cannot keep the service from stopping.
 STOP_GRACE = 10.0
+#: Tries of one file (unchanged) that could not even be moved to failed/: then it is left in
+#: the inbox, untouched until it changes or the watcher restarts, not retried for ever.
+MAX_TRIES = 5
 
 
 @dataclass
@@ -122,10 +125,14 @@ class Watcher:
         self._counts_lock = threading.Lock()
         self.observer: BaseObserver | None = None
         self._inbox_ident: tuple[int, int] | None = None
+        self._tries: Counter[Path] = Counter()
+        self._given_up: dict[Path, list[int] | None] = {}  # path -> its state then
 
     def accept(self, path: Path) -> bool:
         if not is_candidate_path(path, self.layout.inbox):
             return False
+        if path in self._given_up and self._given_up[path] == file_state(path):
+            return False  # given up on, unchanged since
         if escapes_inbox(path, self._inbox_real):
             if path not in self._warned_links and len(self._warned_links) < 10_000:
                 self._warned_links.add(path)
@@ -295,6 +302,15 @@ class Watcher:
                 log.exception("unexpected error processing %s; it stays in the inbox", path)
                 status = RETRY
             retry = status == RETRY and not self.options.once and not self.stopping.is_set()
+            self._tries[path] = self._tries[path] + 1 if status == RETRY else 0
+            if retry and self._tries[path] >= MAX_TRIES:
+                log.error(
+                    "giving up on %s after %d tries: it stays in the inbox, untouched until "
+                    "it changes or the watcher restarts", path, MAX_TRIES,
+                )  # fmt: skip
+                self._given_up[path], retry = file_state(path), False
+            if not self._tries[path]:
+                del self._tries[path]
             self.tracker.release(path, retry_after=self.options.retry_after if retry else None)
             self._count(status)
 

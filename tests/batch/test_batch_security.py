@@ -3,12 +3,13 @@ cannot point outside the output folder."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 from helpers import run_cli
-from helpers.batch import STUB_PLUGINS, cli_env, final_states
+from helpers.batch import STUB_PLUGINS, cli_env, final_states, make_photos, read_manifest
 
 HANG = """\
 import time
@@ -48,3 +49,43 @@ def test_a_time_limit_needs_an_executor_that_can_stop_a_job(tmp_path, photos):
     proc = batch(str(photos), "-p", "stub-starry", "-o", str(tmp_path / "out"),
                  "--job-timeout", "3", "--executor", "dask")  # fmt: skip
     assert proc.returncode == 2 and "--job-timeout needs --executor local" in proc.stderr
+
+
+def test_a_second_batch_into_the_same_folder_is_refused_naming_the_first(tmp_path, photos):
+    from nstfilter.batch.manifest import LOCK_NAME
+    from nstfilter.durable import held_lock
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with held_lock(out / LOCK_NAME, RuntimeError):  # a first batch, still running
+        proc = batch(str(photos), "-p", "stub-starry", "-o", str(out))
+    assert proc.returncode == 10, proc.stderr
+    assert f"another batch (pid {os.getpid()}) is writing to this output folder" in proc.stderr
+    assert not (out / "manifest.jsonl").exists()
+    proc = batch(str(photos), "-p", "stub-starry", "-o", str(out))  # the first one has ended
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("planted", ["../in/photo00.png", "/etc/hostname"])
+def test_a_manifest_cannot_point_outside_the_output_folder(tmp_path, planted):
+    """A tampered record's ``output`` is not trusted: the job is redone, and the report
+    links only files inside the output folder."""
+    photos = tmp_path / "in"
+    make_photos(photos, count=1)
+    out = tmp_path / "out"
+    assert batch(str(photos), "-p", "stub-starry", "-o", str(out)).returncode == 0
+    manifest = out / "manifest.jsonl"
+    records = [json.loads(line) for line in manifest.read_text().splitlines()]
+    for record in records:
+        if "key" in record:
+            record["output"] = planted
+            record["thumb_out"] = planted
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in records))
+    proc = batch(str(photos), "-p", "stub-starry", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    jobs = [r for r in records if "key" in r]
+    after = [r for r in read_manifest(out) if "key" in r]
+    assert len(jobs) == 1 and len(after) == 2  # the planted record, then the job redone
+    assert after[-1]["output"] == "photo00.stub-starry.png"
+    report = (out / "report.html").read_text()
+    assert "hostname" not in report and "../in" not in report and "..%2Fin" not in report

@@ -116,3 +116,46 @@ def test_one_small_thin_file_cannot_claim_the_host(drop: DropFolder):
     assert result.returncode == 0, result.stderr
     [note] = list(drop.failed.glob("*.error.txt"))
     assert "painting at longest side 400" in note.read_text()
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_255_byte_name_gets_results_and_notes_that_fit(drop: DropFolder, fail):
+    """Derived names (``<stem>.<preset>.png``, ``<stem>.error.txt``) would exceed the file
+    system's 255 bytes: the stem is shortened with a hash, the file is handled, once."""
+    name = "é" * 123 + "xxxxx.jpg"  # 255 bytes in UTF-8
+    assert len(os.fsencode(name)) == 255
+    make_jpeg(drop.inbox / name)
+    result = drop.once(env={"NSTFILTER_STUB_FAIL": "1"} if fail else {})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert files(drop.inbox) == []
+    made = files(drop.failed) if fail else files(drop.outbox) + files(drop.processed)
+    assert len(made) == 2 and all(len(os.fsencode(n)) <= 255 for n in made), made
+    if fail:
+        [note] = list(drop.failed.glob("*.error.txt"))
+        assert note.name.startswith("é" * 50) and "stub engine asked to fail" in note.read_text()
+        assert f"file:    {name}" in note.read_text()  # the original's full name, kept here
+    else:
+        [out] = files(drop.outbox)
+        assert out.endswith(".stubby.png") and "~" in out
+
+
+def test_an_inbox_on_a_full_disk_is_one_line_and_its_own_exit_code(drop, monkeypatch):
+    """The first write at start-up (the lock's pid) fails with ENOSPC: one line, exit 16."""
+    import errno
+
+    from click.testing import CliRunner
+
+    from nstfilter.cli import main
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    for key, value in drop.env.items():
+        if key.startswith("NSTFILTER_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.setattr(os, "pwrite", full)
+    result = CliRunner().invoke(main, ["watch", str(drop.inbox), "-p", "stubby", "--once"])
+    assert result.exit_code == 16, (result.output, result.exception)
+    lines = [line for line in result.output.splitlines() if "error" in line]
+    assert len(lines) == 1 and "No space left on device" in lines[0], result.output
