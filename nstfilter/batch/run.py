@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from ..builtins import joblog
-from ..durable import write_atomic
+from ..durable import fit_stem, write_atomic
 from ..errors import OutputError
 from ..imageio import format_for
 from ..jobs import Job, JobOutcome, JobReport, read_styles, sha256
@@ -93,8 +93,9 @@ def plan_batch(
         ext = preset.output_ext
         format_for(f"x{ext}")
         for source in inputs:
-            # a/b.jpg with preset starry and .png is a/b.starry.png
-            rel = source.relative.parent / f"{source.relative.stem}.{preset.name}{ext}"
+            # a/b.jpg with preset starry and .png is a/b.starry.png (a long b shortened)
+            tail = f".{preset.name}{ext}"
+            rel = source.relative.parent / f"{fit_stem(source.relative.stem, tail)}{tail}"
             output = outdir / rel
             key = f"{source.relative.as_posix()}::{preset.name}"
             input_hash, error = read_hash(source.path)

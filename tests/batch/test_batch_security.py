@@ -89,3 +89,15 @@ def test_a_manifest_cannot_point_outside_the_output_folder(tmp_path, planted):
     assert after[-1]["output"] == "photo00.stub-starry.png"
     report = (out / "report.html").read_text()
     assert "hostname" not in report and "../in" not in report and "..%2Fin" not in report
+
+
+def test_a_255_byte_photo_name_gets_a_result_name_that_fits(tmp_path):
+    photos = tmp_path / "in"
+    [made] = make_photos(photos, count=1)
+    long_name = photos / ("é" * 123 + "xxxxx.png")
+    made.rename(long_name)
+    out = tmp_path / "out"
+    proc = batch(str(photos), "-p", "stub-starry", "-o", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [result] = [p for p in out.iterdir() if p.name.endswith(".stub-starry.png")]
+    assert len(os.fsencode(result.name)) <= 255 and result.name.startswith("é" * 100)
