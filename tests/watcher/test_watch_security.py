@@ -159,3 +159,25 @@ def test_an_inbox_on_a_full_disk_is_one_line_and_its_own_exit_code(drop, monkeyp
     assert result.exit_code == 16, (result.output, result.exception)
     lines = [line for line in result.output.splitlines() if "error" in line]
     assert len(lines) == 1 and "No space left on device" in lines[0], result.output
+
+
+def test_a_file_that_cannot_even_be_failed_is_not_retried_for_ever(tmp_path, stub_plugins):
+    """A file the watcher can neither style nor move to failed/ (RETRY) is given up after
+    MAX_TRIES, until it changes: no endless loop of tracebacks in the log."""
+    from nstfilter.watcher import Layout, Watcher, WatchOptions
+    from nstfilter.watcher.pipeline import RETRY
+    from nstfilter.watcher.service import MAX_TRIES
+
+    photo = make_jpeg(tmp_path / "inbox" / "a.jpg")
+    watcher = Watcher(Layout.build(tmp_path / "inbox"), WatchOptions("stubby"), stub_plugins)
+    tries = []
+    watcher.runner.process = lambda path: tries.append(path) or RETRY
+    watcher.tracker.unchanged = lambda path: True
+    for _ in range(MAX_TRIES):
+        assert watcher.accept(photo)
+        watcher.work.put(photo)
+    watcher.work.put(None)
+    watcher._worker()
+    assert len(tries) == MAX_TRIES and not watcher.accept(photo)
+    photo.write_bytes(photo.read_bytes() + b"\0")  # changed: a new chance
+    assert watcher.accept(photo)
