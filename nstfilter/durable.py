@@ -84,12 +84,19 @@ def write_stdout(data: bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     except (OSError, ValueError) as exc:  # ValueError: a closed stream
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
-        why = getattr(exc, "strerror", None) or exc
-        raise OutputError(f"cannot write: {why}", path=_STDOUT_LABEL) from None
+        raise stdout_failed(exc) from None
+
+
+def stdout_failed(exc: OSError | ValueError) -> OutputError:
+    """The one-line error of a failed write to standard output (also for text a command
+    printed, ``presets list | head -1``); standard output then points at ``/dev/null``, so
+    Python's own flush at exit cannot print a second error."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    why = getattr(exc, "strerror", None) or exc
+    return OutputError(f"cannot write: {why}", path=_STDOUT_LABEL)
 
 
 def write_output(data: bytes, path: str | Path) -> None:

@@ -636,3 +636,16 @@ def test_only_the_first_frame_of_a_multi_frame_input_is_styled_and_said(tmp_path
         load_image_bytes(photo.read_bytes(), name="bytes.gif", warn_frames=False)
     warnings = [r.getMessage() for r in caplog.records if "only the first frame" in r.getMessage()]
     assert warnings == [f"{photo}: animated or multi-page; only the first frame is styled"]
+
+
+def test_any_command_whose_reader_left_is_one_line_not_a_traceback():
+    import subprocess
+    import sys
+
+    env = {**os.environ, **STUB_ENV}
+    command = [sys.executable, "-m", "nstfilter", "presets", "list", "--names"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()  # `| head -0`: gone before the first line
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 10, err
+    assert "<stdout>: cannot write: Broken pipe" in _one_error_line(err.decode())

@@ -5,11 +5,12 @@ a traceback for a user mistake); each subcommand lives in its own module."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 
 import click
 
-from ..durable import NO_SPACE
+from ..durable import NO_SPACE, stdout_failed
 from ..errors import NoSpaceError, NstError
 from ..plugins import Plugins
 from ..printable import printable
@@ -33,12 +34,15 @@ class NstGroup(click.Group):
         except NstError as error:
             click.echo(f"nstfilter: error: {printable(error)}", err=True)
             ctx.exit(error.exit_code)
-        except OSError as error:  # a write no durable helper made: a full disk is still one line
-            if error.errno not in NO_SPACE:
+        except OSError as error:  # a write no durable helper made: still one line
+            if error.errno == errno.EPIPE:  # the reader of our standard output left
+                failed: NstError = stdout_failed(error)
+            elif error.errno in NO_SPACE:
+                failed = NoSpaceError(error.strerror or str(error), path=error.filename)
+            else:
                 raise
-            full = NoSpaceError(error.strerror or str(error), path=error.filename)
-            click.echo(f"nstfilter: error: {printable(full)}", err=True)
-            ctx.exit(full.exit_code)
+            click.echo(f"nstfilter: error: {printable(failed)}", err=True)
+            ctx.exit(failed.exit_code)
         except KeyboardInterrupt:
             click.echo("nstfilter: interrupted", err=True)
             ctx.exit(130)
