@@ -156,7 +156,8 @@ def _styles(job: Job) -> list[tuple[LoadedImage, float]]:
         with _lock:
             loaded = _style_cache.pop(digest, None)
         if loaded is None:
-            loaded = load_image_bytes(data, name=f"style image {index + 1} of {job.key}")
+            name = f"style image {index + 1} of {job.key}"  # under the job's pixel limit
+            loaded = load_image_bytes(data, name=name, max_pixels=job.max_pixels)
         with _lock:
             _style_cache[digest] = loaded  # now the most recently used
             while len(_style_cache) > _STYLE_CACHE_SIZE:
