@@ -12,6 +12,7 @@ the folder is removed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -27,14 +28,14 @@ import numpy as np
 from PIL import Image
 
 from ..durable import failing_as, write_atomic
-from ..errors import OutputError, UsageError
+from ..errors import Cancelled, OutputError, UsageError
 from ..eta import format_seconds
 from ..imageio import from_array
 from ..params import StyleParams
 from . import require_cv2
 from .flow import FlowEstimator, warp
 from .io import ClipInfo, Frame, check_target, encode_clip, probe, read_frames
-from .temporal import stylist_for
+from .temporal import FrameStylist, stylist_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..plugins import Plugins
@@ -173,6 +174,33 @@ def _open_folder(folder: Path, fingerprint: str, info: ClipInfo, frames: range) 
     return done
 
 
+class PartWriter:
+    """Writes the parts in order on one background thread, so PNG compression and fsync
+    overlap the next frame's styling; a write error surfaces at the next :meth:`save`.
+    Resume counts only the parts written from the start without a gap, so a part written
+    before a crash of the process is either whole (atomic) or absent."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nstfilter-parts")
+        self._pending = None
+
+    def save(self, path: Path, rgb: np.ndarray) -> None:
+        if self._pending is not None:
+            self._pending.result()
+        self._pending = self._pool.submit(_save_part, path, rgb)
+
+    def close(self) -> None:
+        """Wait for the last part (its error, if any, raised)."""
+        try:
+            if self._pending is not None:
+                self._pending.result()
+        finally:
+            self._pool.shutdown(wait=True)
+            self._pending = None
+
+
 def _save_part(path: Path, rgb: np.ndarray) -> None:
     import io
 
@@ -237,65 +265,28 @@ def style_clip(
     if done:
         log.info("%s: resuming after frame %d of %d", source.name, span.start + done - 1, len(span))
 
-    flow = FlowEstimator() if params.temporal_weight > 0 else None
-    stylist = None
-    prev_grey = prev_styled = chain_start = None
-    styled = 0
-    first_seconds: float | None = None
-    later: list[float] = []
-    for frame in read_frames(info):
-        if frame.index < span.start:
-            continue
-        if frame.index >= span.stop:
-            break
-        if should_stop is not None and should_stop():
-            from ..errors import Cancelled
-
-            raise Cancelled("cancelled")
-        rgb = _preprocessed(plugins, resize_frame(frame.rgb, size), params)
-        grey = flow.grey(rgb) if flow is not None else None
-        part = _part(folder, frame.index)
-        position = frame.index - span.start
-        if position < done:  # styled by an earlier run: only the chain needs it, later
-            prev_grey, prev_styled = grey, part
-            if _start(folder, frame.index).exists():
-                chain_start = rgb
-            continue
-        began = time.perf_counter()
-        pixels = rgb.astype(np.float32) / 255.0
-        if stylist is None:
-            stylist = stylist_for(
-                plugins, styles, params, pixels, callback=engine_callback, should_stop=should_stop
-            )
-            if chain_start is not None and prev_styled is not None:  # resumed mid-chain
-                stylist.first(chain_start.astype(np.float32) / 255.0)  # its per-chain state
-        if isinstance(prev_styled, Path):
-            prev_styled = _load_part(prev_styled)
-        motion = None
-        if flow is not None and prev_styled is not None and prev_grey is not None:
-            motion = flow.motion(prev_grey, grey)
-        cut = motion is not None and motion.cut
-        if motion is None or cut:  # a chain starts: marked before its frame is kept
+    chain = _Chain(plugins, styles, params, folder, engine_callback, should_stop)
+    pace = _Pace(len(span), done, start)
+    with contextlib.closing(PartWriter()) as writer:
+        for frame in read_frames(info):
+            if frame.index >= span.stop:
+                break
+            if frame.index < span.start:
+                continue
+            if should_stop is not None and should_stop():
+                raise Cancelled("cancelled")
+            rgb = _preprocessed(plugins, resize_frame(frame.rgb, size), params)
+            if frame.index - span.start < done:  # styled by an earlier run
+                chain.skip(frame.index, rgb)
+                continue
+            began = time.perf_counter()
+            styled_rgb, cut = chain.style(frame.index, rgb)
             if cut:
                 log.info("%s: cut before frame %d: the chain restarts", source.name, frame.index)
-            write_atomic(b"", _start(folder, frame.index))
-            image = stylist.first(pixels)
-        else:
-            warped = warp(prev_styled.astype(np.float32) / 255.0, motion.backward)
-            image = stylist.follow(pixels, warped, motion.mask)
-        styled_rgb = _to_uint8(image)
-        _save_part(part, styled_rgb)
-        prev_grey, prev_styled = grey, styled_rgb
-        styled += 1
-        took = time.perf_counter() - began
-        if first_seconds is None or cut:
-            first_seconds = first_seconds or took
-        else:
-            later.append(took)
-        if progress is not None:
-            pace = np.mean(later[-20:]) if later else first_seconds
-            left = (len(span) - position - 1) * float(pace)
-            progress(ClipProgress(position + 1, len(span), time.perf_counter() - start, left, cut))
+            writer.save(_part(folder, frame.index), styled_rgb)
+            event = pace.frame_done(time.perf_counter() - began, cut)
+            if progress is not None:
+                progress(event)
 
     def paint(frame: Frame) -> np.ndarray:
         styled_rgb = _load_part(_part(folder, frame.index))
@@ -310,7 +301,81 @@ def style_clip(
     output = encode_clip(info, target, size, paint, span)
     if not keep_parts:
         shutil.rmtree(folder, ignore_errors=True)
-    return ClipResult(output, len(span), styled, cuts, time.perf_counter() - start, size)
+    seconds = time.perf_counter() - start
+    return ClipResult(output, len(span), pace.styled, cuts, seconds, size)
+
+
+class _Chain:
+    """The chain of styled frames: each frame is styled from its predecessor warped along
+    the input frames' flow, unless it starts a chain (the first, or after a cut)."""
+
+    def __init__(
+        self, plugins: Plugins, styles, params: StyleParams, folder: Path, callback, should_stop
+    ) -> None:
+        self.plugins, self.styles, self.params, self.folder = plugins, styles, params, folder
+        self.callback, self.should_stop = callback, should_stop
+        self.flow = FlowEstimator() if params.temporal_weight > 0 else None
+        self.stylist: FrameStylist | None = None
+        self.grey: np.ndarray | None = None
+        self.styled: np.ndarray | Path | None = None  # the previous styled frame (or its part)
+        self.start_rgb: np.ndarray | None = None  # the current chain's first frame
+
+    def skip(self, index: int, rgb: np.ndarray) -> None:
+        """A frame styled by an earlier run: remembered for the flow and the chain."""
+        self.grey = self.flow.grey(rgb) if self.flow is not None else None
+        self.styled = _part(self.folder, index)
+        if _start(self.folder, index).exists():
+            self.start_rgb = rgb
+
+    def style(self, index: int, rgb: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The styled frame (RGB uint8) and whether a cut came before it."""
+        pixels = rgb.astype(np.float32) / 255.0
+        if self.stylist is None:
+            self.stylist = stylist_for(
+                self.plugins, self.styles, self.params, pixels, callback=self.callback,
+                should_stop=self.should_stop,
+            )  # fmt: skip
+            if self.start_rgb is not None and self.styled is not None:  # resumed mid-chain:
+                self.stylist.first(self.start_rgb.astype(np.float32) / 255.0)  # its state
+        if isinstance(self.styled, Path):
+            self.styled = _load_part(self.styled)
+        grey = self.flow.grey(rgb) if self.flow is not None else None
+        motion = None
+        if self.flow is not None and self.styled is not None and self.grey is not None:
+            motion = self.flow.motion(self.grey, grey)
+        cut = motion is not None and motion.cut
+        if motion is None or cut:  # a chain starts: marked before its frame is kept
+            write_atomic(b"", _start(self.folder, index))
+            image = self.stylist.first(pixels)
+        else:
+            warped = warp(self.styled.astype(np.float32) / 255.0, motion.backward)
+            image = self.stylist.follow(pixels, warped, motion.mask)
+        self.grey, self.styled = grey, _to_uint8(image)
+        return self.styled, cut
+
+
+@dataclass
+class _Pace:
+    """Frames done and the time left: later frames are timed apart from chain starts (the
+    engine's first frame costs several times a later one)."""
+
+    total: int
+    done: int
+    start: float
+    styled: int = 0
+    first: float | None = None
+    later: list[float] = dataclasses.field(default_factory=list)
+
+    def frame_done(self, seconds: float, cut: bool) -> ClipProgress:
+        self.styled += 1
+        self.done += 1
+        if self.first is None:
+            self.first = seconds
+        elif not cut:
+            self.later.append(seconds)
+        pace = float(np.mean(self.later[-20:])) if self.later else self.first
+        left = (self.total - self.done) * pace
+        return ClipProgress(self.done, self.total, time.perf_counter() - self.start, left, cut)
 
 
 def raise_truncated(info: ClipInfo, index: int) -> None:

@@ -48,11 +48,19 @@ def blend(styled: np.ndarray, warped: np.ndarray, mask: np.ndarray, weight: floa
     return np.clip(styled + share * (warped - styled), 0.0, 1.0).astype(np.float32)
 
 
-def _cancel_check(should_stop: Callable[[], bool] | None) -> None:
-    if should_stop is not None and should_stop():
-        from ..errors import Cancelled
+#: Side of the colour lookup table (as ``nstfilter.palette.lookup``'s).
+LUT_SIDE = 33
 
-        raise Cancelled("cancelled")
+
+def apply_table(table: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """``image`` (H, W, 3) through a (n, n, n, 3) colour table, trilinear: the chain's map
+    built once, so each frame pays only the lookup (``palette.lookup`` rebuilds it)."""
+    from scipy.ndimage import map_coordinates
+
+    side = table.shape[0]
+    coords = np.clip(image, 0.0, 1.0).reshape(-1, 3).T * (side - 1)
+    out = [map_coordinates(table[..., c], coords, order=1, mode="nearest") for c in range(3)]
+    return np.stack(out, axis=-1).reshape(image.shape).astype(np.float32)
 
 
 class FastFrames:
@@ -75,15 +83,13 @@ class FastFrames:
         self.weight = params.temporal_weight
         self.paintings = [(to_array(img), w) for img, w in styles if w > 0]
         self.amount = params.palette * params.strength
-        self.colours: Callable[[np.ndarray], np.ndarray] | None = None
+        self.colours: np.ndarray | None = None  # the chain's colour lookup table
 
     def _paint(self, frame: np.ndarray) -> np.ndarray:
-        if self.amount <= 0.0:
-            return self.stylizer.transform(frame, self.vector, work_size=self.side)
-        from ..palette import lookup
-
         painted = self.stylizer.transform(frame, self.vector, work_size=self.side)
-        matched = lookup(self.colours, painted)
+        if self.amount <= 0.0 or self.colours is None:
+            return painted
+        matched = apply_table(self.colours, painted)
         return np.clip(painted + self.amount * (matched - painted), 0.0, 1.0)
 
     def first(self, frame: np.ndarray) -> np.ndarray:
@@ -91,7 +97,9 @@ class FastFrames:
             from ..palette import palette_map
 
             painted = self.stylizer.transform(frame, self.vector, work_size=self.side)
-            self.colours = palette_map(painted, self.paintings, iterations=8, sample=16384)
+            mapping = palette_map(painted, self.paintings, iterations=8, sample=16384)
+            grid = np.linspace(0.0, 1.0, LUT_SIDE)
+            self.colours = mapping(np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), -1))
         return self._paint(frame)
 
     def follow(self, frame: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.ndarray:
