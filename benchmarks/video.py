@@ -89,6 +89,19 @@ def flicker(clip_out: Path, source_frames: list[np.ndarray], cuts: set[int]) -> 
     return float(np.mean(errors))
 
 
+def network_alone(frames: list[np.ndarray], plugins: Plugins) -> float:
+    """Seconds per frame of the fast network alone (no flow, palette or files), the
+    baseline the loop's speed is compared with in the same run."""
+    chosen = plugins.filters()["fast"]
+    stylizer = chosen.stylizer()
+    vector = chosen.vector(stylizer, frames[0] / 255.0, [(Image.open(STYLE), 1.0)], 1.0)
+    stylizer.transform(frames[0] / 255.0, vector)  # warm
+    start = time.perf_counter()
+    for frame in frames:
+        stylizer.transform(frame / 255.0, vector)
+    return (time.perf_counter() - start) / len(frames)
+
+
 def source_frames(clip: Path, size: tuple[int, int]) -> list[np.ndarray]:
     from nstfilter.video.io import probe, read_frames
     from nstfilter.video.job import resize_frame
@@ -134,11 +147,14 @@ def main() -> None:
         cuts = set(res.cuts) | {args.frames // 2}
         errors = {tw: flicker(work / f"fast-{tw}.mp4", frames, cuts) for tw in fast}
         loop = sum(fast[weight]["times"])
+        network = network_alone(frames[:20], plugins)
         rows.append((
             f"fast, {args.frames} frames at {res.size[1]}x{res.size[0]}",
             f"{errors[weight]:.4f} / {errors[0.0]:.4f} = {errors[weight] / errors[0.0]:.2f}",
             f"{args.frames / loop:.1f} frames/s styling ({args.frames / fast[weight]['total']:.1f}"
-            f" with the encode); independent: {args.frames / sum(fast[0.0]['times']):.1f}",
+            f" with the encode); the network alone: {1 / network:.1f} frames/s, so the loop "
+            f"costs {loop / args.frames / network:.2f}x the network; independent frames: "
+            f"{args.frames / sum(fast[0.0]['times']):.1f}",
             f"cuts found: {res.cuts}",
         ))  # fmt: skip
         if args.strip:

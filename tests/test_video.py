@@ -63,7 +63,7 @@ def test_fast_clip_keeps_frames_timestamps_rotation_and_audio(tmp_path, pan, pai
     # rotation and an AAC sine track
     stamps = [0, 40, 80, 160, 200, 240, 330, 370, 410, 450]
     source = write_clip(tmp_path / "vfr.mp4", pan, pts=stamps, time_base=Fraction(1, 1000),
-                        audio=True, rotation=90)  # fmt: skip
+                        audio=True, rotation=90, bt709=True)  # fmt: skip
     _, in_pts, in_facts = read_clip(source)
     target = tmp_path / "vfr.styled.mp4"
     result = style_clip(source, target, [(painting, 1.0)], FAST, plugins=plugins)
@@ -73,6 +73,7 @@ def test_fast_clip_keeps_frames_timestamps_rotation_and_audio(tmp_path, pan, pai
         [float(p * in_facts["time_base"]) for p in in_pts]
     )
     assert facts["rotation"] == in_facts["rotation"] == 90
+    assert facts["colour"] == in_facts["colour"] == (1, 1, 1)  # BT.709 tags kept
     assert facts["audio"] == ["aac"]
     assert audio_packets(target) == audio_packets(source)  # copied, not re-encoded
     assert not work_folder(target).exists()  # cleaned up after the encode

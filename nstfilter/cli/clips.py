@@ -17,6 +17,7 @@ from ..errors import UsageError
 from ..eta import format_seconds
 from ..imageio import load_image
 from ..safepaths import check_plan
+from ..video import result_suffix
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..plugins import Plugins
@@ -61,7 +62,7 @@ def clip_targets(clips: list[Path], output: str | None, tag: str) -> list[Path]:
             return [Path(output)]
         raise UsageError(f"{len(clips)} clips need a folder for -o, not {output!r}")
     folder = Path(output or ".")
-    return [folder / f"{c.stem}.{tag}{c.suffix.lower()}" for c in clips]
+    return [folder / f"{c.stem}.{tag}{result_suffix(c)}" for c in clips]
 
 
 def apply_clips(

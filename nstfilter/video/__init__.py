@@ -19,15 +19,19 @@ from typing import Any
 
 from ..errors import ClipError, ClipTooLongError, MissingExtraError
 
-#: Clip types read and written.
-CLIP_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".gif", ".webp"})
-#: Suffixes that are always clips (a .gif or .webp is a clip only when animated).
-VIDEO_ONLY = frozenset({".mp4", ".mov", ".mkv", ".webm"})
+#: Clip types written (and read).
+WRITTEN = frozenset({".mp4", ".mov", ".mkv", ".webm", ".gif", ".webp"})
+#: Suffixes that are always clips (a .gif or .webp is a clip only when animated): the
+#: written video types and other containers FFmpeg reads (their results default to .mp4).
+VIDEO_ONLY = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg",
+                        ".ts", ".mts", ".m2ts", ".flv", ".wmv", ".3gp", ".ogv"})  # fmt: skip
+#: Clip types read.
+CLIP_SUFFIXES = VIDEO_ONLY | {".gif", ".webp"}
 _EXTRA = "pip install 'nstfilter[video]'"
 
 __all__ = [
-    "CLIP_SUFFIXES", "ClipError", "ClipTooLongError", "VIDEO_ONLY", "is_clip", "require_av",
-    "require_cv2",
+    "CLIP_SUFFIXES", "ClipError", "ClipTooLongError", "VIDEO_ONLY", "WRITTEN", "is_clip",
+    "require_av", "require_cv2", "result_suffix",
 ]  # fmt: skip
 
 
@@ -47,6 +51,12 @@ def require_cv2() -> Any:
     except ImportError:
         raise MissingExtraError(f"video needs OpenCV: {_EXTRA}") from None
     return cv2
+
+
+def result_suffix(source: str | Path) -> str:
+    """A clip's result keeps its type where nstfilter writes it, else becomes .mp4."""
+    suffix = Path(source).suffix.lower()
+    return suffix if suffix in WRITTEN else ".mp4"
 
 
 def is_clip(path: str | Path) -> bool:

@@ -59,7 +59,7 @@ def moving_object_frames(
 def write_clip(
     path: Path, frames: Iterator[np.ndarray] | list[np.ndarray], *, rate: int = 12,
     audio: bool = False, pts: list[int] | None = None, time_base: Fraction | None = None,
-    rotation: int = 0,
+    rotation: int = 0, bt709: bool = False,
 ) -> Path:  # fmt: skip
     """Encode RGB ``frames`` into ``path`` (H.264 for .mp4/.mov/.mkv, VP9 for .webm), at
     ``rate`` or at explicit ``pts`` in ``time_base``; ``audio`` adds a 440 Hz sine (AAC,
@@ -77,11 +77,16 @@ def write_clip(
             video.codec_context.time_base = time_base
         if rotation:
             video.set_display_rotation(rotation)
+        if bt709:  # tagged BT.709 (HD) rather than unspecified
+            ctx = video.codec_context
+            ctx.color_primaries = ctx.color_trc = ctx.colorspace = 1
         sound = None
         if audio:
             sound = out.add_stream("libopus" if webm else "aac", rate=48000 if webm else 16000)
         for i, rgb in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            if bt709:
+                frame = frame.reformat(format="yuv420p", dst_colorspace=1)
             frame.pts = pts[i] if pts is not None else i
             if time_base is not None:
                 frame.time_base = time_base
@@ -115,6 +120,10 @@ def read_clip(path: Path) -> tuple[list[np.ndarray], list[int], dict]:
             "audio": [s.codec_context.name for s in clip.streams.audio],
             "time_base": stream.time_base,
             "size": (stream.codec_context.height, stream.codec_context.width),
+            "colour": tuple(
+                int(getattr(stream.codec_context, k))
+                for k in ("color_primaries", "color_trc", "colorspace")
+            ),
         }
         frames, stamps, rotation = [], [], 0
         for frame in clip.decode(video=0):
