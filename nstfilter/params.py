@@ -164,9 +164,11 @@ class StyleParams:
         512, "Longest side of the result in pixels; 'original' keeps the photo's size.",
         also=(ORIGINAL,), **_SIDE,
     )  # fmt: skip
-    iterations: int = _schedule(15, "Optimiser steps at the final scale.", **_STEPS)
+    # issue 18: the fast start lays out the strokes, so the whole budget goes to the full
+    # size (20 L-BFGS steps at 512 px), where the detail is, instead of a 256 px layout
+    iterations: int = _schedule(20, "Optimiser steps at the final scale.", **_STEPS)
     scales: int = _schedule(
-        2, "Coarse-to-fine pyramid levels (1 = single scale).", kind=int, low=1, high=10
+        1, "Coarse-to-fine pyramid levels (1 = single scale).", kind=int, low=1, high=10
     )
     min_size: int = _schedule(256, "Longest side of the coarsest scale.", **_SIDE)
     coarse_iterations: int = _schedule(100, "Optimiser steps at each coarser scale.", **_STEPS)
@@ -175,9 +177,9 @@ class StyleParams:
     beta_1: float = _schedule(0.99, "Adam's beta_1.", high_open=True, **_UNIT)
     epsilon: float = _schedule(0.1, "Adam's epsilon.", low=0.0, low_open=True, high=10.0)
     init: Init = _schedule(
-        "palette", kind=str, choices=INITS,
+        "fast", kind=str, choices=INITS,
         help="Initial image: the photo in the painting's palette, the photo, noise, the painting, "
-        "or the fast filter's result.",
+        "or the fast filter's result (the palette start where its model is missing).",
     )  # fmt: skip
     seed: int | None = _schedule(
         0, "Random seed (init = noise).", kind=int, low=0, high=2**31 - 1, nullable=True, unset="0"

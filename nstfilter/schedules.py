@@ -16,12 +16,14 @@ QUALITY_MODES: dict[str, dict[str, Any]] = {
     # What the editors show while a slider moves: the fast filter at the standard size (its
     # palette and composition predict the standard result's; see benchmarks/fast.py).
     "preview": dict(filter="fast", size=512),
-    # Measured with benchmarks/look.py (issue 10). The look is decided at the coarse scale
-    # (256 px: large strokes, the painting's composition, the photo's layout still held by
-    # the content layer); the 512 px scale, ~4x dearer per step, only sharpens it.
-    "standard": {},  # StyleParams' defaults: 256 px x 100 steps, then 512 px x 15
-    # the same pyramid one octave further, converged longer: finer strokes at 1024 px
-    "high": dict(size=1024, scales=3, min_size=256, coarse_iterations=100, iterations=30),
+    # Measured with benchmarks/look.py (issue 18). The fast filter's result is the start: its
+    # strokes and their layout are there at once, so the optimisation spends its steps at the
+    # full size, fitting the painting's own texture where the photo's detail is (the old
+    # 256 px layout melted windows and cables into blobs).
+    "standard": {},  # StyleParams' defaults: fast start, 20 L-BFGS steps at 512 px
+    # the standard result at 512 px (fast start there, so strokes keep their size), then
+    # sharpened at 1024 px
+    "high": dict(size=1024, scales=2, min_size=512, coarse_iterations=20, iterations=10),
 }
 
 

@@ -39,7 +39,9 @@ def images(content_path, style_path):
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
 def test_optimizers_reduce_the_loss(stylizer, images, optimizer):
     content, style = images
-    params = StyleParams(size=64, scales=1, iterations=15, optimizer=optimizer, seed=1)
+    params = StyleParams(
+        size=64, scales=1, iterations=15, optimizer=optimizer, seed=1, init="palette"
+    )
     events = []
     result = stylize_tensor(stylizer, content, [(style, 1.0)], params, callback=events.append)
     assert result.image.shape == content.shape
@@ -53,7 +55,9 @@ def test_optimizers_reduce_the_loss(stylizer, images, optimizer):
 
 def test_multi_scale_runs_every_scale(stylizer, images):
     content, style = images
-    params = StyleParams(size=64, scales=2, min_size=32, coarse_iterations=3, iterations=3)
+    params = StyleParams(
+        size=64, scales=2, min_size=32, coarse_iterations=3, iterations=3, init="palette"
+    )
     assert scale_sizes(48, 64, params) == [(24, 32), (48, 64)]
     events = []
     stylize_tensor(stylizer, content, [(style, 1.0)], params, callback=events.append)
@@ -92,7 +96,7 @@ def test_cancel_stops_the_run(stylizer, images):
         calls.append(1)
         return len(calls) >= 3
 
-    params = StyleParams(size=64, scales=1, iterations=50, optimizer="adam")
+    params = StyleParams(size=64, scales=1, iterations=50, optimizer="adam", init="palette")
     with pytest.raises(Cancelled):
         stylize_tensor(stylizer, content, [(style, 1.0)], params, should_stop=stop)
     assert len(calls) == 3
@@ -130,7 +134,7 @@ def test_memory_and_traces_stay_flat_over_varied_sizes(stylizer, images):
     fall into a few shape buckets, so per-shape kernel caches cannot grow memory with every
     new photo (see ``bucket_shape``)."""
     _, style = images
-    params = StyleParams(size=64, scales=1, iterations=2)
+    params = StyleParams(size=64, scales=1, iterations=2, init="palette")
     rng = np.random.default_rng(0)
     process = psutil.Process()
 

@@ -1,4 +1,4 @@
-"""The look (issue 10): palette start and finish, layer balance, pooling, and a real run.
+"""The look (issues 10, 18): palette start and finish, layer balance, pooling, real runs.
 
 The fast tests check the mechanisms on synthetic arrays; the slow one runs the real
 backbone on a small pair and checks the property users see: the result carries the
@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from nstfilter.engine import Stylizer, default_registry, palette_transfer, stylize_tensor
+from nstfilter.engine import default_registry, palette_transfer
 from nstfilter.engine.objective import layer_weights
 from nstfilter.engine.schedule import finish_palette
 from nstfilter.imageio import fit_longest, to_array
@@ -94,21 +94,50 @@ def test_vgg16_hed_pools_by_average_and_max_stays_available():
     assert "MaxPooling2D" in {type(layer).__name__ for layer in classic.layers}
 
 
+def _layout(image: np.ndarray) -> np.ndarray:
+    grey = Image.fromarray((image * 255).astype(np.uint8)).convert("L").resize((24, 18))
+    return np.asarray(grey, np.float64).ravel()
+
+
 @pytest.mark.slow
 def test_default_result_has_the_paintings_palette_and_the_photos_layout(content_path, style_path):
+    """The default path as users get it (issue 18): the fast filter's start, then L-BFGS at
+    the full size on the real backbone: the painting's palette and a lower style loss, the
+    photo's layout, and the metrics name the precision that ran."""
+    from nstfilter.api import run_filter
+
     photo = to_array(fit_longest(Image.open(content_path).convert("RGB"), 96))
     painting = to_array(fit_longest(Image.open(style_path).convert("RGB"), 96))
-    params = StyleParams(size=96, scales=2, min_size=48, coarse_iterations=20, iterations=10)
-    backbone = default_registry().get("vgg16-hed")
-    stylizer = Stylizer(backbone, params.content_layers, params.style_layers)
-    result = stylize_tensor(stylizer, photo, [(painting, 1.0)], params)
-    image = result.image
+    assert StyleParams().init == "fast" and StyleParams().scales == 1
+    result = run_filter(str(content_path), [str(style_path)], StyleParams(size=96))
+    image = to_array(result.image.convert("RGB"))
     assert sliced_w1(image, painting) < 0.35 * sliced_w1(photo, painting)
-    assert result.final.style < 0.35 * result.initial.style
+    assert result.metrics["final"]["style"] < result.metrics["initial"]["style"]
+    assert result.metrics["precision"] in ("float32", "bfloat16")
     # still the photo: its coarse light-dark layout correlates with the result's
-    small = [np.asarray(Image.fromarray((x * 255).astype(np.uint8)).convert("L").resize((24, 18)),
-                        np.float64) for x in (photo, image)]  # fmt: skip
-    assert np.corrcoef(small[0].ravel(), small[1].ravel())[0, 1] > 0.3
+    assert np.corrcoef(_layout(photo), _layout(image))[0, 1] > 0.3
+
+
+@pytest.mark.slow
+def test_default_start_falls_back_to_the_palette_without_the_fast_network(
+    content_path, style_path, monkeypatch, caplog
+):
+    """The fast filter's network missing: one warning, and the run starts from the photo in
+    the painting's palette, as ``init = "palette"`` does (up to the palette's sampling)."""
+    from nstfilter.api import run_filter
+    from nstfilter.builtins import fast
+    from nstfilter.errors import ModelFileError
+
+    def missing(*args, **kwargs):
+        raise ModelFileError("fast filter network missing; reinstall it")
+
+    monkeypatch.setattr(fast.FastFilter, "paint", missing)
+    params = StyleParams(size=48, iterations=0)  # the result is the start
+    with caplog.at_level("WARNING"):
+        fell_back = run_filter(str(content_path), [str(style_path)], params).image
+    assert "starting from the photo in the painting's palette" in caplog.text
+    palette = run_filter(str(content_path), [str(style_path)], params.replace(init="palette"))
+    assert np.abs(to_array(fell_back) - to_array(palette.image)).mean() < 0.03
 
 
 @pytest.mark.slow

@@ -208,7 +208,7 @@ quality = 80
 def test_quality_mode_is_a_base_that_explicit_keys_override(preset_dir):
     write(preset_dir, "q", SWIRL + '[schedule]\nquality = "preview"\niterations = 3\n')
     p = load_preset("q").params
-    assert p.iterations == 3 and p.size == 512 and p.scales == 2  # the rest: preview mode
+    assert p.iterations == 3 and p.size == 512 and p.filter == "fast"  # the rest: preview mode
 
 
 def one_line_error(name: str, *fragments: str) -> str:

@@ -97,7 +97,9 @@ def test_seam_metric_sees_a_hard_seam(images):
 def test_tiled_run_has_the_right_size_and_no_seams(stylizer, images):
     content, style = images
     height, width = content.shape[:2]
-    params = StyleParams(tile_size=TILE, iterations=4, coarse_iterations=4, scales=1)
+    params = StyleParams(
+        tile_size=TILE, iterations=4, coarse_iterations=4, scales=1, init="palette"
+    )
     events = []
     result = stylize_tensor(stylizer, content, [(style, 1.0)], params, callback=events.append)
     image = result.image

@@ -35,13 +35,23 @@ def fast_start(
 ) -> np.ndarray:
     """``init = "fast"``: the fast filter's painting of ``content`` at its size, the network
     working at the coarsest scale's side, where the optimisation decides the look; full
-    strength (the engine's result is faded by ``strength`` like any other)."""
+    strength (the engine's result is faded by ``strength`` like any other). The default start
+    (issue 18): where the fast filter's network is missing or corrupt, one warning and the
+    photo in the painting's palette (``init = "palette"``) instead, so the filter still runs."""
+    from ..errors import ModelFileError
     from .fast import shared_filter, work_size
 
     longest = max(content.size)
     coarse = min(longest, params.min_size) if params.scales > 1 else longest
     full = params.replace(strength=1.0)
-    return shared_filter().paint(to_array(content), styles, full, side=work_size(coarse, full))
+    try:
+        return shared_filter().paint(to_array(content), styles, full, side=work_size(coarse, full))
+    except ModelFileError as exc:
+        from ..palette import palette_transfer
+
+        log.warning("init fast: %s; starting from the photo in the painting's palette", exc)
+        arrays = [(to_array(image.convert("RGB")), w) for image, w in styles if w > 0]
+        return palette_transfer(to_array(content), arrays)
 
 
 class NeuralStyleFilter:
