@@ -214,8 +214,12 @@ def run_batch(
     the front-end's ``plugins`` (workers style with their own), plus ``$NSTFILTER_JOB_LOG``."""
     outdir = Path(outdir)
     start = time.perf_counter()
-    manifest = Manifest(outdir)
-    planned = plan_batch(inputs, presets, outdir, manifest, force=force)
+    manifest = Manifest(outdir)  # holds the output folder's lock until closed
+    try:
+        planned = plan_batch(inputs, presets, outdir, manifest, force=force)
+    except BaseException:
+        manifest.close()
+        raise
     result = BatchResult(planned, skipped=sum(p.skip for p in planned))
     todo = [p for p in planned if not p.skip]
     bar = BatchProgress(len(planned), mode=progress, skipped=result.skipped)
