@@ -44,9 +44,13 @@ class Series:
     pattern: re.Pattern[str]
 
     def matches(self, path: str) -> bool:
-        real = os.path.realpath(path)
+        """Whether ``path``, as written or with links resolved, is one of these names."""
         folder = os.path.realpath(self.folder)
-        return os.path.dirname(real) == folder and bool(self.pattern.fullmatch(Path(real).name))
+        for where in (os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path)),
+                      os.path.realpath(path)):  # fmt: skip
+            if os.path.dirname(where) == folder and self.pattern.fullmatch(os.path.basename(where)):
+                return True
+        return False
 
 
 def snapshot_path(target: Path, step: int) -> Path:

@@ -409,6 +409,8 @@ def test_snapshot_names_are_checked_again_when_written(tmp_path):
     link.symlink_to(photo)  # planted after the check
     with pytest.raises(OutputError, match="over the photo"):
         plan.check_output("intermediate result", link)
+    with pytest.raises(OutputError, match="intermediate results"):  # planted before the plan
+        check_plan([("result", target)], [("photo", link)], series=[snapshot_series(target)])
     assert snapshot_series(target).matches(str(tmp_path / "r.step-123456.png"))
     assert not snapshot_series(target).matches(str(tmp_path / "r.step-12.png"))
 
