@@ -453,6 +453,9 @@ def test_a_full_or_closed_standard_output_is_one_line_and_exit_10(tmp_path):
         None, str(photo), "-o", "-", "-q", pass_fds=(), preexec_fn=lambda: os.close(1)
     )
     assert code == 10 and "standard output is closed" in _one_error_line(err), err
+    result = tmp_path / "r.png"  # to a file, a closed stdout is no problem, nor is it reused
+    code, err = _apply_to(None, str(photo), "-o", str(result), "-q", preexec_fn=lambda: os.close(1))
+    assert code == 0 and Image.open(result).size == (64, 53), err
 
 
 def test_image_data_to_a_terminal_needs_force(tmp_path):

@@ -21,10 +21,25 @@ from .common import configure_logging, reset_logging, verbosity_options
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def _fill_closed_std_fds() -> None:
+    """A standard stream closed by the caller (``>&-``) gets ``/dev/null`` in its place: the
+    next file opened would otherwise take its number and receive what is meant for it.
+    ``sys.stdout`` stays ``None``, so ``-o -`` still refuses a closed standard output."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            opened = os.open(os.devnull, os.O_RDWR)
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
+
+
 class NstGroup(click.Group):
     """A click group that maps nstfilter errors to one line and a distinct exit code."""
 
     def make_context(self, *args, **kwargs) -> click.Context:
+        _fill_closed_std_fds()
         reset_logging()  # before -v/-q: a process may run several commands (tests do)
         return super().make_context(*args, **kwargs)
 
