@@ -48,8 +48,9 @@ def make_clip(path: Path, size: int, count: int) -> Path:
     height, width = round(size * 2 / 3 / 2) * 2, size
     half = count // 2
     pan = list(pan_frames(photo("tubingen.jpg", size * 2), (height, width), half, (1.5, 0.5),
-                          zoom=1.002))  # fmt: skip
-    square = list(moving_object_frames(pan[0], (height, width), half, side=size // 8))
+                          zoom=1.002, origin=(size * 0.4, size * 0.5)))  # fmt: skip
+    square = list(moving_object_frames(pan[0], (height, width), half, side=size // 8,
+                                       cell=max(1, size // 64)))  # fmt: skip
     first = [np.where(np.all(sq == pan[0], axis=-1, keepdims=True), p, sq)
              for p, sq in zip(pan, square)]  # fmt: skip
     second = pan_frames(photo("golden_gate.jpg", size * 2), (height, width), count - half, (-1, 0))
@@ -129,6 +130,8 @@ def main() -> None:
     parser.add_argument("--standard-size", type=int, default=256)
     parser.add_argument("--standard-frames", type=int, default=6)
     parser.add_argument("--skip-standard", action="store_true")
+    parser.add_argument("--skip-fast", action="store_true")
+    parser.add_argument("--standard-strip", type=Path, help="the standard run's strip")
     parser.add_argument("--strip", type=Path, help="write a strip of frames (JPEG) here")
     args = parser.parse_args()
     os.environ.setdefault("NSTFILTER_THREADS", "2")
@@ -137,30 +140,32 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        clip = make_clip(work / "clip.mp4", args.size, args.frames)
-        fast = {}
-        for tw in (0.0, weight):
-            params = StyleParams(filter="fast", size=args.size, temporal_weight=tw)
-            fast[tw] = run(clip, work / f"fast-{tw}.mp4", params, plugins)
-        res = fast[weight]["result"]
-        frames = source_frames(clip, res.size)
-        cuts = set(res.cuts) | {args.frames // 2}
-        errors = {tw: flicker(work / f"fast-{tw}.mp4", frames, cuts) for tw in fast}
-        loop = sum(fast[weight]["times"])
-        network = network_alone(frames[:20], plugins)
-        rows.append((
-            f"fast, {args.frames} frames at {res.size[1]}x{res.size[0]}",
-            f"{errors[weight]:.4f} / {errors[0.0]:.4f} = {errors[weight] / errors[0.0]:.2f}",
-            f"{args.frames / loop:.1f} frames/s styling ({args.frames / fast[weight]['total']:.1f}"
-            f" with the encode); the network alone: {1 / network:.1f} frames/s, so the loop "
-            f"costs {loop / args.frames / network:.2f}x the network; independent frames: "
-            f"{args.frames / sum(fast[0.0]['times']):.1f}",
-            f"cuts found: {res.cuts}",
-        ))  # fmt: skip
-        if args.strip:
-            half = args.frames // 2
-            picks = [0, half // 2, half - 1, half, half + 1, args.frames - 1]
-            strip(args.strip, clip, work / f"fast-{weight}.mp4", res.size, picks)
+        if not args.skip_fast:
+            clip = make_clip(work / "clip.mp4", args.size, args.frames)
+            fast = {}
+            for tw in (0.0, weight):
+                params = StyleParams(filter="fast", size=args.size, temporal_weight=tw)
+                fast[tw] = run(clip, work / f"fast-{tw}.mp4", params, plugins)
+            res = fast[weight]["result"]
+            frames = source_frames(clip, res.size)
+            cuts = set(res.cuts) | {args.frames // 2}
+            errors = {tw: flicker(work / f"fast-{tw}.mp4", frames, cuts) for tw in fast}
+            loop = sum(fast[weight]["times"])
+            network = network_alone(frames[:20], plugins)
+            rows.append((
+                f"fast, {args.frames} frames at {res.size[1]}x{res.size[0]}",
+                f"{errors[weight]:.4f} / {errors[0.0]:.4f} = {errors[weight] / errors[0.0]:.2f}",
+                f"{args.frames / loop:.1f} frames/s styling "
+                f"({args.frames / fast[weight]['total']:.1f} with the encode); "
+                f"the network alone: {1 / network:.1f} frames/s, so the loop costs "
+                f"{loop / args.frames / network:.2f}x the network; independent frames: "
+                f"{args.frames / sum(fast[0.0]['times']):.1f}",
+                f"cuts found: {res.cuts}",
+            ))  # fmt: skip
+            if args.strip:
+                half = args.frames // 2
+                picks = [0, half // 2, half - 1, half, half + 1, args.frames - 1]
+                strip(args.strip, clip, work / f"fast-{weight}.mp4", res.size, picks)
         if not args.skip_standard:
             small = make_clip(work / "small.mp4", args.standard_size, args.standard_frames)
             std = {}
@@ -180,6 +185,10 @@ def main() -> None:
                 " of it",
                 f"cuts found: {res.cuts}",
             ))  # fmt: skip
+            if args.standard_strip:
+                half = args.standard_frames // 2
+                picks = [0, 1, half - 1, half, args.standard_frames - 1]
+                strip(args.standard_strip, small, work / f"std-{weight}.mp4", res.size, picks)
     print(f"| path | temporal error ({weight} / 0 = ratio) | speed | notes |")
     print("|---|---|---|---|")
     for row in rows:

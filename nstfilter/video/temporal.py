@@ -32,8 +32,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..plugins import Plugins
 
 #: Frames after the first run this share of ``iterations`` at the final scale only: they
-#: start from the warped predecessor, already styled (measured: benchmarks/video.py).
-FOLLOW_SHARE = 0.6
+#: start from the warped predecessor, already styled, and the fast filter's painting where
+#: the warp is not reliable (measured: benchmarks/video.py).
+FOLLOW_SHARE = 0.25
 
 
 class FrameStylist(Protocol):
@@ -147,8 +148,11 @@ class EngineFrames:
         self.pil_styles = list(styles)
         self.params = params
         steps = max(1, round(params.iterations * FOLLOW_SHARE))
-        # one scale; init "content" only names a valid choice: the start image is given
-        self.follow_params = params.replace(scales=1, iterations=steps, init="content")
+        # one scale; init "content" only names a valid choice: the start image is given;
+        # the palette is finished here, quickly (the frame starts in the painting's colours)
+        self.follow_params = params.replace(
+            scales=1, iterations=steps, init="content", palette=0.0
+        )
         self.callback, self.should_stop = callback, should_stop
 
     def first(self, frame: np.ndarray) -> np.ndarray:
@@ -168,13 +172,22 @@ class EngineFrames:
     def follow(self, frame: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.ndarray:
         from ..engine import stylize_tensor
         from ..engine.objective import Temporal
+        from ..palette import finish_palette
 
+        start = warped
+        if self.params.init == "fast":  # disoccluded pixels start from the fast painting
+            from ..builtins.neural_style import fast_start
+
+            painted = fast_start(from_array(frame), self.pil_styles, self.params)
+            start = blend(painted, warped, mask, 1.0)
         temporal = Temporal(warped, mask, self.params.temporal_weight)
         result = stylize_tensor(
             self.stylizer, frame, self.styles, self.follow_params, callback=self.callback,
-            should_stop=self.should_stop, init_image=warped, temporal=temporal,
+            should_stop=self.should_stop, init_image=start, temporal=temporal,
         )  # fmt: skip
-        return result.image
+        # the palette learnt on this frame, as a still gets it: the frame already wears the
+        # painting's colours, so the map is nearly the identity, and it stops a slow drift
+        return finish_palette(result.image, self.styles, self.params, quick=True)
 
 
 def _fit(image: Image.Image, longest: int) -> Image.Image:

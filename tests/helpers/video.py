@@ -27,28 +27,30 @@ def photo(name: str = "tubingen.jpg", longest: int = 256) -> np.ndarray:
 
 def pan_frames(
     image: np.ndarray, size: tuple[int, int], count: int, step: tuple[float, float] = (2, 1),
-    zoom: float = 1.0,
+    zoom: float = 1.0, origin: tuple[float, float] = (4, 4),
 ) -> Iterator[np.ndarray]:  # fmt: skip
-    """``count`` (height, width) windows of ``image`` moving ``step`` = (dx, dy) px per
-    frame, each scaled by ``zoom`` per frame (1: none): the true flow is known."""
+    """``count`` (height, width) windows of ``image`` from ``origin`` (x, y) moving ``step``
+    = (dx, dy) px per frame, each scaled by ``zoom`` per frame (1: none): the true flow is
+    known."""
     height, width = size
     for i in range(count):
         scale = zoom**i
         win_w, win_h = width / scale, height / scale
-        x0 = 4 + max(0.0, -step[0]) * count + step[0] * i
-        y0 = 4 + max(0.0, -step[1]) * count + step[1] * i
+        x0 = origin[0] + max(0.0, -step[0]) * count + step[0] * i
+        y0 = origin[1] + max(0.0, -step[1]) * count + step[1] * i
         box = (x0, y0, x0 + win_w, y0 + win_h)
         crop = Image.fromarray(image).resize((width, height), Image.Resampling.BILINEAR, box=box)
         yield np.asarray(crop)
 
 
 def moving_object_frames(
-    background: np.ndarray, size: tuple[int, int], count: int, side: int = 12
+    background: np.ndarray, size: tuple[int, int], count: int, side: int = 12, cell: int = 1
 ) -> Iterator[np.ndarray]:
-    """A still background with a textured square crossing it (3 px per frame)."""
+    """A still background with a checkered square (``cell`` px checks) crossing it (3 px
+    per frame)."""
     height, width = size
     still = np.asarray(Image.fromarray(background).resize((width, height)))
-    texture = np.indices((side, side)).sum(axis=0) % 4 * 60
+    texture = (np.indices((side, side)) // cell).sum(axis=0) % 4 * 60
     for i in range(count):
         frame = still.copy()
         x, y = 2 + 3 * i, height // 2 - side // 2
