@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import InputNotFoundError, UsageError, error_line
 from .imageio import DEFAULT_QUALITY
 from .params import StyleParams
+from .video import is_clip
 
 if TYPE_CHECKING:  # pragma: no cover
     from .events import Progress
@@ -74,6 +75,7 @@ class Job:
     quality: int = DEFAULT_QUALITY
     preset: str | None = None
     max_pixels: int | None = None
+    clip: bool = False  # a video or an animated GIF/WebP: the clip job (nstfilter.video)
 
     @classmethod
     def from_files(
@@ -90,7 +92,7 @@ class Job:
             key=f"{name}::{preset.name}", input_name=name, image=read_photo(path),
             params=preset.params, styles=styles or read_styles(preset.styles),
             output_ext=ext.lower(), quality=preset.quality, preset=preset.name,
-            max_pixels=max_pixels,
+            max_pixels=max_pixels, clip=is_clip(path),
         )  # fmt: skip
 
 
@@ -199,6 +201,17 @@ def run_job(
         from .api import run_filter
         from .imageio import encode_image, format_for, load_image_bytes
 
+        if job.clip:
+            from .video.job import style_clip_data
+
+            styles = [(loaded.rgb, weight) for loaded, weight in _styles(job)]
+            outcome.output, outcome.metrics = style_clip_data(
+                job.image, job.input_name, styles, job.params, ext=job.output_ext,
+                plugins=plugins, max_pixels=job.max_pixels, should_stop=should_stop,
+            )  # fmt: skip
+            outcome.ok = True
+            outcome.seconds = round(time.perf_counter() - start, 3)
+            return outcome
         fmt = format_for(f"x{job.output_ext}")
         content = load_image_bytes(job.image, name=job.input_name, max_pixels=job.max_pixels)
         result = run_filter(

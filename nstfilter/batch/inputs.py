@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import InputNotFoundError
 from ..imageio import IMAGE_SUFFIXES
+from ..video import CLIP_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def collect_inputs(
             for item in sorted(walker):
                 relative = item.relative_to(path)  # no hidden file, nor one in a hidden folder
                 if (
-                    item.suffix.lower() in IMAGE_SUFFIXES
+                    item.suffix.lower() in IMAGE_SUFFIXES | CLIP_SUFFIXES
                     and not any(part.startswith(".") for part in relative.parts)
                     and not (excluded and item.resolve().is_relative_to(excluded))
                     and item.is_file()

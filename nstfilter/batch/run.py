@@ -22,6 +22,7 @@ from ..errors import OutputError
 from ..imageio import format_for
 from ..jobs import Job, JobOutcome, JobReport, read_styles, sha256
 from ..safepaths import check_plan
+from ..video import is_clip, result_suffix
 from .inputs import InputFile
 from .manifest import DONE, FAILED, Manifest
 from .progress import BatchProgress
@@ -93,8 +94,10 @@ def plan_batch(
         ext = preset.output_ext
         format_for(f"x{ext}")
         for source in inputs:
-            # a/b.jpg with preset starry and .png is a/b.starry.png (a long b shortened)
-            tail = f".{preset.name}{ext}"
+            # a/b.jpg with preset starry and .png is a/b.starry.png (a long b shortened);
+            # a clip keeps its type (a/c.mp4 -> a/c.starry.mp4)
+            clip_ext = result_suffix(source.path) if is_clip(source.path) else ext
+            tail = f".{preset.name}{clip_ext}"
             rel = source.relative.parent / f"{fit_stem(source.relative.stem, tail)}{tail}"
             output = outdir / rel
             key = f"{source.relative.as_posix()}::{preset.name}"
@@ -125,6 +128,7 @@ def _jobs(todo: Sequence[PlannedJob], max_pixels: int | None) -> Iterator[Job]:
         job = Job.from_files(
             planned.source.path, preset=preset, max_pixels=max_pixels,
             input_name=planned.source.relative.as_posix(), styles=styles[preset.name],
+            output_ext=planned.output.suffix,
         )  # fmt: skip
         planned.input_hash = sha256(job.image)  # what was actually styled
         yield job

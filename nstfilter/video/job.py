@@ -382,3 +382,57 @@ def raise_truncated(info: ClipInfo, index: int) -> None:
     from . import ClipError
 
     raise ClipError(f"the clip ends at frame {index}, before its stated length", path=info.path)
+
+
+def style_clip_data(
+    source: Path | bytes,
+    name: str,
+    styles: Sequence[tuple[Image.Image, float]],
+    params: StyleParams,
+    *,
+    ext: str,
+    plugins: Plugins,
+    max_pixels: int | None = None,
+    max_frames: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[bytes, dict[str, Any]]:
+    """A clip job for the front-ends that hand results over as bytes (the drop folder, batch
+    and Dask workers): ``source`` is a file or the clip's bytes (``name`` labels errors and
+    gives its type); the result is encoded as ``ext``. The work happens in a folder under the
+    system's temporary one, named after the clip's bytes (or file) and ``ext``, so a job
+    stopped with its worker resumes when it is run again on the same machine."""
+    import tempfile
+
+    suffix = Path(name).suffix.lower()
+    if isinstance(source, bytes):
+        key = hashlib.sha256(source).hexdigest()
+    else:
+        stat = source.stat()
+        key = hashlib.sha256(f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        key = key.hexdigest()
+    folder = Path(tempfile.gettempdir()) / "nstfilter-clips" / f"{key[:24]}{ext}"
+    with failing_as("cannot create a work folder", folder):
+        folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(source, bytes):
+        path = folder / f"source{suffix}"
+        if not path.is_file() or path.stat().st_size != len(source):
+            write_atomic(source, path)
+    else:
+        path = source
+    target = folder / f"result{ext}"
+    try:
+        result = style_clip(
+            path, target, styles, params, plugins=plugins, max_pixels=max_pixels,
+            max_frames=max_frames, should_stop=should_stop,
+        )  # fmt: skip
+    except Exception as exc:  # the temporary names mean nothing to the user: name the clip
+        from ..errors import NstError
+
+        if isinstance(exc, NstError) and exc.path is not None:
+            text = str(exc).removeprefix(f"{exc.path}: ")
+            raise type(exc)(text, path=name) from None
+        raise
+    data = target.read_bytes()
+    shutil.rmtree(folder, ignore_errors=True)
+    metrics = {k: v for k, v in result.metrics.items() if k != "output"}  # a temporary name
+    return data, {"filter": params.filter, **metrics}

@@ -43,7 +43,16 @@ class InProcess:
 
     def __call__(self, path: Path, resolved: Resolved, ext: str) -> tuple[bytes, dict[str, Any]]:
         from ..api import run_filter  # late: keeps `watch --help` free of TensorFlow
+        from ..video import is_clip
 
+        if is_clip(path):  # a video or an animated GIF/WebP: the clip job, resumable
+            from ..video.job import style_clip_data
+
+            styles = [(loaded.rgb, weight) for loaded, weight in resolved.styles]
+            return style_clip_data(
+                path, path.name, styles, resolved.preset.params, ext=ext,
+                plugins=self.plugins, max_pixels=self.max_pixels, should_stop=self.should_stop,
+            )  # fmt: skip
         result = run_filter(
             load_image(path, max_pixels=self.max_pixels),
             resolved.styles,

@@ -58,7 +58,12 @@ def file_state(path: Path) -> list[int] | None:
 
 def output_extension(source: Path, preset_format: str | None) -> str:
     """The result's extension: the preset's ``[output] format``, else the input's own
-    format when nstfilter can write it (a JPEG stays a JPEG), else PNG."""
+    format when nstfilter can write it (a JPEG stays a JPEG), else PNG. A clip keeps its
+    type (:func:`nstfilter.video.result_suffix`), whatever the format of stills."""
+    from ..video import is_clip, result_suffix
+
+    if is_clip(source):
+        return result_suffix(source)
     if preset_format:
         return f".{preset_format.lower().lstrip('.')}"
     suffix = source.suffix.lower()
