@@ -428,6 +428,8 @@ def style_clip_data(
     except Exception as exc:  # the temporary names mean nothing to the user: name the clip
         from ..errors import NstError
 
+        if not isinstance(exc, Cancelled):  # only a stopped job is worth resuming
+            shutil.rmtree(folder, ignore_errors=True)
         if isinstance(exc, NstError) and exc.path is not None:
             text = str(exc).removeprefix(f"{exc.path}: ")
             raise type(exc)(text, path=name) from None
