@@ -28,7 +28,7 @@ from ..fast.stylizer import TILE
 from ..filters import FilterOutput, ProgressSink
 from ..hookspecs import hookimpl
 from ..imageio import from_array, to_array
-from ..palette import finish_palette
+from ..palette import finish_palette, with_chroma
 from ..params import MAX_SIDE, StyleParams
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class FastFilter:
 
     def __init__(self) -> None:
         self._stylizers: dict[tuple[str, int | None], FastStylizer] = {}
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._paintings: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
 
     def stylizer(self) -> FastStylizer:
@@ -71,20 +71,24 @@ class FastFilter:
                 self._stylizers[key] = FastStylizer(threads=key[1], device=key[0])
             return self._stylizers[key]
 
-    def style_vector(self, stylizer: FastStylizer, painting: Image.Image) -> np.ndarray:
-        """A painting's vector, remembered by its pixels (the last 8 paintings)."""
-        pixels = np.asarray(painting.convert("RGB"))
+    def painting(self, stylizer: FastStylizer, image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
+        """A painting's style vector and its colours (at most 256 px, what the palette finish
+        samples), remembered by its pixels (the last 8 paintings)."""
+        pixels = np.asarray(image.convert("RGB"))
         key = hashlib.sha1(pixels.tobytes() + str(pixels.shape).encode()).hexdigest()
         with self._lock:
-            if key in self._vectors:
-                self._vectors.move_to_end(key)
-                return self._vectors[key]
+            if key in self._paintings:
+                self._paintings.move_to_end(key)
+                return self._paintings[key]
         vector = stylizer.style_vector(pixels.astype(np.float32) / 255.0)
+        small = image.convert("RGB")
+        small.thumbnail((256, 256), Image.Resampling.BOX)
+        found = (vector, to_array(small))
         with self._lock:
-            self._vectors[key] = vector
-            while len(self._vectors) > 8:
-                self._vectors.popitem(last=False)
-        return vector
+            self._paintings[key] = found
+            while len(self._paintings) > 8:
+                self._paintings.popitem(last=False)
+        return found
 
     def vector(
         self, stylizer: FastStylizer, photo: np.ndarray,
@@ -96,9 +100,8 @@ class FastFilter:
         weights = [w for _, w in styles]
         if any(not w >= 0 for w in weights) or sum(weights) <= 0:  # before any network runs
             raise UsageError("style image weights must be >= 0 and not all zero")
-        painting = blend_vectors(
-            [(self.style_vector(stylizer, img), w) for img, w in styles if w > 0]
-        )
+        vectors = [(self.painting(stylizer, img)[0], w) for img, w in styles if w > 0]
+        painting = blend_vectors(vectors)
         if strength >= 1.0:
             return painting
         return mix_strength(painting, stylizer.style_vector(photo), strength)
@@ -116,10 +119,12 @@ class FastFilter:
         side = side or work_size(max(photo.shape[:2]), params)
         painted = stylizer.transform(photo, vector, work_size=side)
         # the painting's palette, as the engine finishes (the network's own colours stay
-        # far from it: palette 0.67 on tubingen + Starry Night), scaled by the strength
-        paintings = [(to_array(img), w) for img, w in styles if w > 0]
+        # far from it: palette 0.67 on tubingen + Starry Night), scaled by the strength;
+        # its chroma only, so the network's strokes (its luminance) stay as painted
+        paintings = [(self.painting(stylizer, img)[1], w) for img, w in styles if w > 0]
         amount = params.palette * params.strength
-        return finish_palette(painted, paintings, params.replace(palette=amount), quick=True)
+        moved = finish_palette(painted, paintings, params.replace(palette=amount), quick=True)
+        return with_chroma(painted, moved)
 
     def apply(
         self,
