@@ -260,3 +260,38 @@ def test_the_engine_follows_the_warped_frame(tmp_path, pan, painting, plugins):
     decoded = [np.asarray(f) for f in read_clip(source)[0]]
     independent, consistent = mean_error(styled[0.0], decoded), mean_error(styled[0.8], decoded)
     assert consistent < 0.6 * independent, (consistent, independent)
+
+
+def test_kill_9_then_the_same_command_continues_to_the_same_clip(tmp_path, pan, style_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from helpers import STUB_PLUGINS
+
+    source = write_clip(tmp_path / "pan.mkv", pan)
+    env = {**os.environ, "NSTFILTER_PLUGINS_DIR": str(STUB_PLUGINS), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    args = ["apply", str(source), "--style", str(style_path), "--filter", "stub", "--size", "64"]
+    whole = tmp_path / "whole.mkv"
+    assert run_cli(*args, "-o", str(whole), env=env).returncode == 0
+    target = tmp_path / "killed.mkv"
+    slow = {**env, "NSTFILTER_STUB_DELAY": "0.4"}  # each frame 0.4 s
+    command = [sys.executable, "-m", "nstfilter", *args, "-o", str(target)]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    proc = subprocess.Popen(command, env=slow, **quiet)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(work_folder(target).glob("*.png"))) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    kept = len(list(work_folder(target).glob("*.png")))
+    assert 3 <= kept < 10 and not target.exists()
+    again = run_cli(*args, "-o", str(target), "-v", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "resuming after frame" in again.stderr
+    for a, b in zip(read_clip(whole)[0], read_clip(target)[0], strict=True):
+        assert np.array_equal(a, b)
