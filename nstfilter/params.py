@@ -198,6 +198,10 @@ class StyleParams:
         1.0, "Move the result's colours onto the painting's palette: 0 (as optimised) to 1.",
         **_UNIT,
     )  # fmt: skip
+    palette_lightness: float | None = _color(
+        None, "Share of the painting's lightness the palette move takes (the rest: colour only).",
+        nullable=True, unset="1 (neural-style), 0.15 (fast)", **_UNIT,
+    )  # fmt: skip
     filter: str = setting(
         "", "neural-style", "Registered filter that runs (neural-style is the engine).", kind=str
     )

@@ -13,9 +13,12 @@ QUALITY_MODES: dict[str, dict[str, Any]] = {
     # The instant filter (nstfilter.fast, Magenta's feed-forward network): under a second,
     # no TensorFlow. Only the filter changes; the preset's paintings and colour settings stay.
     "fast": dict(filter="fast"),
-    # What the editors show while a slider moves: the fast filter at the standard size (its
-    # palette and composition predict the standard result's; see benchmarks/fast.py).
-    "preview": dict(filter="fast", size=512),
+    # What the editors show while a slider moves: the fast filter at the standard size,
+    # painting at 256 px like the standard run's coarse scale (strokes of the same size) and
+    # finishing on the painting's whole palette as the standard run does, so its palette is
+    # within 0.02-0.09 of the standard result's (the fast default's: 0.11-0.31; see
+    # benchmarks/fast.py). Its texture reads higher than fast's: a preview, not a result.
+    "preview": dict(filter="fast", size=512, style_scale=0.5, palette_lightness=1.0),
     # Measured with benchmarks/look.py (issue 18). The fast filter's result is the start: its
     # strokes and their layout are there at once, so the optimisation spends its steps at the
     # full size, fitting the painting's own texture where the photo's detail is (the old

@@ -299,3 +299,22 @@ def test_init_fast_starts_the_optimisation_from_the_fast_result():
     photo = array(PHOTO, 64)
     with pytest.raises(UsageError, match="init = fast"):
         stylize_tensor(stylizer, photo, [(photo, 1.0)], params)
+
+
+def test_palette_lightness_decides_how_much_lightness_the_palette_moves():
+    from nstfilter.palette import _YCBCR, finish_palette
+
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0.3, 0.9, (32, 32, 3)).astype(np.float32)
+    dark = rng.uniform(0.0, 0.3, (32, 32, 3)).astype(np.float32) * [1.0, 0.5, 1.0]
+
+    def light(a):
+        return (a @ _YCBCR.T)[..., 0]
+
+    colour_only = finish_palette(image, [(dark, 1.0)], StyleParams(palette_lightness=0.0))
+    default = finish_palette(image, [(dark, 1.0)], StyleParams())
+    assert diff(light(colour_only), light(image)) < 0.01  # clipping aside, lightness kept
+    assert diff(light(default), light(image)) > 0.2  # the engine's default: all of it
+    assert diff(colour_only, image) > 0.02  # ... but the colours moved
+    preview = apply_quality(StyleParams(), "preview")
+    assert preview.palette_lightness == 1.0 and preview.style_scale == 0.5
