@@ -318,3 +318,24 @@ def test_palette_lightness_decides_how_much_lightness_the_palette_moves():
     assert diff(colour_only, image) > 0.02  # ... but the colours moved
     preview = apply_quality(StyleParams(), "preview")
     assert preview.palette_lightness == 1.0 and preview.style_scale == 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("front_end", ["batch", "watch"])
+def test_batch_and_watch_take_quality_fast(tmp_path, front_end):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("a", "b"):
+        Image.open(PHOTO).convert("RGB").resize((48, 40)).save(inbox / f"{name}.png")
+    style = str(PAINTINGS / "the_scream.jpg")
+    if front_end == "batch":
+        args = ["batch", str(inbox), "-o", str(tmp_path / "out"), "-j", "1"]
+        results = tmp_path / "out"
+    else:
+        args = ["watch", str(inbox), "--once"]
+        results = tmp_path / "outbox"
+    proc = run_cli(*args, "--style", style, "--quality", "fast", "--size", "48")
+    assert proc.returncode == 0, proc.stderr
+    made = sorted(p.name for p in results.glob("*.styled.png"))
+    assert made == ["a.styled.png", "b.styled.png"]
+    assert Image.open(results / "a.styled.png").size == (48, 40)
