@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 
 def conv_flops(height: int, width: int, upto: str = "block5_conv2") -> float:
     """Forward FLOPs of the VGG16 convolutions up to ``upto`` for an H x W input."""
-    from nstfilter.engine.backbones import VGG16_LAYERS
+    from nstfilter.pretrained import VGG16_LAYERS
 
     channels = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
     flops, c_in, h, w = 0.0, 3, height, width

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine.backbones import Backbone
     from .events import Progress
     from .filters import Filter
-    from .jobs import JobReport
+    from .jobspec import JobReport
     from .params import StyleParams
 
 PROJECT = "nstfilter"
@@ -100,7 +100,7 @@ def nstfilter_progress(event: Progress) -> None:
 
 @hookspec
 def nstfilter_job_done(job: JobReport) -> None:
-    """A watcher or batch job finished: ``job`` is a frozen :class:`~nstfilter.jobs.JobReport`
+    """A watcher or batch job finished: ``job`` is a frozen :class:`~nstfilter.jobspec.JobReport`
     (``front_end``, ``id``, ``input``, ``preset``, ``output``, ``seconds``, the final
     ``losses`` under the same names from every front-end, and ``details``).
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine.backbones import Backbone
     from .events import Progress
     from .filters import Filter
-    from .jobs import JobReport
+    from .jobspec import JobReport
     from .params import StyleParams
 
 log = logging.getLogger(__name__)

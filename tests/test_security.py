@@ -294,7 +294,7 @@ def _vgg19_like(path: Path) -> Path:
     bias per convolution): what the availability check looks at, without 80 MB."""
     import h5py
 
-    from nstfilter.engine.backbones import VGG19_LAYERS
+    from nstfilter.pretrained import VGG19_LAYERS
 
     convs = [n for n in VGG19_LAYERS if "pool" not in n]
     with h5py.File(path, "w") as h5:

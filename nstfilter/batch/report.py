@@ -22,7 +22,7 @@ from .manifest import DONE, Manifest, inside
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
-    from .run import BatchResult, PlannedJob
+    from .results import BatchResult, PlannedJob
 
 REPORT_NAME = "report.html"
 REPORT_FILES = "report_files"

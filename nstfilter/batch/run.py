@@ -12,21 +12,21 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..builtins import joblog
-from ..durable import fit_stem, write_atomic
+from ..durable import write_atomic
 from ..errors import OutputError
 from ..imageio import format_for
-from ..jobs import Job, JobOutcome, JobReport, read_styles, sha256
+from ..jobspec import Job, JobOutcome, JobReport, read_styles, result_ext, result_name, sha256
 from ..safepaths import check_plan
-from ..video import is_clip, result_suffix
 from .inputs import InputFile
 from .manifest import DONE, FAILED, Manifest
 from .progress import BatchProgress
 from .report import REPORT_FILES, REPORT_NAME, make_thumbnail, write_report
+from .results import BatchResult, PlannedJob
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..executors import Executor
@@ -34,37 +34,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..presets import Preset
 
 log = logging.getLogger("nstfilter.batch")
-
-
-@dataclass
-class PlannedJob:
-    key: str
-    source: InputFile
-    preset: Preset
-    preset_hash: str
-    output_rel: PurePosixPath
-    output: Path
-    input_hash: str | None = None
-    error: str | None = None  # known before running (unreadable input)
-    skip: bool = False  # finished in an earlier run, input and preset unchanged
-
-
-@dataclass
-class BatchResult:
-    planned: list[PlannedJob]
-    done: int = 0
-    failed: int = 0
-    skipped: int = 0
-    seconds: float = 0.0  # wall time of this run
-    job_seconds: float = 0.0  # sum of the jobs' own times
-    executor: str = ""
-    report: Path | None = None
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (key, error)
-    interrupted: bool = False
-
-    @property
-    def per_minute(self) -> float:
-        return 60.0 * self.done / self.seconds if self.seconds > 0 else 0.0
 
 
 def _read_hash(path: Path) -> tuple[str | None, str | None]:
@@ -91,14 +60,12 @@ def plan_batch(
     read_hash = functools.cache(_read_hash)  # each photo once, whatever the presets
     for preset in presets:
         preset_hash = preset.digest()
-        ext = preset.output_ext
-        format_for(f"x{ext}")
+        format_for(f"x{preset.output_ext}")  # --format checked before any job
         for source in inputs:
-            # a/b.jpg with preset starry and .png is a/b.starry.png (a long b shortened);
-            # a clip keeps its type (a/c.mp4 -> a/c.starry.mp4)
-            clip_ext = result_suffix(source.path) if is_clip(source.path) else ext
-            tail = f".{preset.name}{clip_ext}"
-            rel = source.relative.parent / f"{fit_stem(source.relative.stem, tail)}{tail}"
+            # a/b.jpg with preset starry is a/b.starry.png (a long b shortened); a clip
+            # keeps its type (a/c.mp4 -> a/c.starry.mp4)
+            ext = result_ext(source.path, preset.output_format)
+            rel = source.relative.parent / result_name(source.relative.stem, preset.name, ext)
             output = outdir / rel
             key = f"{source.relative.as_posix()}::{preset.name}"
             input_hash, error = read_hash(source.path)
@@ -228,28 +195,28 @@ def run_batch(
     todo = [p for p in planned if not p.skip]
     bar = BatchProgress(len(planned), mode=progress, skipped=result.skipped)
     recorder = _Recorder(outdir, manifest, result, plugins, bar)
-    log_file = joblog.chosen_path()
-    if log_file is not None:
-        plugins.register(joblog.JobLog(log_file), joblog.NAME, source="batch job log")
     try:
-        if todo:
-            manifest.start_run(jobs=len(planned), todo=len(todo), force=force)
-        for unreadable in (p for p in todo if p.error):
-            recorder(unreadable, JobOutcome(unreadable.key, False, error=unreadable.error), None)
-        by_key = {p.key: p for p in todo if not p.error}
-        if by_key:
-            with bar, executor_factory() as executor:
-                result.executor = executor.description
-                log.info("%d jobs (%d already done) on %s", len(by_key), result.skipped,
-                         executor.description)  # fmt: skip
-                for job, outcome in executor.map_unordered(_jobs([*by_key.values()], max_pixels)):
-                    recorder(by_key[job.key], outcome, job.image)
+        with joblog.logging_jobs(plugins, "batch"):
+            if todo:
+                manifest.start_run(jobs=len(planned), todo=len(todo), force=force)
+            for unreadable in (p for p in todo if p.error):
+                recorder(
+                    unreadable, JobOutcome(unreadable.key, False, error=unreadable.error), None
+                )
+            by_key = {p.key: p for p in todo if not p.error}
+            if by_key:
+                with bar, executor_factory() as executor:
+                    result.executor = executor.description
+                    log.info("%d jobs (%d already done) on %s", len(by_key), result.skipped,
+                             executor.description)  # fmt: skip
+                    for job, outcome in executor.map_unordered(
+                        _jobs([*by_key.values()], max_pixels)
+                    ):
+                        recorder(by_key[job.key], outcome, job.image)
     except KeyboardInterrupt:
         result.interrupted = True
         raise
     finally:
-        if log_file is not None and plugins.pm.has_plugin(joblog.NAME):
-            plugins.unregister(joblog.NAME)
         manifest.close()
         result.seconds = time.perf_counter() - start
         result.report = write_report(outdir, planned, manifest, result)

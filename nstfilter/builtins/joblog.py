@@ -4,8 +4,10 @@ per finished or failed job, so ``tail -f`` and log shippers can follow it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +15,8 @@ from ..durable import append_line
 from ..hookspecs import hookimpl
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..jobs import JobReport
+    from ..jobspec import JobReport
+    from ..plugins import Plugins
 
 JOB_LOG_ENV = "NSTFILTER_JOB_LOG"
 NAME = "joblog"  # its plugin name: NSTFILTER_DISABLE_PLUGINS=joblog turns it off
@@ -23,6 +26,20 @@ def chosen_path() -> Path | None:
     """The file the user chose with ``$NSTFILTER_JOB_LOG``, if any."""
     value = os.environ.get(JOB_LOG_ENV)
     return Path(value) if value else None
+
+
+@contextlib.contextmanager
+def logging_jobs(plugins: Plugins, front_end: str, default: Path | None = None) -> Iterator[None]:
+    """A job log on ``plugins`` for one run of a front-end: ``$NSTFILTER_JOB_LOG``, else
+    ``default`` (``None``: no log); removed when the run ends."""
+    path = chosen_path() or default
+    if path is not None:
+        plugins.register(JobLog(path), NAME, source=f"{front_end} job log")
+    try:
+        yield
+    finally:
+        if path is not None and plugins.pm.has_plugin(NAME):
+            plugins.unregister(NAME)
 
 
 class JobLog:

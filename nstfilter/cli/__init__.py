@@ -84,7 +84,7 @@ class NstGroup(click.Group):
 def main(ctx: click.Context, plugins_dir: tuple[str, ...]) -> None:
     """Neural style transfer as an image filter."""
     configure_logging()  # at the level -v/-q set
-    # the one facade of this run: subcommands take it from here (cli.plugins.facade)
+    # the one facade of this run: subcommands take it from here (cli.common.facade)
     ctx.ensure_object(dict)["plugins"] = Plugins.load(plugins_dir)
 
 

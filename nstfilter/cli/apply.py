@@ -26,8 +26,7 @@ from ..params import Setting
 from ..safepaths import Plan, check_plan, snapshot_path, snapshot_series
 from ..video import is_clip
 from .clips import apply_clips, clip_device, frames_option, max_frames_option
-from .common import SettingType, settings_options, style_option, verbosity_options
-from .plugins import facade
+from .common import SettingType, facade, settings_options, style_option, verbosity_options
 from .progress import MODES, progress_shown
 
 log = logging.getLogger("nstfilter.apply")

@@ -11,6 +11,7 @@ import click
 from ..errors import UsageError
 from ..executors import EXECUTORS
 from .common import (
+    facade,
     job_timeout_option,
     plugins_dirs,
     settings_options,
@@ -18,7 +19,6 @@ from .common import (
     verbosity_options,
     workers_option,
 )
-from .plugins import facade
 
 EPILOG = """\b
 Examples:

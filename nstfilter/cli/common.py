@@ -22,10 +22,23 @@ from ..printable import PrintableFormatter, printable
 from ..schedules import QUALITY_MODES, apply_quality
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..plugins import Plugins
     from ..presets import Preset
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 _levels = {"verbose": 0, "quiet": 0}
+
+
+def facade() -> Plugins:
+    """The run's plugin facade, built once by the main command (``ctx.obj["plugins"]``);
+    a subcommand invoked on its own (``CliRunner().invoke(apply, ...)``) gets one built here
+    and kept for the rest of that invocation."""
+    from ..plugins import Plugins
+
+    obj = click.get_current_context().find_root().ensure_object(dict)
+    if "plugins" not in obj:
+        obj["plugins"] = Plugins.load()
+    return obj["plugins"]
 
 
 def configure_logging(verbose: int = 0, quiet: int = 0) -> None:
@@ -145,7 +158,6 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, styles, quality_mode, out_format, jpeg_quality, **kwargs: Any):
         from ..presets import Preset, find_style, load_preset
-        from .plugins import facade
 
         # the facade taken now: a watcher loads presets outside click's context
         load = functools.partial(load_preset, plugins=facade())

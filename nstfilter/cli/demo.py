@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import verbosity_options
-from .plugins import facade
+from .common import facade, verbosity_options
 from .progress import MODES, progress_shown
 
 #: A bundled preset whose painting ships in the package, so the demo needs no downloads.

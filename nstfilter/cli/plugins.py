@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
-from .common import echo_table, verbosity_options
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..plugins import Plugins
-
-
-def facade() -> Plugins:
-    """The run's plugin facade, built once by the main command (``ctx.obj["plugins"]``);
-    a subcommand invoked on its own (``CliRunner().invoke(apply, ...)``) gets one built here
-    and kept for the rest of that invocation."""
-    from ..plugins import Plugins
-
-    obj = click.get_current_context().find_root().ensure_object(dict)
-    if "plugins" not in obj:
-        obj["plugins"] = Plugins.load()
-    return obj["plugins"]
+from .common import echo_table, facade, verbosity_options
 
 
 @click.group()

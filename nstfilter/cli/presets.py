@@ -8,8 +8,7 @@ import click
 
 from ..errors import OutputError, PresetError
 from ..printable import printable
-from .common import echo_table, verbosity_options
-from .plugins import facade
+from .common import echo_table, facade, verbosity_options
 
 
 @click.group()

@@ -8,6 +8,7 @@ from ..errors import UsageError
 from ..params import Setting
 from .common import (
     SettingType,
+    facade,
     job_timeout_option,
     plugins_dirs,
     settings_options,
@@ -15,7 +16,6 @@ from .common import (
     verbosity_options,
     workers_option,
 )
-from .plugins import facade
 
 # The watcher's own numbers, checked by the same rule as the settings (finite, in range).
 SETTLE = Setting(section="", help="settle seconds", low=0.0, high=3600.0)

@@ -11,8 +11,7 @@ from pathlib import Path
 import click
 
 from ..errors import NstError, WeightsError
-from .common import verbosity_options
-from .plugins import facade
+from .common import facade, verbosity_options
 
 log = logging.getLogger("nstfilter.weights")
 
@@ -29,7 +28,8 @@ def weights() -> None:
 @verbosity_options
 def list_weights() -> None:
     """Show each backbone, whether its weights are on disk, and what ``auto`` picks."""
-    from ..engine.backbones import BackboneRegistry, vgg19_weights_path
+    from ..engine.backbones import BackboneRegistry
+    from ..pretrained import vgg19_weights_path
 
     backbones = {backbone.name: backbone for backbone in facade().backbones()}
     registry = BackboneRegistry()
@@ -61,7 +61,7 @@ def fetch(backbone: str, dest: str | None, url: str | None, file_hash: str | Non
     As in Keras, a file already there that passes the check is kept and one that fails it
     is fetched again.
     """
-    from ..engine.backbones import VGG19_WEIGHTS_FILE, VGG19_WEIGHTS_URL, vgg19_weights_path
+    from ..pretrained import VGG19_WEIGHTS_FILE, VGG19_WEIGHTS_URL, vgg19_weights_path
     from ..tfquiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()  # before Keras: TensorFlow's start-up chatter stays off stderr

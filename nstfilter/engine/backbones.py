@@ -8,39 +8,26 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import tensorflow as tf
 
-from ..errors import LayerError, UsageError, WeightsError
+from ..errors import UsageError, WeightsError
+from ..pretrained import (  # weights on disk and layer names: no TensorFlow there
+    VGG16_LAYERS,
+    VGG19_LAYERS,
+    VGG19_MISSING,
+    check_layers,
+    vgg19_weights_path,
+    vgg19_weights_problem,
+)
 
 log = logging.getLogger(__name__)
 
 # ImageNet means in BGR order, as used by Caffe, Keras' VGG "caffe" preprocessing and HED.
 CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
-
-
-def _vgg_layers(*convs: int) -> tuple[str, ...]:
-    """Layer names in network order for blocks of ``convs`` convolutions, pooled between."""
-    blocks = [
-        [f"block{b}_conv{i}" for i in range(1, n + 1)] + [f"block{b}_pool"]
-        for b, n in enumerate(convs, 1)
-    ]
-    return tuple(name for block in blocks for name in block)[:-1]  # no pool after block 5
-
-
-VGG16_LAYERS = _vgg_layers(2, 2, 3, 3, 3)
-VGG19_LAYERS = _vgg_layers(2, 2, 4, 4, 4)
-
-VGG19_WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
-VGG19_WEIGHTS_URL = (
-    "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + VGG19_WEIGHTS_FILE
-)
-VGG19_WEIGHTS_ENV = "NSTFILTER_VGG19_WEIGHTS"
 
 
 @dataclass(frozen=True)
@@ -68,12 +55,7 @@ class Backbone:
     bfloat16: bool = False
 
     def check_layers(self, names: Sequence[str]) -> None:
-        unknown = [n for n in names if n not in self.layers]
-        if unknown:
-            raise LayerError(
-                f"unknown layer {', '.join(map(repr, unknown))} for backbone {self.name}; "
-                f"valid layers: {', '.join(n for n in self.layers if 'pool' not in n)}"
-            )
+        check_layers(self.name, self.layers, names)
 
 
 def _vgg_graph(
@@ -139,57 +121,6 @@ def _hed_kernels() -> dict[str, tuple]:
     return _conv_weights(layer for block in blocks for layer in block.layers)
 
 
-def vgg19_weights_path() -> Path | None:
-    """Where VGG19 weights are on disk: ``$NSTFILTER_VGG19_WEIGHTS``, else the Keras cache."""
-    env = os.environ.get(VGG19_WEIGHTS_ENV)
-    if env:
-        return Path(env) if Path(env).is_file() else None
-    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    cached = keras_home / "models" / VGG19_WEIGHTS_FILE
-    return cached if cached.is_file() else None
-
-
-def vgg19_weights_problem() -> str | None:
-    """``None`` when the VGG19 weights are on disk and whole, else what is wrong and the fix:
-    ``auto`` must not choose a corrupt or truncated file (every run would fail in h5py)."""
-    path = vgg19_weights_path()
-    if path is None:
-        return VGG19_MISSING
-    st = path.stat()
-    return _weights_file_problem(str(path), st.st_size, st.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=4)
-def _weights_file_problem(path: str, size: int, mtime_ns: int) -> str | None:
-    """Cheap and cached per file version: HDF5 opens, every VGG19 convolution is there, and
-    every weight's bytes lie inside the file (a truncated download fails the last check)."""
-    import h5py
-
-    reason = None
-    try:
-        with h5py.File(path, "r") as h5:
-            names = {n.decode() if isinstance(n, bytes) else str(n)
-                     for n in h5.attrs.get("layer_names", ())}  # fmt: skip
-            missing = [n for n in VGG19_LAYERS if "pool" not in n and n not in names]
-            datasets: list = []
-            h5.visititems(lambda _, o: datasets.append(o) if isinstance(o, h5py.Dataset) else None)
-            ends = [(ds.id.get_offset() or 0) + ds.id.get_storage_size() for ds in datasets]
-            if missing:
-                reason = f"it has no layer {missing[0]}"
-            elif any(end > size for end in ends):
-                reason = "it is truncated"
-    except (OSError, ValueError, KeyError) as exc:
-        reason = f"it is not a readable HDF5 file: {' '.join(str(exc).split())}"
-    if reason is None:
-        return None
-    problem = (
-        f"the VGG19 weights file {path} is unusable ({reason}): delete it and run 'nstfilter "
-        f"weights fetch vgg19', or set {VGG19_WEIGHTS_ENV} to a good copy"
-    )
-    log.warning("%s (backbone 'auto' skips it)", problem)
-    return problem
-
-
 @functools.lru_cache(maxsize=1)
 def _vgg19_kernels() -> dict[str, tuple]:
     path = vgg19_weights_path()
@@ -197,11 +128,6 @@ def _vgg19_kernels() -> dict[str, tuple]:
         raise WeightsError(VGG19_MISSING)
     return _conv_weights(tf.keras.applications.VGG19(include_top=False, weights=str(path)).layers)
 
-
-VGG19_MISSING = (
-    "VGG19 weights not found: run 'nstfilter weights fetch vgg19' (downloads 80 MB) "
-    f"or set {VGG19_WEIGHTS_ENV} to the path of {VGG19_WEIGHTS_FILE}"
-)
 
 VGG16_HED = Backbone(
     name="vgg16-hed",

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..durable import fit_stem
-from ..imageio import FORMATS
 
 #: Names never taken: hidden files, editors' and browsers' partial downloads, temp files.
 IGNORED_PATTERNS: tuple[str, ...] = (".*", "*.tmp", "*.part", "*.crdownload", "~*")
@@ -54,20 +53,6 @@ def file_state(path: Path) -> list[int] | None:
     far as a cheap check can tell (a file replaced under its name is a new job)."""
     st = stat_of(path)
     return None if st is None else [st.st_size, st.st_mtime_ns, st.st_ino]
-
-
-def output_extension(source: Path, preset_format: str | None) -> str:
-    """The result's extension: the preset's ``[output] format``, else the input's own
-    format when nstfilter can write it (a JPEG stays a JPEG), else PNG. A clip keeps its
-    type (:func:`nstfilter.video.result_suffix`), whatever the format of stills."""
-    from ..video import is_clip, result_suffix
-
-    if is_clip(source):
-        return result_suffix(source)
-    if preset_format:
-        return f".{preset_format.lower().lstrip('.')}"
-    suffix = source.suffix.lower()
-    return suffix if suffix in FORMATS else ".png"
 
 
 def numbered(stem: str, rest: str, number: int, group: Iterable[str] = ()) -> str:

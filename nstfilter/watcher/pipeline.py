@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..durable import move_new, remove_temps, write_atomic
 from ..errors import Cancelled, OutputError, error_line
-from ..jobs import JobReport
+from ..jobspec import JobReport, result_ext
 from ..printable import printable
 from .compute import Compute
 from .folders import Layout, Reservations
 from .journal import Journal, JournalJob
-from .names import file_state, output_extension
+from .names import file_state
 from .presetcache import PresetCache
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,7 +89,7 @@ class Runner:
             fmt = self.presets.get(preset).preset.output_format
         except Exception:  # noqa: BLE001 - reported below, when the job fails
             fmt = None
-        ext = output_extension(path, fmt)
+        ext = result_ext(path, fmt)
         # <name>.<preset>.<ext>, a clash number going after <name> (see names.numbered)
         [output] = self.names.reserve(self.layout.outbox, path.stem, f".{preset}{ext}")
         [processed] = self.names.reserve(

@@ -112,7 +112,11 @@ class Watcher:
         self.work: queue.Queue[Path | None] = queue.Queue()
         self.presets = PresetCache(options.preset, plugins, options.load_preset)
         self.journal = Journal(layout.state / "journal.jsonl")
-        self.compute = make_compute(options, plugins, self.stopping.is_set)
+        self.compute = make_compute(
+            options.executor, plugins, self.stopping.is_set, workers=options.workers,
+            max_pixels=options.max_pixels, scheduler=options.scheduler,
+            plugins_dirs=options.plugins_dirs, job_timeout=options.job_timeout,
+        )  # fmt: skip
         self.runner = Runner(
             layout, self.journal, self.presets, plugins, self.compute, self.stopping.is_set
         )
@@ -156,15 +160,13 @@ class Watcher:
 
     def run(self) -> Counter[str]:
         self.layout.create()
-        with inbox_lock(self.layout.state / "watcher.lock"):
-            # the job log (the state folder unless the user chose a file), for this run only
-            log_file = joblog.chosen_path() or self.layout.state / "jobs.jsonl"
-            self.plugins.register(joblog.JobLog(log_file), joblog.NAME, source="watcher job log")
-            try:
-                return self._run()
-            finally:
-                if self.plugins.pm.has_plugin(joblog.NAME):
-                    self.plugins.unregister(joblog.NAME)
+        state = self.layout.state
+        # the job log (the state folder unless the user chose a file), for this run only
+        with (
+            inbox_lock(state / "watcher.lock"),
+            joblog.logging_jobs(self.plugins, "watcher", state / "jobs.jsonl"),
+        ):
+            return self._run()
 
     def _run(self) -> Counter[str]:
         layout, options = self.layout, self.options

@@ -44,5 +44,5 @@ def nstfilter_progress(event) -> None:
 
 @hookimpl
 def nstfilter_job_done(job) -> None:
-    """Fires after a watcher or batch job (``job`` is a ``nstfilter.jobs.JobReport``)."""
+    """Fires after a watcher or batch job (``job`` is a ``nstfilter.jobspec.JobReport``)."""
     log.info("scale_timer: %s took %s s", job.input, job.seconds)

@@ -1,4 +1,5 @@
-"""A long drop-folder job logs how far it is (in-process compute, synthetic progress)."""
+"""A long drop-folder job logs how far it is (threads: the job inline in the watcher's
+worker thread, synthetic progress)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from PIL import Image
 from nstfilter import api
 from nstfilter.events import Progress
 from nstfilter.params import StyleParams
+from nstfilter.plugins import Plugins
+from nstfilter.presets import Preset
 from nstfilter.watcher import compute
 
 
@@ -25,8 +28,9 @@ def test_in_process_jobs_log_scale_step_and_eta(tmp_path, monkeypatch, caplog):
 
     monkeypatch.setattr(api, "run_filter", fake_run_filter)
     monkeypatch.setattr(compute, "PROGRESS_EVERY", 0.0)  # every event instead of every 30 s
-    resolved = SimpleNamespace(styles=[], preset=SimpleNamespace(params=StyleParams(), quality=90))
-    runner = compute.InProcess(None, max_pixels=None, should_stop=lambda: False)
+    preset = Preset("p", StyleParams(), styles=[], quality=90)
+    runner = compute.make_compute("threads", Plugins(), lambda: False, workers=1)
+    resolved = SimpleNamespace(styles=[], preset=preset)
     with caplog.at_level(logging.INFO, logger="nstfilter.watch"):
         data, _ = runner(photo, resolved, ".png")
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("photo.jpg:")]

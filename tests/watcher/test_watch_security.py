@@ -109,13 +109,14 @@ def test_a_time_limit_with_threads_is_refused(drop: DropFolder):
 
 @pytest.mark.slow
 def test_one_small_thin_file_cannot_claim_the_host(drop: DropFolder):
-    """20000x9 at size original once took 15.5 GB in the drop folder: the painting, resized
-    to the photo's long side, obeys the pixel limit too (a 400x9 photo, a 20,000 limit)."""
+    """20000x9 at size original once took 15.5 GB in the drop folder: every image the job
+    decodes or derives obeys the pixel limit (a 400x9 photo, a 20,000 limit): here the
+    painting itself is refused, naming it, as apply and batch refuse it."""
     make_jpeg(drop.inbox / "thin.jpg", size=(400, 9))
     result = drop.once("--size", "original", "--max-pixels", "20000", preset="real")
     assert result.returncode == 0, result.stderr
     [note] = list(drop.failed.glob("*.error.txt"))
-    assert "painting at longest side 400" in note.read_text()
+    assert "starry_night.jpg: exceeds twice the limit of 20,000 pixels" in note.read_text()
 
 
 @pytest.mark.parametrize("fail", [False, True])
