@@ -310,6 +310,9 @@ class ClipWriter:
         self.container.close()
         with failing_as("cannot write", self.target):
             with open(self.tmp, "rb+") as handle:
+                mask = os.umask(0)  # the usual mode (mkstemp's is private), as durable's
+                os.umask(mask)
+                os.fchmod(handle.fileno(), 0o666 & ~mask)
                 os.fsync(handle.fileno())
             os.replace(self.tmp, self.target)
         fsync_dir(self.target.parent)

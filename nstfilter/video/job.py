@@ -336,7 +336,7 @@ class _Chain:
                 should_stop=self.should_stop,
             )  # fmt: skip
             if self.start_rgb is not None and self.styled is not None:  # resumed mid-chain:
-                self.stylist.first(self.start_rgb.astype(np.float32) / 255.0)  # its state
+                self.stylist.prime(self.start_rgb.astype(np.float32) / 255.0)  # its state
         if isinstance(self.styled, Path):
             self.styled = _load_part(self.styled)
         grey = self.flow.grey(rgb) if self.flow is not None else None

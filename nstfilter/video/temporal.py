@@ -40,6 +40,10 @@ FOLLOW_SHARE = 0.25
 class FrameStylist(Protocol):
     def first(self, frame: np.ndarray) -> np.ndarray: ...
 
+    def prime(self, frame: np.ndarray) -> None:
+        """Set up a chain's state from its first frame without styling it (a resumed
+        clip continuing mid-chain)."""
+
     def follow(self, frame: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
 
 
@@ -74,9 +78,9 @@ class FastFrames:
         self, plugins: Plugins, styles: Sequence[tuple[Image.Image, float]], params: StyleParams,
         first_frame: np.ndarray,
     ) -> None:  # fmt: skip
-        from ..builtins.fast import work_size
+        from ..builtins.fast import NAME, shared_filter, work_size
 
-        chosen = plugins.filters()[params.filter]
+        chosen = plugins.filters().get(NAME) or shared_filter()
         self.stylizer = chosen.stylizer()
         # strength mixes with the *first* frame's own vector: one vector for the whole clip
         self.vector = chosen.vector(self.stylizer, first_frame, styles, params.strength)
@@ -93,20 +97,28 @@ class FastFrames:
         matched = apply_table(self.colours, painted)
         return np.clip(painted + self.amount * (matched - painted), 0.0, 1.0)
 
-    def first(self, frame: np.ndarray) -> np.ndarray:
-        if self.amount > 0.0:  # a new chain: its own colour map (the fast filter's quick one)
+    def prime(self, frame: np.ndarray) -> None:
+        """A new chain: its own colour map (the fast filter's quick one) from its frame."""
+        if self.amount > 0.0:
             from ..palette import palette_map
 
             painted = self.stylizer.transform(frame, self.vector, work_size=self.side)
             mapping = palette_map(painted, self.paintings, iterations=8, sample=16384)
             grid = np.linspace(0.0, 1.0, LUT_SIDE)
             self.colours = mapping(np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), -1))
+
+    def first(self, frame: np.ndarray) -> np.ndarray:
+        self.prime(frame)
+        return self._paint(frame)
+
+    def paint(self, frame: np.ndarray) -> np.ndarray:
+        """``frame`` painted in the current chain's colours."""
+        if self.colours is None and self.amount > 0.0:
+            self.prime(frame)
         return self._paint(frame)
 
     def follow(self, frame: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        if self.colours is None and self.amount > 0.0:  # resumed mid-chain
-            return blend(self.first(frame), warped, mask, self.weight)
-        return blend(self._paint(frame), warped, mask, self.weight)
+        return blend(self.paint(frame), warped, mask, self.weight)
 
 
 class FilterFrames:
@@ -118,6 +130,9 @@ class FilterFrames:
     ) -> None:  # fmt: skip
         self.filter = plugins.filters()[params.filter]
         self.styles, self.params, self.should_stop = list(styles), params, should_stop
+
+    def prime(self, frame: np.ndarray) -> None:
+        pass  # no state per chain
 
     def first(self, frame: np.ndarray) -> np.ndarray:
         image = from_array(frame)
@@ -143,6 +158,7 @@ class EngineFrames:
     ) -> None:  # fmt: skip
         chosen = plugins.filters()[params.filter]
         self.stylizer = chosen.stylizer(params)
+        self.plugins = plugins
         side = max(16, round(max(size) * params.style_scale))
         self.styles = [(to_array(_fit(img, side)), float(w)) for img, w in styles]
         self.pil_styles = list(styles)
@@ -150,18 +166,32 @@ class EngineFrames:
         steps = max(1, round(params.iterations * FOLLOW_SHARE))
         # one scale; init "content" only names a valid choice: the start image is given;
         # the palette is finished here, quickly (the frame starts in the painting's colours)
-        self.follow_params = params.replace(
-            scales=1, iterations=steps, init="content", palette=0.0
-        )
+        self.follow_params = params.replace(scales=1, iterations=steps, init="content", palette=0.0)
         self.callback, self.should_stop = callback, should_stop
+        # init fast: later frames start from the fast painting where the warp is unreliable
+        # (the network's vector once per clip, its colours once per chain)
+        self.fast: FastFrames | None = None
+
+    def _fast(self, frame: np.ndarray) -> FastFrames | None:
+        if self.params.init != "fast":
+            return None
+        if self.fast is None:
+            painting = self.params.replace(strength=1.0, filter="fast")
+            self.fast = FastFrames(self.plugins, self.pil_styles, painting, frame)
+        return self.fast
+
+    def prime(self, frame: np.ndarray) -> None:
+        if (fast := self._fast(frame)) is not None:
+            fast.prime(frame)
 
     def first(self, frame: np.ndarray) -> np.ndarray:
         from ..engine import stylize_tensor
 
         init = None
-        if self.params.init == "fast":
+        if self.params.init == "fast":  # as a still starts (the network at the coarse side)
             from ..builtins.neural_style import fast_start
 
+            self.prime(frame)
             init = fast_start(from_array(frame), self.pil_styles, self.params)
         result = stylize_tensor(
             self.stylizer, frame, self.styles, self.params, callback=self.callback,
@@ -175,11 +205,8 @@ class EngineFrames:
         from ..palette import finish_palette
 
         start = warped
-        if self.params.init == "fast":  # disoccluded pixels start from the fast painting
-            from ..builtins.neural_style import fast_start
-
-            painted = fast_start(from_array(frame), self.pil_styles, self.params)
-            start = blend(painted, warped, mask, 1.0)
+        if (fast := self._fast(frame)) is not None:  # disoccluded pixels: the fast painting
+            start = blend(fast.paint(frame), warped, mask, 1.0)
         temporal = Temporal(warped, mask, self.params.temporal_weight)
         result = stylize_tensor(
             self.stylizer, frame, self.styles, self.follow_params, callback=self.callback,
