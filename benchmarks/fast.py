@@ -160,6 +160,19 @@ def standard_palettes() -> dict[str, float]:
     return found
 
 
+def detail(photo: Image.Image, painting: Image.Image, result: Image.Image) -> float:
+    """benchmarks/look.py's detail measure (issue 18's, still changing: with or without the
+    painting), NaN where it has none."""
+    import inspect
+
+    measure = getattr(look, "detail", None)
+    if measure is None:
+        return float("nan")
+    if len(inspect.signature(measure).parameters) == 3:
+        return measure(photo, painting, result)
+    return measure(photo, result)
+
+
 def looks(out: Path, sheets: Path | None) -> list[dict]:
     from nstfilter.api import run_filter
     from nstfilter.demo import contact_sheet
@@ -189,7 +202,7 @@ def looks(out: Path, sheets: Path | None) -> list[dict]:
                 "palette": look.palette(photo, painting, image),
                 "structure": look.structure(photo, image),
                 "texture": judge.texture(photo, painting, image),
-                "detail": look.detail(photo, image) if hasattr(look, "detail") else float("nan"),
+                "detail": detail(photo, painting, image),
                 "standard_palette": standard.get(pair),
                 "preview_palette": look.palette(photo, painting, preview.image),
             })  # fmt: skip
