@@ -137,13 +137,20 @@ class FastFilter:
         params: StyleParams,
         progress: ProgressSink,
         should_stop: Callable[[], bool] | None = None,
+        on_snapshot: Callable[..., None] | None = None,
+        snapshot_every: int = 0,
     ) -> FilterOutput:
+        """One step: the network's painting. ``on_snapshot`` (the CLI's Ctrl-C keeper,
+        ``--save-every 1``) hears of it like of an optimisation's step 1."""
         start = time.perf_counter()
         side = work_size(max(content.size), params)
         image = self.paint(to_array(content), styles, params, side=side)
         seconds = time.perf_counter() - start
         nan = float("nan")
-        progress(Progress(1, 1, 1, 1, content.height, content.width, nan, nan, nan, nan, seconds))
+        event = Progress(1, 1, 1, 1, content.height, content.width, nan, nan, nan, nan, seconds)
+        progress(event)
+        if on_snapshot is not None and snapshot_every == 1:
+            on_snapshot(image, event)
         tiles = "tiled" if side > TILE else "whole"
         metrics = {"work_size": side, "work": tiles, "filter_seconds": round(seconds, 3)}
         return FilterOutput(from_array(image), metrics)
