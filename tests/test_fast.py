@@ -342,3 +342,14 @@ def test_batch_and_watch_take_quality_fast(tmp_path, front_end):
     made = sorted(p.name for p in results.glob("*.styled.png"))
     assert made == ["a.styled.png", "b.styled.png"]
     assert Image.open(results / "a.styled.png").size == (48, 40)
+
+
+def test_cli_progress_of_a_filter_without_losses_is_valid_json(tmp_path):
+    out = tmp_path / "out.png"
+    style = str(PAINTINGS / "the_scream.jpg")
+    proc = run_cli("apply", str(PHOTO), "--style", style, "--quality", "fast", "--size", "48",
+                   "-o", str(out), "--progress", "json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+    assert events and events[-1]["step"] == events[-1]["total"] == 1
+    assert events[-1]["loss"] is None and "NaN" not in proc.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import sys
 from typing import TYPE_CHECKING
 
@@ -71,7 +72,10 @@ class ProgressPlugin:
                 eta=format_seconds(left), description=f"{self.label} {where}",
             )  # fmt: skip
         elif self.mode == "log":
-            if event.step % self.log_every == 0 or event.step == event.total:
+            if math.isnan(event.loss):  # a filter without losses (the fast filter)
+                log.info("%s %dx%d done in %.1fs", self.label, event.width, event.height,
+                         event.seconds)  # fmt: skip
+            elif event.step % self.log_every == 0 or event.step == event.total:
                 log.info(
                     "%s step %d/%d scale %d/%d %dx%d loss %.4g (content %.4g, style %.4g) "
                     "%.1fs ETA %s",
@@ -82,6 +86,9 @@ class ProgressPlugin:
         elif self.mode == "json":
             eta = None if left is None else round(left, 1)
             record = {"event": "progress", **event.as_dict(), "eta_seconds": eta}
+            # no NaN in the JSON (not JSON): a filter without losses reports null
+            record = {k: None if isinstance(v, float) and math.isnan(v) else v
+                      for k, v in record.items()}  # fmt: skip
             click.echo(json.dumps(record), err=True)
 
 
