@@ -159,6 +159,16 @@ def load_image(
     """Open, validate and normalise an image file; errors name the file and the problem.
     Only the first frame of an animated GIF or a multi-page TIFF is read: ``warn_frames``
     says so in one warning (a caller that styles every frame turns it off)."""
+    return _decode(_existing(path), path, pixel_limit(max_pixels), warn_frames)
+
+
+def probe_image(path: str | Path, *, max_pixels: int | None = None) -> None:
+    """:func:`load_image`'s checks that need no decoding (a file, an image format, within the
+    pixel limit): a front-end checks every input before the filter starts."""
+    _decode(_existing(path), path, pixel_limit(max_pixels), warn_frames=False, header=True)
+
+
+def _existing(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
         raise InputNotFoundError("no such file", path=path)
@@ -166,7 +176,7 @@ def load_image(
         raise ImageError("is a folder, not an image", path=path)
     if path.stat().st_size == 0:
         raise ImageError("empty file (0 bytes)", path=path)
-    return _decode(path, path, pixel_limit(max_pixels), warn_frames)
+    return path
 
 
 def load_image_bytes(
@@ -180,8 +190,9 @@ def load_image_bytes(
 
 
 def _decode(
-    source: Path | io.BytesIO, path: str | Path | None, limit: int, warn_frames: bool = True
-) -> LoadedImage:
+    source: Path | io.BytesIO, path: str | Path | None, limit: int, warn_frames: bool = True,
+    header: bool = False,
+) -> LoadedImage:  # fmt: skip
     try:
         with warnings.catch_warnings():
             # checked just below with our message; Pillow itself refuses beyond twice it
@@ -194,6 +205,8 @@ def _decode(
                         f"{limit:,} (set {MAX_PIXELS_ENV} to raise it)",
                         path=path,
                     )
+                if header:  # probe_image: the header said enough
+                    return None  # type: ignore[return-value]
                 if warn_frames and getattr(opened, "is_animated", False):  # cheap: no count
                     log.warning("%s: animated or multi-page; only the first frame is styled", path)
                 image = opened.copy()  # loaded, with its info (EXIF, ICC profile)

@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "RUNNERS", "THREADS_ENV", "TF_FILTERS", "Job", "JobOutcome", "JobReport", "Listeners",
-    "read_styles", "run_job", "run_worker_job", "runner", "set_thread_budget", "sha256",
+    "execute", "read_styles", "run_job", "run_worker_job", "runner", "set_thread_budget",
+    "sha256", "use_device",
 ]  # fmt: skip
 
 #: Worker thread budget for TensorFlow (intra-op threads); set by the executors.
@@ -133,6 +134,31 @@ def _clip(job: Job, plugins: Plugins, listen: Listeners) -> tuple[bytes, dict[st
     )  # fmt: skip
 
 
+def execute(
+    job: Job, plugins: Plugins, listen: Listeners = Listeners()
+) -> tuple[bytes, dict[str, Any]]:
+    """The job's result, encoded, and its metrics; raises what went wrong (``apply`` keeps
+    each error's exit code; :func:`run_job` turns it into an outcome)."""
+    if job.kind not in RUNNERS:
+        raise UsageError(f"no runner for {job.kind} jobs; known: {', '.join(RUNNERS)}")
+    output, metrics = RUNNERS[job.kind](job, plugins, listen)
+    return output, dict(metrics)
+
+
+def use_device(requested: str, filter_name: str) -> str:
+    """``--device`` applied to this process for ``filter_name``: TensorFlow's for the engine,
+    onnxruntime's for the fast filter; another filter takes it as asked."""
+    if filter_name in TF_FILTERS:
+        from .device import use_device as use_tf_device
+
+        return use_tf_device(requested)
+    if filter_name == "fast":
+        from .builtins.fast import use_device as use_fast_device
+
+        return use_fast_device(requested)
+    return requested
+
+
 def run_job(
     job: Job,
     *,
@@ -148,10 +174,8 @@ def run_job(
     outcome = JobOutcome(key=job.key, ok=False, worker=f"{socket.gethostname()}:{os.getpid()}")
     listen = Listeners(callback, should_stop, on_snapshot, snapshot_every)
     try:
-        if job.kind not in RUNNERS:
-            raise UsageError(f"no runner for {job.kind} jobs; known: {', '.join(RUNNERS)}")
-        outcome.output, metrics = RUNNERS[job.kind](job, plugins, listen)
-        outcome.ok, outcome.metrics = True, dict(metrics)
+        outcome.output, outcome.metrics = execute(job, plugins, listen)
+        outcome.ok = True
     except Exception as exc:  # noqa: BLE001 - every failure is an outcome
         outcome.error = error_line(exc)
         outcome.stopped = isinstance(exc, Cancelled)
@@ -175,4 +199,14 @@ def run_worker_job(job: Job, plugins_dirs: tuple[str, ...] = ()) -> JobOutcome:
         if not budget.strip().isdigit():
             raise UsageError(f"${THREADS_ENV} must be a number of threads, got {budget!r}")
         set_thread_budget(int(budget))
+    try:
+        _worker_device(job.device, job.params.filter)
+    except Exception as exc:  # noqa: BLE001 - e.g. --device gpu on a worker without one
+        return JobOutcome(job.key, False, error=error_line(exc))
     return run_job(job, plugins=worker_plugins(plugins_dirs))
+
+
+@functools.cache
+def _worker_device(requested: str, filter_name: str) -> str:
+    """``--device`` in a worker process, applied once (before its first job builds a model)."""
+    return use_device(requested, filter_name)

@@ -88,6 +88,7 @@ class Job:
     #: the input file, read by the runner, when the job runs where it can (inline, threads;
     #: a clip is then not held in memory); else ``image`` holds its bytes
     path: str | None = None
+    device: str = "auto"  # --device, applied by a worker process before its first job
 
     @property
     def clip(self) -> bool:
@@ -98,7 +99,7 @@ class Job:
         cls, input_path: str | Path, *, preset: PresetLike, input_name: str | None = None,
         output_ext: str | None = None, max_pixels: int | None = None,
         styles: tuple[tuple[bytes, float], ...] | None = None, image: bytes | None = None,
-        by_path: bool = False,
+        by_path: bool = False, device: str = "auto",
     ) -> Job:  # fmt: skip
         """The photo at ``input_path`` (or its ``image`` bytes, e.g. standard input; with
         ``by_path``, its path only) and the style images of ``preset`` (or ``styles``, already
@@ -119,7 +120,7 @@ class Job:
             output_ext=(output_ext or preset.output_ext).lower(), quality=preset.quality,
             preset=preset.name, max_pixels=max_pixels, kind=CLIP if is_clip(path) else STILL,
             style_names=tuple(str(p) for p, _ in preset.styles),
-            path=str(path) if by_path else None,
+            path=str(path) if by_path else None, device=device,
         )  # fmt: skip
 
 

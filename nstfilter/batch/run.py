@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..builtins import joblog
-from ..durable import write_atomic
+from ..durable import append_line, write_atomic
 from ..errors import OutputError
 from ..imageio import format_for
 from ..jobspec import Job, JobOutcome, JobReport, read_styles, result_ext, result_name, sha256
@@ -86,7 +86,9 @@ def plan_batch(
     return planned
 
 
-def _jobs(todo: Sequence[PlannedJob], max_pixels: int | None) -> Iterator[Job]:
+def _jobs(
+    todo: Sequence[PlannedJob], max_pixels: int | None, device: str = "auto"
+) -> Iterator[Job]:
     styles: dict[str, tuple[tuple[bytes, float], ...]] = {}  # read once per preset
     for planned in todo:  # the key is planned.key: input_rel::preset
         preset = planned.preset
@@ -95,7 +97,7 @@ def _jobs(todo: Sequence[PlannedJob], max_pixels: int | None) -> Iterator[Job]:
         job = Job.from_files(
             planned.source.path, preset=preset, max_pixels=max_pixels,
             input_name=planned.source.relative.as_posix(), styles=styles[preset.name],
-            output_ext=planned.output.suffix,
+            output_ext=planned.output.suffix, device=device,
         )  # fmt: skip
         planned.input_hash = sha256(job.image)  # what was actually styled
         yield job
@@ -110,6 +112,7 @@ class _Recorder:
     result: BatchResult
     plugins: Plugins
     bar: BatchProgress
+    metrics: str | None = None  # --metrics: one JSON line per job
 
     def __call__(self, planned: PlannedJob, outcome: JobOutcome, image: bytes | None) -> None:
         ok, error = outcome.ok, outcome.error
@@ -137,6 +140,8 @@ class _Recorder:
             **thumbs,
         }
         self.manifest.append(record)
+        if self.metrics and ok:
+            append_line(Path(self.metrics), {**record, **outcome.metrics}, sync=False)
         report = JobReport(
             "batch", planned.key, record["input"], record["preset"],
             output=str(planned.output) if ok else None, seconds=outcome.seconds,
@@ -180,6 +185,8 @@ def run_batch(
     force: bool = False,
     progress: str = "auto",
     max_pixels: int | None = None,
+    metrics: str | None = None,
+    device: str = "auto",
 ) -> BatchResult:
     """Run every job not already finished; never raises for a failed job. Job hooks fire on
     the front-end's ``plugins`` (workers style with their own), plus ``$NSTFILTER_JOB_LOG``."""
@@ -194,7 +201,7 @@ def run_batch(
     result = BatchResult(planned, skipped=sum(p.skip for p in planned))
     todo = [p for p in planned if not p.skip]
     bar = BatchProgress(len(planned), mode=progress, skipped=result.skipped)
-    recorder = _Recorder(outdir, manifest, result, plugins, bar)
+    recorder = _Recorder(outdir, manifest, result, plugins, bar, metrics)
     try:
         with joblog.logging_jobs(plugins, "batch"):
             if todo:
@@ -210,7 +217,7 @@ def run_batch(
                     log.info("%d jobs (%d already done) on %s", len(by_key), result.skipped,
                              executor.description)  # fmt: skip
                     for job, outcome in executor.map_unordered(
-                        _jobs([*by_key.values()], max_pixels)
+                        _jobs([*by_key.values()], max_pixels, device)
                     ):
                         recorder(by_key[job.key], outcome, job.image)
     except KeyboardInterrupt:

@@ -1,33 +1,45 @@
-"""``nstfilter apply``: style one or more photos and write the results."""
+"""``nstfilter apply``: style one or more photos and write the results.
+
+A thin driver of the job pipeline: a source (files, folders, standard input), every check
+that needs no network before TensorFlow is imported, then each photo a job run inline
+(:func:`nstfilter.jobs.execute`) into its sink (a file, standard output). Ctrl-C keeps the
+image so far as ``<result>.partial.<ext>``.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import platform
+import signal
 import sys
+import threading
+from dataclasses import asdict
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import click
 
-from ..device import DEVICES
-from ..durable import STDOUT, check_stdout, write_output, write_stdout
-from ..errors import UsageError
-from ..imageio import (
-    FORMATS,
-    IMAGE_SUFFIXES,
-    encode_image,
-    format_for,
-    from_array,
-    load_image,
-    load_image_bytes,
-    save_image,
-)
+from ..durable import STDOUT, check_stdout, write_atomic, write_output, write_stdout
+from ..errors import Cancelled, UsageError
+from ..imageio import FORMATS, IMAGE_SUFFIXES, format_for, from_array, probe_image, save_image
+from ..jobspec import Job, read_styles, result_ext, result_name, sha256
 from ..params import Setting
 from ..safepaths import Plan, check_plan, snapshot_path, snapshot_series
 from ..video import is_clip
 from .clips import apply_clips, clip_device, frames_option, max_frames_option
-from .common import SettingType, facade, settings_options, style_option, verbosity_options
-from .progress import MODES, progress_shown
+from .common import (
+    SettingType,
+    command_options,
+    facade,
+    metrics_option,
+    option,
+    output_option,
+    progress_option,
+)
+from .progress import progress_shown
 
 log = logging.getLogger("nstfilter.apply")
 
@@ -42,11 +54,13 @@ Examples:
   nstfilter apply photos/ --preset starry-night --size 1024 -o out/
   nstfilter apply - --style painting.jpg -o - < photo.jpg > styled.png
   nstfilter apply clip.mp4 --style painting.jpg -o clip.starry.mp4
+  nstfilter apply photo2.jpg --like run.json -o styled2.png
 
 \b
 -o: a file for one photo; a folder (an existing one, or any path ending in /, created
 if missing) gets <stem>.<preset>.<ext>; - writes the result to standard output (--format,
-PNG by default). Logs and progress always go to standard error.
+PNG by default). Logs and progress always go to standard error. Ctrl-C writes the image
+so far as <result>.partial.<ext>.
 """
 
 
@@ -62,12 +76,14 @@ def expand_inputs(inputs: tuple[str, ...]) -> list[Path]:
     return paths
 
 
-def output_paths(contents: list[Path], output: str | None, tag: str, ext: str) -> list[Path | None]:
-    """One output per input (``None`` = standard output): the one place results are named.
+def output_paths(
+    contents: list[Path], output: str | None, tag: str, fmt: str | None = None
+) -> list[Path | None]:
+    """One output per input (``None`` = standard output).
 
     One input and a file ``-o``: that file. ``-o -``: standard output (one input only).
     Otherwise ``-o`` (or the current folder) is a folder (an existing one, or a path ending
-    with a separator) and results are ``<stem>.<tag>.<ext>`` in it.
+    with a separator) and results are named by :func:`~nstfilter.jobspec.result_name`.
     """
     if output == STDIO:
         if len(contents) != 1:
@@ -79,74 +95,130 @@ def output_paths(contents: list[Path], output: str | None, tag: str, ext: str) -
         if Path(output).suffix.lower() in FORMATS:
             raise UsageError(f"{len(contents)} photos need a folder for -o, not {output!r}")
     folder = Path(output or ".")
-    return [folder / f"{'stdin' if str(c) == STDIO else c.stem}.{tag}{ext}" for c in contents]
+    return [
+        folder / result_name("stdin" if str(c) == STDIO else c.stem, tag, result_ext(c, fmt))
+        for c in contents
+    ]
 
 
-def _load(source: Path, max_pixels: int | None):
-    if str(source) == STDIO:
-        return load_image_bytes(sys.stdin.buffer.read(), name="<stdin>", max_pixels=max_pixels)
-    return load_image(source, max_pixels=max_pixels)
+def partial_path(target: Path) -> Path:
+    """``styled.png`` -> ``styled.partial.png``: where Ctrl-C leaves the image so far."""
+    return target.with_name(f"{target.stem}.partial{target.suffix}")
 
 
-def snapshot_writer(target: Path | None, quality: int, plan: Plan):
-    """``on_snapshot`` for ``--save-every``: ``<stem>.step-NNNN.<ext>`` beside ``target``,
-    each name checked against the plan's inputs again when written."""
-    if target is None:
-        return None
+class Keeper:
+    """``on_snapshot`` of every step: keeps the latest image (Ctrl-C writes it) and writes
+    ``--save-every``'s ``<stem>.step-NNNN.<ext>`` beside ``target``, each name checked
+    against the plan's inputs again when written."""
 
-    def write(image, event) -> None:
-        path = snapshot_path(target, event.step)
-        plan.check_output("intermediate result", path)
-        save_image(from_array(image), path, quality=quality)
-        log.debug("intermediate result %s", path)
+    def __init__(self, target: Path | None, quality: int, plan: Plan, every: int) -> None:
+        self.target, self.quality, self.plan, self.every = target, quality, plan, every
+        self.latest: Any = None
 
-    return write
+    def __call__(self, image, event) -> None:
+        self.latest = image
+        if self.target is not None and self.every and event.step % self.every == 0:
+            path = snapshot_path(self.target, event.step)
+            self.plan.check_output("intermediate result", path)
+            save_image(from_array(image), path, quality=self.quality)
+            log.debug("intermediate result %s", path)
+
+    def keep(self) -> Path | None:
+        """The image so far as ``<result>.partial.<ext>`` (``None``: nothing to keep)."""
+        if self.target is None or self.latest is None:
+            return None
+        path = partial_path(self.target)
+        self.plan.check_output("partial result", path)
+        save_image(from_array(self.latest), path, quality=self.quality)
+        return path
+
+
+@contextlib.contextmanager
+def first_ctrl_c_stops():
+    """The first Ctrl-C asks the job to stop after its current step (the event is set); a
+    second one interrupts at once."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):  # noqa: ARG001
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        log.warning("stopping after this step, keeping the image so far (Ctrl-C again: now)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def versions() -> dict[str, str]:
+    """The versions that decide a result: nstfilter, Python, and the numerics loaded."""
+    found = {"python": platform.python_version()}
+    for name in ("nstfilter", "numpy", "pillow", "tensorflow", "onnxruntime"):
+        loaded = name in ("nstfilter", "numpy", "pillow") or name in sys.modules
+        with contextlib.suppress(PackageNotFoundError):
+            if loaded:
+                found[name] = version(name)
+    return found
+
+
+def run_record(job: Job, source: str, styles, params, device: str) -> dict[str, Any]:
+    """What reproduces a job: the photo and the paintings with their sha256 and weights,
+    every setting, device and versions (``apply --like`` reads it back)."""
+    return {
+        "input": source,
+        "input_sha256": sha256(Path(job.path).read_bytes() if job.path else job.image),
+        "preset": job.preset,
+        "styles": [{"path": str(p), "weight": w, "sha256": sha256(data)}
+                   for (p, _), (data, w) in zip(styles, job.styles)],
+        "settings": asdict(params), "device": device, "versions": versions(),
+    }  # fmt: skip
 
 
 @click.command(epilog=EPILOG)
 @click.argument("contents", nargs=-1, required=True, metavar="PHOTO...")
-@click.option(
-    "-o", "--output", metavar="FILE|FOLDER/|-",
-    help="Result file (one photo), folder, or - for standard output [default: the current "
-    "folder, <stem>.<preset>.<ext>].",
+@command_options(
+    io=[
+        output_option(
+            "Result file (one photo), folder, or - for standard output [default: the current "
+            "folder, <stem>.<preset>.<ext>].",
+            metavar="FILE|FOLDER/|-",
+        ),
+        option(
+            "--save-every", type=SettingType(SAVE_EVERY), metavar="N",
+            help="Also write the image being optimised every N steps, as "
+            "<result>.step-NNNN.<ext> beside the result (not with -o -).",
+        ),
+        metrics_option("run"),
+        progress_option("Progress of each photo"),
+        option("--force", is_flag=True, help="With -o -: write image data even to a terminal."),
+        frames_option,
+        max_frames_option,
+    ],
+    style=[
+        option("-p", "--preset", help="A preset name (see 'nstfilter presets list')."),
+        option(
+            "--like", type=click.Path(exists=True, dir_okay=False), metavar="RUN.JSON",
+            help="Re-use the settings and style images of an earlier run's --metrics file "
+            "(options given here still win).",
+        ),
+    ],
 )  # fmt: skip
-@style_option
-@click.option("-p", "--preset", help="A preset name (see 'nstfilter presets list').")
-@settings_options
-@click.option(
-    "--device", type=click.Choice(DEVICES), default="auto", show_default=True,
-    help="Where the filter runs (TensorFlow, or onnxruntime for --quality fast): auto (a "
-    "GPU when there is one), cpu, or gpu (refuse "
-    "to run without one). Logged and written in the metrics.",
-)  # fmt: skip
-@click.option(
-    "--save-every", type=SettingType(SAVE_EVERY), metavar="N",
-    help="Also write the image being optimised every N steps, as <result>.step-NNNN.<ext> "
-    "beside the result (not with -o -).",
-)  # fmt: skip
-@click.option(
-    "--metrics", type=click.Path(dir_okay=False),
-    help="Write run metrics as JSON to this file (- for standard output).",
-)  # fmt: skip
-@click.option(
-    "--progress", "progress_mode", type=click.Choice(MODES), default="auto", show_default=True,
-    help="auto: a bar on a terminal, log lines otherwise; json for programs.",
-)  # fmt: skip
-@click.option("--force", is_flag=True, help="With -o -: write image data even to a terminal.")
-@frames_option
-@max_frames_option
-@verbosity_options
 def apply(
-    contents, output, preset, styling, max_pixels, device, save_every, metrics, progress_mode,
-    force, frame_range, max_frames,
+    contents, output, preset, like, styling, max_pixels, device, save_every, metrics,
+    progress_mode, force, frame_range, max_frames,
 ):  # fmt: skip
     """Style PHOTO(s) (files, folders, or - for standard input) with --style image(s) or a
     --preset; every setting below overrides the preset's."""
-    from ..api import run_filter
-    from ..jobs import TF_FILTERS
+    from ..jobs import TF_FILTERS, Listeners, execute, use_device
+    from ..pretrained import preflight
 
     plugins = facade()
-    styling = styling(preset)
+    styling = styling(preset, like=like)
     inputs = expand_inputs(contents)
     if not inputs:
         raise UsageError(f"no images found in {', '.join(contents)}")
@@ -160,8 +232,7 @@ def apply(
             frame_range=frame_range, max_frames=max_frames, metrics=metrics,
             device=clip_device(styling.params.filter, device), progress_mode=progress_mode,
         )  # fmt: skip
-    ext = styling.output_ext
-    targets = output_paths(inputs, output, styling.name, ext)
+    targets = output_paths(inputs, output, styling.name, styling.output_format)
     if save_every and targets == [None]:
         raise UsageError("--save-every writes files beside the result: it needs a file -o, not -")
     for target in filter(None, targets):
@@ -175,41 +246,50 @@ def apply(
          *(("preset", f) for f in styling.files)],
         series=[snapshot_series(t) for t in targets if t is not None and save_every],
     )  # fmt: skip
-    style_images = [(load_image(p, max_pixels=max_pixels), w) for p, w in styling.styles]
+    # every check that needs no network, before TensorFlow: a wrong path fails at once
+    for path in [*(s for s in inputs if str(s) != STDIO), *(p for p, _ in styling.styles)]:
+        probe_image(path, max_pixels=max_pixels)
     if styling.params.filter in TF_FILTERS:
-        from ..device import use_device
-
-        device = use_device(device)
-    elif styling.params.filter == "fast":  # onnxruntime's providers; no TensorFlow
-        from ..builtins.fast import use_device as use_fast_device
-
-        device = use_fast_device(device)
+        preflight(styling.params)
+    styles = read_styles(styling.styles)
+    device = use_device(device, styling.params.filter)
 
     all_metrics = []
     try:
         for source, target in zip(inputs, targets):
-            content = _load(source, max_pixels)
-            label = "stdin" if str(source) == STDIO else source.name
-            with progress_shown(plugins, progress_mode, label):
-                result = run_filter(
-                    content, style_images, styling.params, plugins=plugins,
-                    snapshot_every=save_every or 0,
-                    on_snapshot=snapshot_writer(target, styling.quality, plan),
-                )  # fmt: skip
+            stdin = str(source) == STDIO
+            ext = styling.output_ext if target is None else target.suffix.lower()
+            job = Job.from_files(
+                source, preset=styling, input_name="<stdin>" if stdin else None, styles=styles,
+                output_ext=ext, max_pixels=max_pixels, by_path=not stdin,
+                image=sys.stdin.buffer.read() if stdin else None,
+            )  # fmt: skip
+            keeper = Keeper(target, styling.quality, plan, save_every or 0)
+            with first_ctrl_c_stops() as stop, progress_shown(
+                plugins, progress_mode, "stdin" if stdin else source.name
+            ):  # fmt: skip
+                listen = Listeners(should_stop=stop.is_set, on_snapshot=keeper, snapshot_every=1)
+                try:
+                    data, result = execute(job, plugins, listen)
+                except Cancelled:
+                    kept = keeper.keep()
+                    where = f"; the image so far is in {kept}" if kept else ""
+                    raise Cancelled(f"interrupted{where}") from None
             if target is None:
-                write_stdout(encode_image(result.image, FORMATS[ext], quality=styling.quality))
+                write_stdout(data)
             else:
-                save_image(result.image, target, quality=styling.quality)
+                write_atomic(data, target)
             shown = "<stdout>" if target is None else str(target)
-            record = {"input": str(source), "output": shown, **result.metrics, "device": device}
+            record = {**run_record(job, str(source), styling.styles, styling.params, device),
+                      "output": shown, **result}  # fmt: skip
             all_metrics.append(record)
+            final = record.get("final", {})
             log.info(
-                "%s -> %s (%.1f s on %s, style loss %.4g -> %.4g)",
-                source, shown, record["seconds"], device,
-                record.get("initial", {}).get("style", float("nan")),
-                record.get("final", {}).get("style", float("nan")),
+                "%s -> %s (%.1f s on %s, loss %.4g: content %.4g, style %.4g)",
+                source, shown, record["seconds"], device, final.get("loss", float("nan")),
+                final.get("content", float("nan")), final.get("style", float("nan")),
             )  # fmt: skip
     finally:
         if metrics and all_metrics:
-            data = all_metrics[0] if len(all_metrics) == 1 else all_metrics
-            write_output(json.dumps(data, indent=2).encode(), metrics)
+            doc = all_metrics[0] if len(all_metrics) == 1 else all_metrics
+            write_output(json.dumps(doc, indent=2).encode(), metrics)

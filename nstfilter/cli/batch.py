@@ -9,15 +9,15 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from ..executors import EXECUTORS
 from .common import (
+    command_options,
+    executor_options,
     facade,
-    job_timeout_option,
+    metrics_option,
+    option,
+    output_option,
     plugins_dirs,
-    settings_options,
-    style_option,
-    verbosity_options,
-    workers_option,
+    progress_option,
 )
 
 EPILOG = """\b
@@ -39,39 +39,37 @@ def _terminate_as_interrupt(signum, frame):  # noqa: ARG001
 
 @click.command(epilog=EPILOG)
 @click.argument("inputs", nargs=-1, required=True)
-@click.option(
-    "-p", "--preset", "presets", multiple=True,
-    help="Preset name (repeatable: every input is styled with every preset).",
+@command_options(
+    io=[
+        output_option(
+            "Output folder; results are <stem>.<preset>.<ext>, the input tree is mirrored.",
+            dest="outdir", required=True, type=click.Path(file_okay=False),
+        ),
+        option("-r", "--recursive", is_flag=True, help="Descend into subfolders of folder inputs."),
+        option("--force", is_flag=True, help="Redo every job, even those already finished."),
+        metrics_option("job"),
+        progress_option("Progress over the jobs"),
+    ],
+    style=[
+        option(
+            "-p", "--preset", "presets", multiple=True,
+            help="Preset name (repeatable: every input is styled with every preset).",
+        ),
+    ],
+    resources=[
+        *executor_options(
+            "Jobs at the same time (threads, local processes, or the LocalCluster of "
+            "--executor dask); the cores are shared among them."
+        ),
+        option("--tls-ca-file", metavar="PEM", help="TLS to --scheduler: the cluster's CA."),
+        option("--tls-cert", metavar="PEM", help="TLS to --scheduler: this client's certificate."),
+        option("--tls-key", metavar="PEM",
+               help="TLS to --scheduler: its key (if not in the cert)."),
+    ],
 )  # fmt: skip
-@style_option
-@click.option(
-    "-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
-    help="Output folder; results are <stem>.<preset>.<ext>, the input tree is mirrored.",
-)  # fmt: skip
-@click.option("-r", "--recursive", is_flag=True, help="Descend into subfolders of folder inputs.")
-@click.option("--force", is_flag=True, help="Redo every job, even those already finished.")
-@click.option(
-    "--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
-    help="local: worker processes here; dask: a Dask cluster (--scheduler) or a LocalCluster.",
-)  # fmt: skip
-@click.option("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://HOST:8786.")
-@click.option("--tls-ca-file", metavar="PEM", help="TLS to --scheduler: the cluster's CA.")
-@click.option("--tls-cert", metavar="PEM", help="TLS to --scheduler: this client's certificate.")
-@click.option("--tls-key", metavar="PEM", help="TLS to --scheduler: its key (if not in the cert).")
-@workers_option(
-    "Worker processes (local, or the LocalCluster of --executor dask); the cores are shared "
-    "among them."
-)
-@click.option(
-    "--progress", "progress_mode", type=click.Choice(["auto", "bar", "log", "none"]),
-    default="auto", show_default=True, help="Progress display over jobs.",
-)  # fmt: skip
-@job_timeout_option
-@settings_options
-@verbosity_options
 def batch(
     inputs, presets, outdir, recursive, force, executor, scheduler, workers, progress_mode,
-    styling, max_pixels, tls_ca_file, tls_cert, tls_key, job_timeout,
+    styling, max_pixels, tls_ca_file, tls_cert, tls_key, job_timeout, device, metrics,
 ):  # fmt: skip
     """Style INPUTS (image files, folders, @list.txt files of paths) with every --preset
     (or with --style images); settings given here override every preset's.
@@ -83,12 +81,9 @@ def batch(
     """
     from ..batch import BatchFailedError, collect_inputs, run_batch
     from ..batch.report import print_summary
-    from ..executors import make_executor
-    from ..timeouts import check_executor
+    from ..executors import check_options, make_executor
 
-    if scheduler and executor != "dask":
-        raise UsageError("--scheduler needs --executor dask")
-    check_executor(executor, job_timeout)
+    check_options(executor, scheduler=scheduler, job_timeout=job_timeout)
     security = None
     if tls_ca_file or tls_cert or tls_key:
         from ..executors.dask_cluster import dask_security
@@ -101,16 +96,22 @@ def batch(
     found = collect_inputs(inputs, recursive=recursive, exclude=out)
     if not found:
         raise UsageError(f"no images found in {' '.join(inputs)}")
+    if executor == "threads":  # in this process: the device now (workers take the job's)
+        from ..jobs import use_device
+
+        for filter_name in {p.params.filter for p in resolved}:
+            use_device(device, filter_name)
     factory = functools.partial(
         make_executor, executor, workers=workers, scheduler=scheduler,
         plugins_dirs=plugins_dirs(), security=security, job_timeout=job_timeout,
+        plugins=facade(),
     )  # fmt: skip
 
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         result = run_batch(
             found, resolved, out, factory, plugins=facade(), force=force, progress=progress_mode,
-            max_pixels=max_pixels,
+            max_pixels=max_pixels, metrics=metrics, device=device,
         )  # fmt: skip
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click_option_group import optgroup
 
 from ..durable import STDOUT, write_output
 from ..errors import UsageError
@@ -26,30 +27,21 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("nstfilter.apply")
 
 #: ``--frames A:B`` and ``--max-frames N`` (apply, watch, batch)
-frames_option = click.option(
+frames_option = optgroup.option(
     "--frames", "frame_range", metavar="A:B",
     help="Clips: style only frames A to B-1 (numbered from 0; either side may be left out).",
 )  # fmt: skip
-max_frames_option = click.option(
+max_frames_option = optgroup.option(
     "--max-frames", type=click.IntRange(1), metavar="N",
     help="Clips: refuse a clip of more than N frames, before any work.",
 )  # fmt: skip
 
 
 def clip_device(filter_name: str, requested: str) -> str:
-    """``--device`` for the clip's filter: TensorFlow's for the engine, onnxruntime's for
-    the fast one."""
-    from ..jobs import TF_FILTERS
+    """``--device`` for the clip's filter (:func:`nstfilter.jobs.use_device`)."""
+    from ..jobs import use_device
 
-    if filter_name in TF_FILTERS:
-        from ..device import use_device
-
-        return use_device(requested)
-    if filter_name == "fast":
-        from ..builtins.fast import use_device as use_fast_device
-
-        return use_fast_device(requested)
-    return requested
+    return use_device(requested, filter_name)
 
 
 def clip_targets(clips: list[Path], output: str | None, tag: str) -> list[Path]:

@@ -8,11 +8,12 @@ import dataclasses
 import functools
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click_option_group import optgroup
 
 from ..errors import UsageError
 from ..imageio import DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, FORMATS, MAX_PIXELS, MAX_PIXELS_ENV
@@ -118,42 +119,163 @@ class SettingType(click.ParamType):
         return [CompletionItem(w) for w in words if w.startswith(incomplete)]
 
 
+#: ``--help`` groups (click-option-group), in their order.
+IO, STYLE, LOOK, SCHEDULE, OPTIMISER, RESOURCES = (
+    "Input and output", "Style", "Look", "Schedule", "Optimiser", "Resources",
+)  # fmt: skip
+#: Settings shown under Optimiser (the table files them under schedule).
+_OPTIMISER = frozenset({"optimizer", "learning_rate", "beta_1", "epsilon"})
+_SECTIONS = {"": STYLE, "objective": LOOK, "color": LOOK, "schedule": SCHEDULE}
+option = optgroup.option  # every option of apply, batch and watch sits in a group
+
+
+def group(title: str, *options: Decorator) -> Decorator:
+    """A titled group of options in ``--help``."""
+    return stack(optgroup.group(title), *options)
+
+
+def _total_steps() -> str:
+    """What ``--iterations`` gives in all (the schedule of engine/pyramid.py)."""
+    p = StyleParams()
+    total = (p.scales - 1) * p.coarse_iterations + p.iterations
+    return (
+        "; a run takes (--scales - 1) x --coarse-iterations + --iterations steps in all "
+        f"(default {total}), --coarse-iterations + --iterations when --scales > 1 but the "
+        "photo is no larger than --min-size"
+    )
+
+
 def _setting_option(name: str, spec: Setting) -> Decorator:
-    option, help_text = spec.option(name), f"{spec.help} [default: {default_text(name)}]"
+    text = f"{spec.help.rstrip('.')}{_total_steps()}." if name == "iterations" else spec.help
+    option_name, help_text = spec.option(name), f"{text} [default: {default_text(name)}]"
     if spec.kind is bool:
-        return click.option(f"{option}/--no-{option[2:]}", name, default=None, help=help_text)
-    return click.option(option, name, type=SettingType(spec), help=help_text)
+        flag = f"{option_name}/--no-{option_name[2:]}"
+        return option(flag, name, default=None, help=help_text)
+    return option(option_name, name, type=SettingType(spec), help=help_text)
 
 
-_styling_options = stack(
-    click.option(
-        "--quality", "quality_mode", type=click.Choice(list(QUALITY_MODES)),
-        help="fast (the instant feed-forward filter, no TensorFlow), preview (fast at 512 px), "
-        "standard, high (the optimisation's schedules); explicit settings win.",
-    ),
-    *(_setting_option(name, spec) for name, spec in SETTINGS.items()),
-    click.option(
+def _settings(title: str) -> list[Decorator]:
+    """The table's options that ``--help`` shows under ``title``."""
+    return [
+        _setting_option(name, spec)
+        for name, spec in SETTINGS.items()
+        if (OPTIMISER if name in _OPTIMISER else _SECTIONS.get(spec.section, LOOK)) == title
+    ]
+
+
+_QUALITY = option(
+    "--quality", "quality_mode", type=click.Choice(list(QUALITY_MODES)),
+    help="fast (the instant feed-forward filter, no TensorFlow), preview (fast at 512 px), "
+    "standard, high (the optimisation's schedules); explicit settings win.",
+)  # fmt: skip
+_FORMATS = (
+    option(
         "--format", "out_format", type=click.Choice(sorted({s[1:] for s in FORMATS})),
-        help="Result format [default: the preset's, else png; a file -o's own extension].",
+        help="Result format [default: the preset's, else png; a file -o's own extension; a "
+        "clip keeps its type].",
     ),
-    click.option(
+    option(
         "--jpeg-quality", type=SettingType(OUTPUT_QUALITY), metavar="1-100",
         help=f"JPEG/WebP quality [default: the preset's, else {DEFAULT_QUALITY}].",
     ),
-    click.option(
+    option(
         "--max-pixels", type=SettingType(MAX_PIXELS), metavar="N",
-        help=f"Refuse images larger than N pixels [default: ${MAX_PIXELS_ENV} or "
-        f"{DEFAULT_MAX_PIXELS:,}].",
+        help=f"Refuse images (photos and paintings) larger than N pixels [default: "
+        f"${MAX_PIXELS_ENV} or {DEFAULT_MAX_PIXELS:,}].",
     ),
 )  # fmt: skip
 
 
+def metrics_option(per: str) -> Decorator:
+    """``--metrics FILE``: one JSON record per ``per`` (``run``: one document)."""
+    what = "as JSON to this file (- for standard output)" if per == "run" else (
+        "to this file, one JSON line per job (appended)"
+    )  # fmt: skip
+    return option(
+        "--metrics", type=click.Path(dir_okay=False),
+        help=f"Write what is needed to reproduce the run (files with sha256, every setting, "
+        f"backbone, device, versions, losses) {what}.",
+    )  # fmt: skip
+
+
+def progress_option(what: str) -> Decorator:
+    """``--progress``, the same modes everywhere."""
+    from .progress import MODES
+
+    return option(
+        "--progress", "progress_mode", type=click.Choice(MODES), default="auto",
+        show_default=True,
+        help=f"{what}: auto (a bar on a terminal, log lines otherwise), bar, log, json (for "
+        "programs, on standard error), none.",
+    )  # fmt: skip
+
+
+def output_option(help_text: str, *more: str, **kwargs: Any) -> Decorator:
+    """``-o/--output``, spelt the same in apply, batch and watch."""
+    dest = kwargs.pop("dest", "output")
+    return option("-o", "--output", *more, dest, help=help_text, **kwargs)
+
+
+def _device_option() -> Decorator:
+    from ..device import DEVICES
+
+    return option(
+        "--device", type=click.Choice(DEVICES), default="auto", show_default=True,
+        help="Where the filter runs (TensorFlow, or onnxruntime for --quality fast): auto (a "
+        "GPU when there is one), cpu, or gpu (refuse to run without one). Logged and written "
+        "in the metrics.",
+    )  # fmt: skip
+
+
+def executor_options(workers_help: str) -> list[Decorator]:
+    """``--executor``, ``--workers``, ``--scheduler``, ``--job-timeout`` (batch and watch)."""
+    from ..executors import CHOICES, DEFAULT
+    from ..timeouts import JOB_TIMEOUT
+
+    return [
+        option(
+            "--executor", type=click.Choice(CHOICES), default=DEFAULT, show_default=True,
+            help="threads: in this process; local: worker processes here (a crash takes one "
+            "job, not the run); dask: a Dask cluster (--scheduler) or a LocalCluster.",
+        ),
+        option(
+            "-j", "--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+            metavar="N", help=workers_help,
+        ),
+        option("--scheduler", metavar="ADDR", help="Dask scheduler address, e.g. tcp://HOST:8786."),
+        option(
+            "--job-timeout", type=SettingType(JOB_TIMEOUT), metavar="SECONDS",
+            help="Fail a job that takes longer than this, stopping its worker (needs --executor "
+            "local) [default: no limit].",
+        ),
+    ]  # fmt: skip
+
+
+def command_options(
+    *, io: Sequence[Decorator] = (), style: Sequence[Decorator] = (),
+    resources: Sequence[Decorator] = (),
+) -> Decorator:  # fmt: skip
+    """Every option of apply, batch or watch, in ``--help``'s groups: the command's own
+    (``io``, ``style``, ``resources``) beside the shared ones, generated here once: --style,
+    --quality, one option per :class:`~nstfilter.params.StyleParams` field (spelling, help,
+    default and range from the table), --format, --jpeg-quality, --max-pixels, --device,
+    -v/-q. The command gets ``styling`` (see :func:`settings_options`) and ``max_pixels``."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        return stack(
+            group(IO, *io, *_FORMATS),
+            group(STYLE, style_option, *style, _QUALITY, *_settings(STYLE)),
+            *(group(title, *_settings(title)) for title in (LOOK, SCHEDULE, OPTIMISER)),
+            group(RESOURCES, _device_option(), *resources),
+            verbosity_options,
+        )(settings_options(command))
+
+    return decorate
+
+
 def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add one option per :class:`~nstfilter.params.StyleParams` field (spelling, help,
-    default and range from the table), ``--quality``, ``--format``, ``--jpeg-quality`` and
-    ``--max-pixels``, so apply, batch and watch accept the same settings. With
-    :func:`style_option`'s images they reach the command as one ``styling(preset)``, the
-    :class:`Preset` they ask for; ``max_pixels`` is passed as is."""
+    """The settings of :func:`command_options` (with --style's images) reach ``command`` as
+    one ``styling(preset)``: the :class:`Preset` they ask for."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, styles, quality_mode, out_format, jpeg_quality, **kwargs: Any):
@@ -164,11 +286,15 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
         given = {name: kwargs.pop(name) for name in SETTINGS}
         settings = {k: v for k, v in given.items() if v is not None}
 
-        def styling(preset: str | None, styles: tuple[str, ...] = styles) -> Preset:
-            # the preset (or the defaults, named "styled"), --style images (paths or names on
-            # the style path) replacing its own, the quality mode's schedule, then the
-            # explicit settings: the order a user expects
+        def styling(
+            preset: str | None, styles: tuple[str, ...] = styles, like: str | None = None
+        ) -> Preset:
+            # the preset (or an earlier run's settings, or the defaults, named "styled"),
+            # --style images (paths or names on the style path) replacing its own, the
+            # quality mode's schedule, then the explicit settings: the order a user expects
             base = load(preset) if preset else Preset("styled", StyleParams())
+            if like:
+                base = like_run(like, base)
             if styles:
                 pairs = map(parse_style, styles)
                 chosen = [(Path(s) if Path(s).exists() else find_style(s), w) for s, w in pairs]
@@ -184,7 +310,28 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
         return command(*args, styling=styling, **kwargs)
 
-    return _styling_options(wrapper)
+    return wrapper
+
+
+def like_run(path: str, base: Preset) -> Preset:
+    """``apply --like run.json``: ``base`` with the settings and style images of an earlier
+    run's metrics (the first job's, when the file holds several)."""
+    import json
+
+    try:
+        run = json.loads(Path(path).read_text(encoding="utf-8"))
+        run = run[0] if isinstance(run, list) else run
+        settings = dict(run["settings"])
+        styles = [(Path(s["path"]), float(s["weight"])) for s in run["styles"]]
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise UsageError(f"{path}: not the --metrics of an nstfilter run ({exc})") from None
+    fields = {f.name: f.default for f in dataclasses.fields(StyleParams)}
+    settings = {k: tuple(v) if isinstance(fields.get(k), tuple) and isinstance(v, list) else v
+                for k, v in settings.items() if k in fields}  # fmt: skip
+    return dataclasses.replace(
+        base, name=run.get("preset") or base.name, styles=styles,
+        params=StyleParams().replace(**settings),
+    )  # fmt: skip
 
 
 def parse_style(spec: str) -> tuple[str, float]:
@@ -201,30 +348,11 @@ def parse_style(spec: str) -> tuple[str, float]:
 
 
 #: ``-s/--style IMG[:WEIGHT]`` (repeatable), shared by apply, batch and watch.
-style_option = click.option(
+style_option = option(
     "-s", "--style", "styles", multiple=True, metavar="IMG[:WEIGHT]",
     help="Style image (a path or a name on the style path), optionally weighted; "
     "repeatable. Replaces the preset's style images.",
 )  # fmt: skip
-
-
-def workers_option(help_text: str) -> Decorator:
-    """``-j/--workers N``, spelt the same in batch and watch."""
-    return click.option(
-        "-j", "--workers", type=click.IntRange(1, 64), default=1, show_default=True, metavar="N",
-        help=help_text,
-    )  # fmt: skip
-
-
-def job_timeout_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--job-timeout SECONDS``, spelt the same in batch and watch (nstfilter.timeouts)."""
-    from ..timeouts import JOB_TIMEOUT
-
-    return click.option(
-        "--job-timeout", type=SettingType(JOB_TIMEOUT), metavar="SECONDS",
-        help="Fail a job that takes longer than this, stopping its worker (needs --executor "
-        "local) [default: no limit].",
-    )(command)  # fmt: skip
 
 
 def plugins_dirs() -> tuple[str, ...]:

@@ -16,9 +16,14 @@ DEMO_PRESET = "starry-night"
 
 @click.command()
 @click.option("-o", "--output", default="out", show_default=True, help="Folder for the results.")
-@click.option("-p", "--preset", default=DEMO_PRESET, show_default=True)
-@click.option("--size", type=int, default=256, show_default=True)
-@click.option("--progress", "progress_mode", type=click.Choice(MODES), default="auto")
+@click.option("-p", "--preset", default=DEMO_PRESET, show_default=True, help="The preset shown.")
+@click.option(
+    "--size", type=int, default=256, show_default=True, help="Longest side of the results."
+)
+@click.option(
+    "--progress", "progress_mode", type=click.Choice(MODES), default="auto", show_default=True,
+    help="Progress of the painted result (as apply's).",
+)  # fmt: skip
 @verbosity_options
 def demo(output: str, preset: str, size: int, progress_mode: str) -> None:
     """Style a bundled photo with a bundled preset, by the fast filter (under a second) and by

@@ -109,8 +109,13 @@ def copy(name: str, new: str) -> None:
 @click.argument("name")
 @click.argument("photo", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", default=None, help="Contact sheet file [NAME-preview.png].")
-@click.option("--size", type=int, default=160, show_default=True)  # a look, not a result
-@click.option("--iterations", type=int, default=10, show_default=True)
+@click.option(  # a look, not a result
+    "--size", type=int, default=160, show_default=True, help="Longest side of each tile."
+)
+@click.option(
+    "--iterations", type=int, default=10, show_default=True,
+    help="Steps at the final scale of each tile (see apply --iterations).",
+)  # fmt: skip
 @click.option(
     "--fast", "use_fast", is_flag=True,
     help="The fast filter's result (under a second, no TensorFlow) instead of a short run.",

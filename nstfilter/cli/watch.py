@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import click
 
-from ..errors import UsageError
 from ..params import Setting
 from .common import (
     SettingType,
+    command_options,
+    executor_options,
     facade,
-    job_timeout_option,
+    metrics_option,
+    option,
+    output_option,
     plugins_dirs,
-    settings_options,
-    style_option,
-    verbosity_options,
-    workers_option,
+    progress_option,
 )
 
 # The watcher's own numbers, checked by the same rule as the settings (finite, in range).
@@ -25,53 +25,52 @@ POLL_INTERVAL = Setting(section="", help="poll seconds", low=0.0, low_open=True,
 
 @click.command()
 @click.argument("inbox", type=click.Path(file_okay=False, path_type=str))
-@click.option("-p", "--preset", help="Preset for files not in a preset subfolder.")
-@style_option
-@click.option("--outbox", type=click.Path(file_okay=False), help="Results [INBOX/../outbox].")
-@click.option(
-    "--processed", type=click.Path(file_okay=False), help="Originals when done [../processed]."
-)
-@click.option("--failed", type=click.Path(file_okay=False), help="Failures + notes [../failed].")
-@click.option("--once", is_flag=True, help="Process what is there, then exit (cron, CI).")
-@click.option("--polling", is_flag=True, help="Poll instead of inotify (network, containers).")
-@click.option(
-    "--poll-interval", type=SettingType(POLL_INTERVAL), default="1.0",
-    show_default=True, help="Seconds between polls.",
+@command_options(
+    io=[
+        output_option(
+            "Results, <name>.<preset>.<ext> [INBOX/../outbox].", "--outbox", dest="outbox",
+            type=click.Path(file_okay=False),
+        ),
+        option("--processed", type=click.Path(file_okay=False),
+               help="Originals when done [../processed]."),
+        option("--failed", type=click.Path(file_okay=False),
+               help="Failures + notes [../failed]."),
+        option("--once", is_flag=True, help="Process what is there, then exit (cron, CI)."),
+        option("--polling", is_flag=True, help="Poll instead of inotify (network, containers)."),
+        option(
+            "--poll-interval", type=SettingType(POLL_INTERVAL), default="1.0",
+            show_default=True, help="Seconds between polls.",
+        ),
+        option(
+            "--settle", type=SettingType(SETTLE), default="2.0", show_default=True,
+            help="A file whose size and mtime stay unchanged this long is complete.",
+        ),
+        option(
+            "--rescan", type=SettingType(RESCAN), default="60.0", show_default=True,
+            help="Seconds between safety sweeps for files whose events were lost (0: never).",
+        ),
+        metrics_option("job"),
+        progress_option("Progress inside each job (threads; bar: log lines, jobs run side by "
+                        "side)"),
+    ],
+    style=[option("-p", "--preset", help="Preset for files not in a preset subfolder.")],
+    resources=executor_options("Files styled at the same time."),
 )  # fmt: skip
-@workers_option("Files styled at the same time.")
-@click.option(
-    "--settle", type=SettingType(SETTLE), default="2.0", show_default=True,
-    help="A file whose size and mtime stay unchanged this long is complete.",
-)  # fmt: skip
-@click.option(
-    "--rescan", type=SettingType(RESCAN), default="60.0", show_default=True,
-    help="Seconds between safety sweeps for files whose events were lost (0: never).",
-)  # fmt: skip
-@click.option(
-    "--executor", type=click.Choice(["threads", "local", "dask"]), default="threads",
-    show_default=True,
-    help="threads: in this process; local: a pool of worker processes; dask: a Dask cluster.",
-)  # fmt: skip
-@click.option("--scheduler", metavar="ADDR", help="Dask scheduler address (--executor dask).")
-@job_timeout_option
-@settings_options
-@verbosity_options
 def watch(inbox, preset, outbox, processed, failed, once, polling, poll_interval, workers, settle,
-          rescan, executor, scheduler, styling, max_pixels, job_timeout):  # fmt: skip
+          rescan, executor, scheduler, styling, max_pixels, job_timeout, device, metrics,
+          progress_mode):  # fmt: skip
     """Watch INBOX and style every photo dropped into it.
 
     Results go to OUTBOX/<name>.<preset>.<ext>; originals move to processed/ once the result
     is safely written, or to failed/ beside a <name>.error.txt note. A subfolder of INBOX
     named after a preset uses that preset. Ctrl-C stops after the current file.
     """
+    from ..executors import check_options
     from ..safepaths import check_plan
-    from ..timeouts import check_executor
     from ..watcher import Layout, Watcher, WatchOptions
     from ..watcher.signals import install
 
-    if scheduler and executor != "dask":
-        raise UsageError("--scheduler needs --executor dask")
-    check_executor(executor, job_timeout)
+    check_options(executor, scheduler=scheduler, job_timeout=job_timeout)
     layout = Layout.build(inbox, outbox, processed, failed)
     default_name = preset or "styled"
 
@@ -89,7 +88,8 @@ def watch(inbox, preset, outbox, processed, failed, once, polling, poll_interval
         preset=default_name, load_preset=load, settle=settle, close_grace=min(0.5, settle),
         workers=workers, max_pixels=max_pixels, polling=polling, poll_interval=poll_interval,
         once=once, rescan=rescan, executor=executor, scheduler=scheduler,
-        plugins_dirs=plugins_dirs(), job_timeout=job_timeout,
+        plugins_dirs=plugins_dirs(), job_timeout=job_timeout, metrics=metrics,
+        progress=progress_mode, device=device,
     )  # fmt: skip
     watcher = Watcher(layout, options, facade())
     restore = install(watcher.request_stop)

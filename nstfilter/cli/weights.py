@@ -56,10 +56,9 @@ def list_weights() -> None:
 def fetch(backbone: str, dest: str | None, url: str | None, file_hash: str | None) -> None:
     """Download BACKBONE's weights (explicitly: nothing else ever uses the network).
 
-    By ``keras.utils.get_file`` (streamed to disk, hash-checked) into Keras' cache,
-    ``$KERAS_HOME/models`` (default ``~/.keras/models``), where ``--backbone vgg19`` looks.
-    As in Keras, a file already there that passes the check is kept and one that fails it
-    is fetched again.
+    By Keras' get_file (streamed to disk, hash-checked) into Keras' cache, $KERAS_HOME/models
+    (default ~/.keras/models), where --backbone vgg19 looks. As in Keras, a file already
+    there that passes the check is kept and one that fails it is fetched again.
     """
     from ..pretrained import VGG19_WEIGHTS_FILE, VGG19_WEIGHTS_URL, vgg19_weights_path
     from ..tfquiet import import_tensorflow_quietly

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..durable import move_new, remove_temps, write_atomic
+from ..durable import append_line, move_new, remove_temps, write_atomic
 from ..errors import Cancelled, OutputError, error_line
 from ..jobspec import JobReport, result_ext
 from ..printable import printable
@@ -69,6 +69,7 @@ class Runner:
     compute: Compute
     should_stop: Callable[[], bool]
     names: Reservations = field(default_factory=Reservations)
+    metrics: Path | None = None  # --metrics: one JSON line per finished job
     _open_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def process(self, path: Path) -> str:
@@ -135,6 +136,10 @@ class Runner:
         seconds = time.perf_counter() - job.started
         self.journal.record("done", job.id, processed=str(processed))
         log.info("done %s -> %s in %.1f s", job.relative, output.name, seconds)
+        if self.metrics is not None:
+            record = {"id": job.id, "input": str(job.source), "output": str(output),
+                      "preset": job.preset, **metrics}  # fmt: skip
+            append_line(self.metrics, record, sync=False)
         self.plugins.job_done(
             JobReport(
                 "watch", job.id, str(job.source), job.preset, str(output), round(seconds, 3),

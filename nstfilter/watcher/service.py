@@ -68,6 +68,9 @@ class WatchOptions:
     scheduler: str | None = None  # Dask scheduler address (executor "dask")
     plugins_dirs: tuple[str, ...] = ()  # explicit --plugins-dir, passed on to executors
     job_timeout: float | None = None  # seconds per job (executor "local" only), None: no limit
+    metrics: str | None = None  # --metrics: one JSON line per finished job
+    progress: str = "auto"  # --progress inside a job: auto/bar/log (a line every 30 s), json, none
+    device: str = "auto"  # --device: applied here (threads) or by each worker process
     #: How a preset name becomes a Preset (the CLI's --style and settings); None: load_preset
     load_preset: Callable[[str], Preset] | None = None
 
@@ -116,9 +119,16 @@ class Watcher:
             options.executor, plugins, self.stopping.is_set, workers=options.workers,
             max_pixels=options.max_pixels, scheduler=options.scheduler,
             plugins_dirs=options.plugins_dirs, job_timeout=options.job_timeout,
+            progress=options.progress, device=options.device,
         )  # fmt: skip
         self.runner = Runner(
-            layout, self.journal, self.presets, plugins, self.compute, self.stopping.is_set
+            layout,
+            self.journal,
+            self.presets,
+            plugins,
+            self.compute,
+            self.stopping.is_set,
+            metrics=Path(options.metrics) if options.metrics else None,
         )
         self._inbox_real = os.path.realpath(layout.inbox)
         self._warned_links: set[Path] = set()

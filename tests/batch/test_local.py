@@ -270,7 +270,8 @@ def test_workers_exit_when_the_batch_is_killed_alone(photos: Path, tmp_path: Pat
 
     out = str(tmp_path / "out")
     args = [sys.executable, "-m", "nstfilter", "batch", str(photos), "-r", "-o", out,
-            "-j", "2", "-p", STUB_PRESETS[0], "--progress", "none"]  # fmt: skip
+            "-j", "2", "-p", STUB_PRESETS[0], "--progress", "none",
+            "--executor", "local"]  # fmt: skip
     env = {**os.environ, **cli_env(NSTFILTER_STUB_DELAY="2")}
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
