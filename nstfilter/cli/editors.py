@@ -29,8 +29,8 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "_data"
 
 #: (source-checkout file, packaged folder) of each editor file.
 SOURCES = {
-    "gimp": (REPO_ROOT / "plugins" / "gimp" / "nstfilter" / "nstfilter.py", DATA_DIR / "gimp"),
-    "gmic": (REPO_ROOT / "plugins" / "gmic" / "nstfilter.gmic", DATA_DIR / "gmic"),
+    "gimp": (REPO_ROOT / "editors" / "gimp" / "nstfilter" / "nstfilter.py", DATA_DIR / "gimp"),
+    "gmic": (REPO_ROOT / "editors" / "gmic" / "nstfilter.gmic", DATA_DIR / "gmic"),
 }
 
 

@@ -96,7 +96,7 @@ def test_user_file_install_and_gui_definition(
     assert text.count("nstfilter filter (managed") == 1 and text.startswith("mine :")
     # parse_gui reads G'MIC-Qt's filter file: give it ours.
     (home / "gmic").mkdir()
-    shutil.copyfile(REPO / "plugins" / "gmic" / "nstfilter.gmic", home / "gmic" / "update294.gmic")
+    shutil.copyfile(REPO / "editors" / "gmic" / "nstfilter.gmic", home / "gmic" / "update294.gmic")
     env = {"HOME": str(home)}
     done = chroot.run(
         ["gmic", "mine", "parse_gui", "json,*", "echo_stdout", "{t}"],

@@ -27,8 +27,8 @@ from helpers import REPO
 
 from nstfilter.cli import editors
 
-PLUGIN = REPO / "plugins" / "gimp" / "nstfilter" / "nstfilter.py"
-GMIC = REPO / "plugins" / "gmic" / "nstfilter.gmic"
+PLUGIN = REPO / "editors" / "gimp" / "nstfilter" / "nstfilter.py"
+GMIC = REPO / "editors" / "gmic" / "nstfilter.gmic"
 
 
 @pytest.fixture(scope="module")

@@ -1,1 +1,1 @@
-../../../plugins/gimp/nstfilter/nstfilter.py
+../../../editors/gimp/nstfilter/nstfilter.py
