@@ -159,3 +159,20 @@ def test_apply_help_is_grouped_and_says_the_total_steps():
 def test_the_help_library_is_declared():
     text = (REPO / "pyproject.toml").read_text()
     assert "click-option-group>=" in text
+
+
+def test_a_cli_run_loads_its_plugins_once():
+    code = """
+from nstfilter import plugins
+calls = []
+load = plugins.Plugins.load.__func__
+plugins.Plugins.load = classmethod(lambda cls, *a: (calls.append(a), load(cls, *a))[1])
+from nstfilter.cli import main
+try:
+    main(["plugins", "list"], prog_name="nstfilter")
+except SystemExit:
+    print("loads", len(calls))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert proc.stdout.strip().endswith("loads 1"), proc.stderr

@@ -12,7 +12,7 @@ import click
 
 from ..durable import NO_SPACE, stdout_failed
 from ..errors import NoSpaceError, NstError
-from ..plugins import Plugins
+from ..plugins import DISABLE_ENV, PLUGINS_DIR_ENV, Plugins
 from ..printable import printable
 from . import apply, batch, demo, editors, plugins, presets, watch, weights
 from .common import configure_logging, reset_logging, verbosity_options
@@ -84,11 +84,22 @@ class NstGroup(click.Group):
 def main(ctx: click.Context, plugins_dir: tuple[str, ...]) -> None:
     """Neural style transfer as an image filter."""
     configure_logging()  # at the level -v/-q set
-    # the one facade of this run: subcommands take it from here (cli.common.facade)
-    ctx.ensure_object(dict)["plugins"] = Plugins.load(plugins_dir)
+    # the one facade of this run: subcommands take it from here (cli.common.facade); the one
+    # loaded at import serves the first run when nothing it depends on changed since
+    loaded = _AT_IMPORT.pop(_plugin_env(), None)
+    _AT_IMPORT.clear()
+    if plugins_dir or loaded is None:
+        loaded = Plugins.load(plugins_dir)
+    ctx.ensure_object(dict)["plugins"] = loaded
 
 
-# Plugin commands join before arguments are parsed, from a facade of their own (no
-# --plugins-dir yet); a misspelt hook (PluginError) stops the run's own facade, in one line.
+def _plugin_env() -> tuple[str, str]:
+    return os.environ.get(PLUGINS_DIR_ENV, ""), os.environ.get(DISABLE_ENV, "")
+
+
+# Plugin commands join before arguments are parsed (no --plugins-dir yet); a misspelt hook
+# (PluginError) stops the run's own facade, in one line.
+_AT_IMPORT: dict[tuple[str, str], Plugins] = {}
 with contextlib.suppress(NstError):
-    Plugins.load().register_commands(main)
+    _AT_IMPORT[_plugin_env()] = Plugins.load()
+    _AT_IMPORT[_plugin_env()].register_commands(main)
