@@ -175,10 +175,10 @@ def detail(photo: Image.Image, painting: Image.Image, result: Image.Image) -> fl
 
 def looks(out: Path, sheets: Path | None) -> list[dict]:
     from nstfilter.api import run_filter
-    from nstfilter.demo import contact_sheet
     from nstfilter.params import StyleParams
     from nstfilter.plugins import Plugins
     from nstfilter.schedules import apply_quality
+    from nstfilter.showcase import contact_sheet
 
     judge = look.Judge()
     plugins = Plugins.load()

@@ -49,7 +49,7 @@ DISABLE_ENV = "NSTFILTER_DISABLE_PLUGINS"
 BUILTIN_PLUGINS = {
     "neural-style": "neural_style",
     "fast": "fast",
-    "backbones": "backbones",
+    "backbones": "vgg",
     "color": "color",
 }
 

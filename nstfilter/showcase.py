@@ -1,5 +1,5 @@
-"""Inputs for the offline demo (no network, no ``../shared``): a photo and a contact sheet.
-The style comes from a bundled procedural preset."""
+"""What ``nstfilter demo`` and ``presets preview`` show, offline (no ``../shared``): the
+bundled photo and contact sheets."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from ..jobspec import Job, JobOutcome, JobReport, read_styles, result_ext, resul
 from ..safepaths import check_plan
 from .inputs import InputFile
 from .manifest import DONE, FAILED, Manifest
-from .progress import BatchProgress
+from .meter import BatchProgress
 from .report import REPORT_FILES, REPORT_NAME, make_thumbnail, write_report
 from .results import BatchResult, PlannedJob
 

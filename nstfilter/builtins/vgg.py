@@ -1,4 +1,4 @@
-"""Registers the built-in backbones ``vgg19`` and ``vgg16-hed``."""
+"""The built-in VGG backbones, ``vgg19`` and ``vgg16-hed`` (plugin name ``backbones``)."""
 
 from __future__ import annotations
 

@@ -29,9 +29,9 @@ def demo(output: str, preset: str, size: int, progress_mode: str) -> None:
     """Style a bundled photo with a bundled preset, by the fast filter (under a second) and by
     the optimisation (minutes); writes demo-fast.png, demo.png and demo-sheet.png."""
     from ..api import run_filter
-    from ..demo import contact_sheet, demo_photo
     from ..imageio import load_image, save_image
     from ..presets import load_preset
+    from ..showcase import contact_sheet, demo_photo
 
     resolved = load_preset(preset, plugins=facade())
     params = resolved.params.replace(size=size)

@@ -126,10 +126,10 @@ def preview(
 ) -> None:
     """A quick contact sheet (photo | style | result) of what preset NAME does to PHOTO."""
     from ..api import run_filter
-    from ..demo import contact_sheet
     from ..imageio import load_image, save_image
     from ..presets import load_preset
     from ..safepaths import check_plan
+    from ..showcase import contact_sheet
 
     preset = load_preset(name, plugins=facade())
     target = Path(output or f"{preset.name}-preview.png")
