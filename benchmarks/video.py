@@ -75,7 +75,7 @@ def run(clip: Path, out: Path, params: StyleParams, plugins: Plugins) -> dict:
 def flicker(clip_out: Path, source_frames: list[np.ndarray], cuts: set[int]) -> float:
     """The mean temporal error over the clip's frames (not across a cut)."""
     folder = work_folder(clip_out)
-    flow = FlowEstimator()
+    flow = FlowEstimator(side=0)  # the measure: full-size flow whatever the styling used
     errors = []
     prev = None
     for i, frame in enumerate(source_frames):
@@ -131,10 +131,15 @@ def main() -> None:
     parser.add_argument("--standard-frames", type=int, default=6)
     parser.add_argument("--skip-standard", action="store_true")
     parser.add_argument("--skip-fast", action="store_true")
+    parser.add_argument("--flow-side", type=int, help="the flow's longest side (0: full)")
     parser.add_argument("--standard-strip", type=Path, help="the standard run's strip")
     parser.add_argument("--strip", type=Path, help="write a strip of frames (JPEG) here")
     args = parser.parse_args()
     os.environ.setdefault("NSTFILTER_THREADS", "2")
+    if args.flow_side is not None:
+        from nstfilter.video import flow
+
+        flow.FLOW_SIDE = args.flow_side
     plugins = Plugins.load()
     weight = StyleParams().temporal_weight
     rows = []
