@@ -39,7 +39,7 @@ def test_a_job_past_its_time_limit_fails_alone(tmp_path, photos):
     env = {"NSTFILTER_PLUGINS_DIR": hanging_plugins(tmp_path / "plugins")}
     out = tmp_path / "out"
     proc = batch(str(photos / "photo00.png"), "-p", "stub-starry", "-o", str(out),
-                 "--job-timeout", "3", env=env, timeout=120)  # fmt: skip
+                 "--job-timeout", "3", "--executor", "local", env=env, timeout=120)  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     [record] = final_states(out).values()
     assert record["status"] == "failed" and "job time limit (--job-timeout)" in record["error"]

@@ -112,9 +112,9 @@ def test_user_file_install_and_gui_definition(
     params = [p for p in entry["parameters"] if "pos" in p]
     assert [p["name"] for p in params] == [
         "Preset", "Other Preset (Name)", "Use Preset's Strength", "Strength", "Colours",
-        "Size (0 for Preset's)",
+        "Size (0 for Preset's)", "Quality",
     ]  # fmt: skip
-    assert [p["pos"] for p in params] == ["1", "2", "3", "4", "5", "6"]
+    assert [p["pos"] for p in params] == ["1", "2", "3", "4", "5", "6", "7"]
     assert "mine still works" in done.stderr
     # Without -m: the command comes from the user file, and reaches the CLI.
     done = chroot.run(

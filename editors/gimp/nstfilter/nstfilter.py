@@ -529,7 +529,7 @@ class NstFilter(Gimp.PlugIn):
             qualities, "painted", GObject.ParamFlags.READWRITE,
         )  # fmt: skip
         procedure.add_boolean_argument(
-            "preview", "Pre_view", "Show the fast filter's result while the settings change",
+            "preview", "Previe_w", "Show the fast filter's result while the settings change",
             False, GObject.ParamFlags.READWRITE,
         )  # fmt: skip
         return procedure
