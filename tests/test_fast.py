@@ -353,3 +353,15 @@ def test_cli_progress_of_a_filter_without_losses_is_valid_json(tmp_path):
     events = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
     assert events and events[-1]["step"] == events[-1]["total"] == 1
     assert events[-1]["loss"] is None and "NaN" not in proc.stderr
+
+
+def test_cli_summary_of_a_filter_without_losses_names_no_nan(tmp_path):
+    """The fast filter has no objective: apply's closing line says where the result went and
+    how long it took, never 'loss nan'."""
+    out = tmp_path / "out.png"
+    style = str(PAINTINGS / "the_scream.jpg")
+    proc = run_cli("apply", str(PHOTO), "--style", style, "--quality", "fast", "--size", "48",
+                   "-o", str(out), "--progress", "none")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    [summary] = [line for line in proc.stderr.splitlines() if str(out) in line]
+    assert "nan" not in summary and "s on cpu" in summary

@@ -284,11 +284,12 @@ def apply(
                       "output": shown, **result}  # fmt: skip
             all_metrics.append(record)
             final = record.get("final", {})
-            log.info(
-                "%s -> %s (%.1f s on %s, loss %.4g: content %.4g, style %.4g)",
-                source, shown, record["seconds"], device, final.get("loss", float("nan")),
-                final.get("content", float("nan")), final.get("style", float("nan")),
-            )  # fmt: skip
+            losses = ""  # a filter without an objective (fast) has no loss to report
+            if final:
+                losses = ", loss {:.4g}: content {:.4g}, style {:.4g}".format(
+                    *(final.get(k, float("nan")) for k in ("loss", "content", "style"))
+                )
+            log.info("%s -> %s (%.1f s on %s%s)", source, shown, record["seconds"], device, losses)
     finally:
         if metrics and all_metrics:
             doc = all_metrics[0] if len(all_metrics) == 1 else all_metrics
