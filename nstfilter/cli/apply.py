@@ -29,7 +29,7 @@ from ..jobspec import Job, read_styles, result_ext, result_name, sha256
 from ..params import Setting
 from ..safepaths import Plan, check_plan, snapshot_path, snapshot_series
 from ..video import is_clip
-from .clips import apply_clips, clip_device, frames_option, max_frames_option
+from .clips import apply_clips, frames_option, max_frames_option
 from .common import (
     SettingType,
     command_options,
@@ -230,7 +230,7 @@ def apply(
         return apply_clips(
             clips, output, styling, plugins=plugins, max_pixels=max_pixels,
             frame_range=frame_range, max_frames=max_frames, metrics=metrics,
-            device=clip_device(styling.params.filter, device), progress_mode=progress_mode,
+            device=use_device(device, styling.params.filter), progress_mode=progress_mode,
         )  # fmt: skip
     targets = output_paths(inputs, output, styling.name, styling.output_format)
     if save_every and targets == [None]:

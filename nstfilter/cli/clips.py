@@ -17,8 +17,8 @@ from ..durable import STDOUT, write_output
 from ..errors import UsageError
 from ..eta import format_seconds
 from ..imageio import load_image
+from ..jobspec import result_ext, result_name
 from ..safepaths import check_plan
-from ..video import result_suffix
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..plugins import Plugins
@@ -37,13 +37,6 @@ max_frames_option = optgroup.option(
 )  # fmt: skip
 
 
-def clip_device(filter_name: str, requested: str) -> str:
-    """``--device`` for the clip's filter (:func:`nstfilter.jobs.use_device`)."""
-    from ..jobs import use_device
-
-    return use_device(requested, filter_name)
-
-
 def clip_targets(clips: list[Path], output: str | None, tag: str) -> list[Path]:
     """One result per clip: ``-o FILE`` for one clip, else ``<stem>.<tag><suffix>`` in the
     ``-o`` folder (or the current one): a clip keeps its own type unless ``-o`` says."""
@@ -54,7 +47,7 @@ def clip_targets(clips: list[Path], output: str | None, tag: str) -> list[Path]:
             return [Path(output)]
         raise UsageError(f"{len(clips)} clips need a folder for -o, not {output!r}")
     folder = Path(output or ".")
-    return [folder / f"{c.stem}.{tag}{result_suffix(c)}" for c in clips]
+    return [folder / result_name(c.stem, tag, result_ext(c, None)) for c in clips]
 
 
 def apply_clips(
