@@ -37,8 +37,8 @@ from helpers.video import moving_object_frames, pan_frames, photo, write_clip  #
 
 from nstfilter.params import StyleParams  # noqa: E402
 from nstfilter.plugins import Plugins  # noqa: E402
+from nstfilter.video.clip import style_clip, work_folder  # noqa: E402
 from nstfilter.video.flow import FlowEstimator, temporal_error  # noqa: E402
-from nstfilter.video.job import style_clip, work_folder  # noqa: E402
 
 STYLE = REPO.parent / "shared" / "data" / "styles" / "starry_night.jpg"
 
@@ -104,8 +104,8 @@ def network_alone(frames: list[np.ndarray], plugins: Plugins) -> float:
 
 
 def source_frames(clip: Path, size: tuple[int, int]) -> list[np.ndarray]:
+    from nstfilter.video.clip import resize_frame
     from nstfilter.video.io import probe, read_frames
-    from nstfilter.video.job import resize_frame
 
     return [resize_frame(f.rgb, size) for f in read_frames(probe(clip))]
 

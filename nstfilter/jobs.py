@@ -124,7 +124,7 @@ def _still(job: Job, plugins: Plugins, listen: Listeners) -> tuple[bytes, dict[s
 
 @runner(CLIP)
 def _clip(job: Job, plugins: Plugins, listen: Listeners) -> tuple[bytes, dict[str, Any]]:
-    from .video.job import style_clip_data
+    from .video.clip import style_clip_data
 
     styles = [(loaded.rgb, weight) for loaded, weight in _styles(job)]
     source = Path(job.path) if job.path is not None else job.image

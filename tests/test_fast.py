@@ -16,7 +16,8 @@ from PIL import Image
 from nstfilter import fast
 from nstfilter.api import run_filter
 from nstfilter.errors import ModelFileError, UsageError
-from nstfilter.fast import models, stylizer
+from nstfilter.fast import networks as models
+from nstfilter.fast import stylizer
 from nstfilter.fast.stylizer import FastStylizer, blend_vectors, mix_strength
 from nstfilter.params import StyleParams
 from nstfilter.schedules import apply_quality

@@ -84,3 +84,58 @@ def test_weight_discovery_lives_outside_the_engine():
     """The engine knows tensors, not files: where weights lie is ``nstfilter.pretrained``'s."""
     text = (PACKAGE / "engine" / "backbones.py").read_text(encoding="utf-8")
     assert "os.environ" not in text and "Path.home" not in text and "is_file" not in text
+
+
+def test_one_module_per_name():
+    """A name means one thing: no two modules share a name, nor a singular and its plural
+    (``schedule`` beside ``schedules`` was the coarse-to-fine run beside the quality modes;
+    ``job`` beside ``jobs`` the clip job beside the runner). A command's module under ``cli/``
+    is named after its command, a built-in plug-in after what it registers."""
+    names: dict[str, list[str]] = {}
+    for module in _modules():
+        parts = module.split(".")
+        if len(parts) > 1 and parts[1] not in ("cli", "builtins"):
+            names.setdefault(parts[-1].removesuffix("s"), []).append(module)
+    assert not {k: v for k, v in names.items() if len(v) > 1}
+
+
+#: What the engine may import from the package: the low floor (events, errors, settings,
+#: the palette's maths, the weights' names and paths, TensorFlow's quiet start).
+ENGINE_FLOOR = {"events", "errors", "params", "palette", "pretrained", "tfquiet"}
+#: Names that read files, the environment or the machine.
+IO_NAMES = {"open", "environ", "getenv", "Path", "pathlib", "read_text", "read_bytes",
+            "is_file", "expanduser", "home", "os", "io", "sys", "tempfile", "shutil"}  # fmt: skip
+
+
+def io_uses(source: str) -> set[str]:
+    """The :data:`IO_NAMES` a module's source uses (names, attributes, imports)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            found.add((node.module or "").split(".")[0])
+    return found & IO_NAMES
+
+
+def test_the_engine_reads_no_files_and_no_environment():
+    """docs/design.md: the engine is tensors in, tensors out. Where weights lie, which CPU
+    this is and what ``$NSTFILTER_PRECISION`` asks are decided outside it (``pretrained``,
+    ``device``) and handed in; its package imports stay on the low floor."""
+    graph = import_graph()
+    for path in sorted((PACKAGE / "engine").glob("*.py")):
+        assert not io_uses(path.read_text(encoding="utf-8")), path.name
+    for name, deps in graph.items():
+        if name.startswith("nstfilter.engine"):
+            above = {d for d in deps if not d.startswith("nstfilter.engine")}
+            assert above <= {f"nstfilter.{m}" for m in ENGINE_FLOOR}, (name, above)
+
+
+def test_the_io_check_can_fail():
+    assert io_uses("import os\nx = os.environ.get('A')") == {"os", "environ"}
+    assert io_uses("with open('/proc/cpuinfo') as f: pass") == {"open"}
+    assert not io_uses("import numpy as np\ny = np.zeros(3)")

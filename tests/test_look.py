@@ -16,8 +16,8 @@ from PIL import Image
 
 from nstfilter.engine import default_registry, palette_transfer
 from nstfilter.engine.objective import layer_weights
-from nstfilter.engine.schedule import finish_palette
 from nstfilter.imageio import fit_longest, to_array
+from nstfilter.palette import finish_palette
 from nstfilter.params import StyleParams
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nstfilter.engine.precision import choose_precision, cpu_has_bf16
+from nstfilter.device import choose_precision, cpu_has_bf16
 from nstfilter.errors import UsageError
 
 

@@ -20,8 +20,8 @@ from nstfilter.plugins import Plugins
 pytest.importorskip("av")
 pytest.importorskip("cv2")
 
+from nstfilter.video.clip import style_clip, work_folder  # noqa: E402
 from nstfilter.video.flow import FlowEstimator, temporal_error  # noqa: E402
-from nstfilter.video.job import style_clip, work_folder  # noqa: E402
 
 SIZE = (48, 64)
 FAST = StyleParams(filter="fast", size=64)

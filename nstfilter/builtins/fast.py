@@ -44,7 +44,7 @@ _device = {"requested": "auto"}
 
 def use_device(requested: str) -> str:
     """Apply ``--device`` to this process's fast filter; ``"cpu"`` or ``"gpu"``, as chosen."""
-    from ..fast.models import CUDA, providers
+    from ..fast.networks import CUDA, providers
 
     chosen = providers(requested)  # refuses gpu without CUDA, before any work
     _device["requested"] = requested
@@ -67,7 +67,7 @@ class FastFilter:
         self._lock = threading.Lock()
 
     def stylizer(self) -> FastStylizer:
-        from ..fast.models import thread_budget
+        from ..fast.networks import thread_budget
 
         key = (_device["requested"], thread_budget())
         with self._lock:

@@ -77,9 +77,10 @@ class NeuralStyleFilter:
 
     @staticmethod
     def _compile(backbone, content_layers: tuple[str, ...], style_layers: tuple[str, ...]):
+        from ..device import resolve_precision  # the machine's choice, made outside the engine
         from ..engine import Stylizer
 
-        return Stylizer(backbone, content_layers, style_layers)
+        return Stylizer(backbone, content_layers, style_layers, resolve_precision())
 
     def stylizer(self, params: StyleParams) -> Stylizer:
         """A compiled objective for the params' backbone and layers, cached per filter."""

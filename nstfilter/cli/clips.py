@@ -57,7 +57,7 @@ def apply_clips(
 ) -> None:  # fmt: skip
     """Style each clip into its result; every clip is probed (frames, size, audio, target
     type) before the first is styled, so a bad one fails before hours of work."""
-    from ..video import job as clip_job
+    from ..video import clip as clip_job
     from ..video.io import check_target, probe
 
     targets = clip_targets(clips, output, styling.name)

@@ -23,8 +23,8 @@ from .losses import (
 from .model import StyleContentModel
 from .objective import LossTerms, Stylizer, resolve_weights
 from .pyramid import bucket_shape, scale_sizes
-from .schedule import EngineResult, palette_transfer
 from .tiling import should_tile, stylize_tensor
+from .whole import EngineResult, palette_transfer
 
 
 def train_step(stylizer: Stylizer, image, m, v, t, targets, adam):

@@ -50,8 +50,8 @@ class Backbone:
     style_balance: str = "equal"
     #: "max" (the networks as trained, the tutorial's) or "avg" (Gatys et al. 2016)
     pooling: str = "max"
-    #: whether ``build`` takes ``dtype="bfloat16"`` (engine.precision); a plugin's backbone
-    #: without it always runs in float32
+    #: whether ``build`` takes ``dtype="bfloat16"`` (nstfilter.device.resolve_precision); a
+    #: plugin's backbone without it always runs in float32
     bfloat16: bool = False
 
     def check_layers(self, names: Sequence[str]) -> None:

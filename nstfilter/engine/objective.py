@@ -24,7 +24,6 @@ from .losses import (
     total_variation_loss,
 )
 from .model import StyleContentModel
-from .precision import resolve_precision
 from .pyramid import fit_longest
 
 # Keras' Adam default; the tutorial changes only lr, beta_1 and epsilon.
@@ -112,21 +111,20 @@ def layer_weights(
 class Stylizer:
     """A compiled objective for one backbone and choice of layers, kept per preset family:
     ``loss_terms``, ``loss_and_grads``, ``train_step`` and ``features`` are its graphs.
-    ``precision`` (None: ``$NSTFILTER_PRECISION`` or this CPU's best, see engine.precision)
-    is what the backbone's convolutions compute in; ``self.precision`` says what ran."""
+    ``precision`` (``float32`` or ``bfloat16``, decided outside the engine by
+    :func:`nstfilter.device.resolve_precision`) is what the backbone's convolutions compute
+    in; ``self.precision`` says what ran (float32 for a backbone without bfloat16)."""
 
     def __init__(
         self,
         backbone: Backbone,
         content_layers: Sequence[str],
         style_layers: Sequence[str],
-        precision: str | None = None,
+        precision: str = "float32",
     ) -> None:
         backbone.check_layers([*content_layers, *style_layers])
         self.backbone = backbone
-        self.model = StyleContentModel(
-            style_layers, content_layers, backbone, resolve_precision(precision)
-        )
+        self.model = StyleContentModel(style_layers, content_layers, backbone, precision)
         self.precision = self.model.precision
         image = tf.TensorSpec([1, None, None, 3], tf.float32)
         targets = (

@@ -30,7 +30,7 @@ from .objective import (
 )
 from .optimizers import optimize_image
 from .pyramid import fit_longest, resize, scale_sizes, scale_steps
-from .schedule import (
+from .whole import (
     EngineResult,
     Listeners,
     ProgressCallback,

@@ -9,7 +9,7 @@ run by onnxruntime, never TensorFlow. Arrays in, arrays out; the ``fast`` filter
 
 from __future__ import annotations
 
-from .models import provenance
+from .networks import provenance
 from .stylizer import (
     FastStylizer,
     blend_vectors,

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import UsageError
-from .models import PREDICT, TRANSFORM, open_session
+from .networks import PREDICT, TRANSFORM, open_session
 
 #: The style predictor's input side (fixed by the network).
 STYLE_SIDE = 256

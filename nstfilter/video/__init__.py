@@ -7,7 +7,7 @@ is pulled towards its warped predecessor where the mask allows.
     flow      OpenCV's DIS flow, the consistency mask, warping, cut detection
     temporal  how a frame is styled given its warped predecessor (fast blend, or the
               engine's masked temporal loss)
-    job       the resumable clip job: work folder, state, progress, final encode
+    clip      the resumable clip job: work folder, state, progress, final encode
 
 PyAV and OpenCV are the ``video`` extra: :func:`require_av` names it when missing.
 """
