@@ -12,10 +12,14 @@ Free of TensorFlow: the CLI and the watcher import it.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .events import Progress
 
@@ -149,5 +153,47 @@ class PeriodicLog:
         if now >= self._next and event.step < event.total:
             while self.every > 0 and self._next <= now:  # on the marks, however far apart
                 self._next += self.every  # events are
-            where = f"scale {event.scale}/{event.scales}, step {event.step}/{event.total}"
-            self.logger.info("%s: %s, ETA %s", self.label, where, format_seconds(left))
+            self.logger.info("%s: %s, ETA %s", self.label, where(event), format_seconds(left))
+
+
+def where(event: Progress) -> str:
+    """``frame 3/40`` of a clip, ``scale 2/3, step 40/180`` of a photo."""
+    if event.unit == "frame":
+        return f"frame {event.step}/{event.total}"
+    return f"scale {event.scale}/{event.scales}, step {event.step}/{event.total}"
+
+
+def progress_record(event: Progress, left: float | None, **extra: Any) -> dict[str, Any]:
+    """``--progress json``'s line for ``event`` (apply, batch and watch alike): the event's
+    fields, ``extra`` (batch and watch name the ``input``) and ``eta_seconds``; a loss a
+    filter does not have (the fast filter, a clip's frame) is null, not NaN (not JSON)."""
+    record = {"event": "progress", **extra, **event.as_dict()}
+    record["eta_seconds"] = None if left is None else round(left, 1)
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in record.items()}
+
+
+@dataclass(eq=False)
+class JsonLines:
+    """A job's ``callback`` writing :func:`progress_record` lines to standard error (the
+    result may be standard output); ``input`` names the job's file, where jobs interleave."""
+
+    input: str | None = None
+    eta: CostEta = field(default_factory=CostEta, init=False)
+
+    def __call__(self, event: Progress) -> None:
+        extra = {} if self.input is None else {"input": self.input}
+        line = json.dumps(progress_record(event, self.eta.update(event), **extra))
+        print(line, file=sys.stderr, flush=True)
+
+
+def job_progress(
+    mode: str, logger: logging.Logger, every: float = 30.0
+) -> Callable[[Any], Callable[[Progress], None] | None]:
+    """``--progress`` of jobs running side by side in this process (batch, watch): a
+    :class:`PeriodicLog` (a bar cannot share the terminal), :class:`JsonLines` or nothing,
+    made per job from its ``input_name``."""
+    if mode == "none":
+        return lambda job: None
+    if mode == "json":
+        return lambda job: JsonLines(job.input_name)
+    return lambda job: PeriodicLog(job.input_name, logger, every=every)

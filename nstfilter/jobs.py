@@ -18,11 +18,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import Cancelled, UsageError, error_line
+from .events import Listeners
 from .jobspec import CLIP, STILL, Job, JobOutcome, JobReport, read_styles, sha256
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,18 +43,9 @@ THREADS_ENV = "NSTFILTER_THREADS"
 TF_FILTERS = {"neural-style"}
 
 
-@dataclass(frozen=True)
-class Listeners:
-    """What an in-process caller hears of a job: progress, a stop request, snapshots."""
-
-    callback: Callable[[Progress], None] | None = None
-    should_stop: Callable[[], bool] | None = None
-    on_snapshot: Callable[[np.ndarray, Progress], None] | None = None
-    snapshot_every: int = 0
-
-
-#: A job kind's runner: the job's result encoded as ``job.output_ext``, and its metrics.
-Runner = Callable[[Job, "Plugins", Listeners], tuple[bytes, dict[str, Any]]]
+#: A job kind's runner: the job's result encoded as ``job.output_ext`` (``None``: written at
+#: ``job.target``), and its metrics.
+Runner = Callable[[Job, "Plugins", Listeners], tuple[bytes | None, dict[str, Any]]]
 #: Job kind -> runner (``nstfilter.jobspec.STILL``, ``CLIP``; see :func:`runner`).
 RUNNERS: dict[str, Runner] = {}
 
@@ -123,25 +113,22 @@ def _still(job: Job, plugins: Plugins, listen: Listeners) -> tuple[bytes, dict[s
 
 
 @runner(CLIP)
-def _clip(job: Job, plugins: Plugins, listen: Listeners) -> tuple[bytes, dict[str, Any]]:
-    from .video.clip import style_clip_data
+def _clip(job: Job, plugins: Plugins, listen: Listeners) -> tuple[bytes | None, dict[str, Any]]:
+    from .video.clip import style_clip_job
 
     styles = [(loaded.rgb, weight) for loaded, weight in _styles(job)]
-    source = Path(job.path) if job.path is not None else job.image
-    return style_clip_data(
-        source, job.input_name, styles, job.params, ext=job.output_ext, plugins=plugins,
-        max_pixels=job.max_pixels, should_stop=listen.should_stop,
-    )  # fmt: skip
+    return style_clip_job(job, styles, plugins=plugins, listen=listen)
 
 
 def execute(
-    job: Job, plugins: Plugins, listen: Listeners = Listeners()
-) -> tuple[bytes, dict[str, Any]]:
-    """The job's result, encoded, and its metrics; raises what went wrong (``apply`` keeps
-    each error's exit code; :func:`run_job` turns it into an outcome)."""
+    job: Job, plugins: Plugins, listen: Listeners | None = None
+) -> tuple[bytes | None, dict[str, Any]]:
+    """The job's result, encoded (``None`` when the runner wrote it at ``job.target``), and
+    its metrics; raises what went wrong (``apply`` keeps each error's exit code;
+    :func:`run_job` turns it into an outcome)."""
     if job.kind not in RUNNERS:
         raise UsageError(f"no runner for {job.kind} jobs; known: {', '.join(RUNNERS)}")
-    output, metrics = RUNNERS[job.kind](job, plugins, listen)
+    output, metrics = RUNNERS[job.kind](job, plugins, listen or Listeners())
     return output, dict(metrics)
 
 

@@ -30,6 +30,12 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_sha256(path: str | Path) -> str:
+    """A file's sha256, read in chunks: a clip is never whole in memory."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def result_name(stem: str, tag: str, ext: str) -> str:
     """``<stem>.<tag><ext>`` (``photo.starry-night.png``), the stem shortened when the name
     would not fit 255 bytes: the one rule every front-end names its results by."""
@@ -89,6 +95,12 @@ class Job:
     #: a clip is then not held in memory); else ``image`` holds its bytes
     path: str | None = None
     device: str = "auto"  # --device, applied by a worker process before its first job
+    #: where the sink puts the result, for a job that runs beside it (inline, threads): a
+    #: clip's runner encodes straight into it, frame by frame (resumable from
+    #: ``<target>.parts/``), and returns no bytes, so no clip is ever whole in memory
+    target: str | None = None
+    frames: str | None = None  # a clip's ``--frames A:B``
+    max_frames: int | None = None  # refuse a clip of more frames, before any work
 
     @property
     def clip(self) -> bool:
@@ -99,12 +111,12 @@ class Job:
         cls, input_path: str | Path, *, preset: PresetLike, input_name: str | None = None,
         output_ext: str | None = None, max_pixels: int | None = None,
         styles: tuple[tuple[bytes, float], ...] | None = None, image: bytes | None = None,
-        by_path: bool = False, device: str = "auto",
+        by_path: bool = False, device: str = "auto", **more: Any,
     ) -> Job:  # fmt: skip
         """The photo at ``input_path`` (or its ``image`` bytes, e.g. standard input; with
         ``by_path``, its path only) and the style images of ``preset`` (or ``styles``, already
         read by :func:`read_styles`). A photo that cannot be read is empty, which the runner
-        reports as the job's error."""
+        reports as the job's error. ``more``: the other fields (``target``, ``frames``)."""
         path = Path(input_path)
         name = input_name or path.name
         if by_path and image is None:
@@ -120,13 +132,14 @@ class Job:
             output_ext=(output_ext or preset.output_ext).lower(), quality=preset.quality,
             preset=preset.name, max_pixels=max_pixels, kind=CLIP if is_clip(path) else STILL,
             style_names=tuple(str(p) for p, _ in preset.styles),
-            path=str(path) if by_path else None, device=device,
+            path=str(path) if by_path else None, device=device, **more,
         )  # fmt: skip
 
 
 @dataclass
 class JobOutcome:
-    """What came back from a worker: the encoded result or a one-line error."""
+    """What came back from a worker: the encoded result (``None`` with ``ok``: the runner
+    wrote it at the job's ``target``) or a one-line error."""
 
     key: str
     ok: bool

@@ -176,3 +176,173 @@ except SystemExit:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)  # fmt: skip
     assert proc.stdout.strip().endswith("loads 1"), proc.stderr
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_batch_progress_json_is_a_line_per_job_and_per_step(tmp_path, photo, style_path):
+    """``batch --progress json``: apply's lines for each step of the jobs run here (naming
+    the input), and one per finished job, failures included."""
+    (tmp_path / "in").mkdir()
+    Image.open(photo).save(tmp_path / "in" / "a.png")
+    Image.open(photo).save(tmp_path / "in" / "b.png")
+    (tmp_path / "in" / "c.png").write_bytes(b"not an image")
+    proc = run_cli("batch", str(tmp_path / "in"), "--style", str(style_path), "--filter", "stub",
+                   "--size", "32", "-o", str(tmp_path / "out"), "--progress", "json",
+                   env=ENV)  # fmt: skip
+    assert proc.returncode == 1, proc.stderr  # c.png failed, the others ran
+    lines = _json_lines(proc.stderr)
+    jobs = [r for r in lines if r["event"] == "job"]
+    assert sorted((r["key"], r["status"]) for r in jobs) == [
+        ("a.png::styled", "done"), ("b.png::styled", "done"), ("c.png::styled", "failed")
+    ]  # fmt: skip
+    assert [r["step"] for r in jobs] == [1, 2, 3] and {r["total"] for r in jobs} == {3}
+    steps = [r for r in lines if r["event"] == "progress"]
+    assert {r["input"] for r in steps} == {"a.png", "b.png"} and {r["unit"] for r in steps} == {
+        "step"
+    }
+    assert all({"step", "total", "loss", "eta_seconds"} <= r.keys() for r in steps)
+
+
+@pytest.mark.parametrize("command", ["batch", "watch"])
+def test_a_metrics_file_is_in_the_output_plan(tmp_path, photo, style_path, command):
+    """--metrics of batch and watch is checked with the other outputs, before any job: it
+    can never be written over an input, a result or into the emptied inbox."""
+    before = photo.read_bytes()
+    common = ["--style", str(style_path), "--filter", "stub", "--size", "32"]
+    if command == "batch":
+        out = tmp_path / "out"
+        cases = [(photo, "over the photo"), (out / "photo.styled.png", "would be the same file")]
+        for metrics, message in cases:
+            proc = run_cli("batch", str(photo), *common, "-o", str(out), "--metrics",
+                           str(metrics), env=ENV)  # fmt: skip
+            assert proc.returncode == 10 and message in proc.stderr, proc.stderr
+        assert not (out / "photo.styled.png").exists()
+    else:
+        inbox = tmp_path / "inbox"
+        inbox.mkdir()
+        cases = [(style_path, "over the style image"), (inbox / "m.jsonl", "inside the inbox")]
+        for metrics, message in cases:
+            proc = run_cli("watch", str(inbox), "--once", *common, "--metrics", str(metrics),
+                           env=ENV)  # fmt: skip
+            assert proc.returncode == 10 and message in proc.stderr, proc.stderr
+    assert photo.read_bytes() == before and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["batch", "watch"])
+def test_save_every_is_apply_s_and_the_help_says_why(command):
+    text = " ".join(run_cli(command, "--help").stdout.split())
+    assert "--save-every is apply's only" in text and "nstfilter apply --save-every" in text
+    refused = run_cli(command, "x", "--save-every", "5")
+    assert refused.returncode == 2 and "No such option" in refused.stderr
+
+
+@pytest.fixture
+def clip(tmp_path):
+    pytest.importorskip("av")
+    pytest.importorskip("cv2")
+    from helpers.video import pan_frames, photo, write_clip
+
+    path = tmp_path / "pan.mp4"
+    write_clip(path, list(pan_frames(photo(longest=160), (48, 64), 5, (2, 1))))
+    return path
+
+
+def test_apply_styles_a_clip_through_the_job_pipeline(tmp_path, clip, style_path, monkeypatch):
+    """apply's clip is a job like a photo's (``jobs.execute``, the clip runner), encoded into
+    its target; its frames reach the one progress display as ``frame`` events."""
+    from click.testing import CliRunner
+
+    from nstfilter import jobs
+
+    seen = []
+    runner = jobs.RUNNERS["clip"]
+    monkeypatch.setitem(jobs.RUNNERS, "clip", lambda job, *a: seen.append(job) or runner(job, *a))
+    monkeypatch.setenv("NSTFILTER_PLUGINS_DIR", str(STUB_PLUGINS))
+    out = tmp_path / "styled.mp4"
+    args = [
+        "apply",
+        str(clip),
+        "--style",
+        str(style_path),
+        "--filter",
+        "stub",
+        "--size",
+        "64",
+        "-o",
+        str(out),
+        "--progress",
+        "json",
+        "--metrics",
+        str(tmp_path / "m.json"),
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    [job] = seen
+    assert job.clip and job.target == str(out) and job.path == str(clip)
+    frames = [r for r in _json_lines(result.output) if r.get("unit") == "frame"]
+    assert [r["step"] for r in frames] == [1, 2, 3, 4, 5] and frames[-1]["eta_seconds"] == 0.0
+    assert out.is_file() and not (tmp_path / "styled.mp4.parts").exists()
+    record = json.loads((tmp_path / "m.json").read_text())
+    assert record["frames"] == 5 and len(record["input_sha256"]) == 64
+
+
+def _no_whole_clip(monkeypatch, clip):
+    """Reading ``clip`` whole into memory fails the test (frames are decoded one by one)."""
+    from pathlib import Path
+
+    read_bytes = Path.read_bytes
+
+    def guarded(self):
+        assert self.suffix != clip.suffix, f"{self} read whole into memory"
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", guarded)
+
+
+def test_the_drop_folder_streams_a_clip_and_logs_its_frames(
+    tmp_path, clip, style_path, monkeypatch, caplog
+):
+    """On threads a clip goes from the inbox to the outbox file to file (never whole in
+    memory) and a long one logs ``pan.mp4: frame 2/5, ETA`` as it goes."""
+    import logging
+    from types import SimpleNamespace
+
+    from nstfilter.params import StyleParams
+    from nstfilter.plugins import Plugins
+    from nstfilter.presets import Preset
+    from nstfilter.watcher import compute
+
+    monkeypatch.setattr(compute, "PROGRESS_EVERY", 0.0)  # every frame instead of every 30 s
+    plugins = Plugins.load([str(STUB_PLUGINS)])
+    preset = Preset("p", StyleParams(filter="stub", size=64), styles=[(style_path, 1.0)])
+    make = compute.make_compute("threads", plugins, lambda: False, workers=1)
+    _no_whole_clip(monkeypatch, clip)
+    output = tmp_path / "outbox" / "pan.p.mp4"
+    output.parent.mkdir()
+    with caplog.at_level(logging.INFO, logger="nstfilter.watch"):
+        data, metrics = make(clip, SimpleNamespace(styles=[], preset=preset), output)
+    assert data is None and output.is_file() and metrics["frames"] == 5
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("pan.mp4:")]
+    assert lines[0].startswith("pan.mp4: frame 1/5, ETA") and len(lines) == 4
+    assert not (tmp_path / "outbox" / "pan.p.mp4.parts").exists()
+
+
+def test_a_batch_on_threads_streams_its_clips(tmp_path, clip, style_path, monkeypatch):
+    from nstfilter.batch import collect_inputs, run_batch
+    from nstfilter.executors import make_executor
+    from nstfilter.params import StyleParams
+    from nstfilter.plugins import Plugins
+    from nstfilter.presets import Preset
+
+    plugins = Plugins.load([str(STUB_PLUGINS)])
+    preset = Preset("p", StyleParams(filter="stub", size=64), styles=[(style_path, 1.0)])
+    _no_whole_clip(monkeypatch, clip)
+    out = tmp_path / "out"
+    result = run_batch(collect_inputs([str(clip)], recursive=False, exclude=out), [preset], out,
+                       lambda: make_executor("threads", plugins=plugins), plugins=plugins,
+                       progress="none", in_process=True)  # fmt: skip
+    assert result.done == 1, result.failures
+    assert (out / "pan.p.mp4").is_file() and not (out / "pan.p.mp4.parts").exists()

@@ -1,12 +1,15 @@
-"""Progress over the jobs of a batch: a rich bar on a terminal, log lines otherwise.
+"""Progress over the jobs of a batch: a rich bar on a terminal, log lines otherwise, a JSON
+line per finished job for programs (``--progress json``, on standard error).
 
-Both show jobs finished out of all (earlier runs' finished jobs count as done from the
+All show jobs finished out of all (earlier runs' finished jobs count as done from the
 start), how many failed, the rate in jobs per minute over this run and the ETA.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import sys
 import time
 
@@ -57,8 +60,17 @@ class BatchProgress:
             self._bar.update(
                 self._task, completed=finished, ok=self.done, failed=self.failed, rate=rate
             )
+            return
+        eta = (self.total - finished) / rate * 60 if rate > 0 else float("nan")
+        if self.mode == "json":  # apply's shape: "event", counts, "seconds", "eta_seconds"
+            record = {
+                "event": "job", "key": key, "status": "done" if ok else "failed",
+                "error": error, "seconds": round(seconds, 3), "step": finished,
+                "total": self.total, "failed": self.failed, "unit": "job",
+                "eta_seconds": None if math.isnan(eta) else round(eta, 1),
+            }  # fmt: skip
+            print(json.dumps(record), file=sys.stderr, flush=True)
         elif self.mode == "log":
-            eta = (self.total - finished) / rate * 60 if rate > 0 else float("nan")
             if ok:
                 log.info(
                     "[%d/%d] %s done in %.1f s (%d failed, %.1f/min, ETA %.0f s)",

@@ -20,8 +20,18 @@ from ..builtins import joblog
 from ..durable import append_line, write_atomic
 from ..errors import OutputError
 from ..imageio import format_for
-from ..jobspec import Job, JobOutcome, JobReport, read_styles, result_ext, result_name, sha256
+from ..jobspec import (
+    Job,
+    JobOutcome,
+    JobReport,
+    file_sha256,
+    read_styles,
+    result_ext,
+    result_name,
+    sha256,
+)
 from ..safepaths import check_plan
+from ..video import is_clip, work_folder
 from .inputs import InputFile
 from .manifest import DONE, FAILED, Manifest
 from .meter import BatchProgress
@@ -38,7 +48,7 @@ log = logging.getLogger("nstfilter.batch")
 
 def _read_hash(path: Path) -> tuple[str | None, str | None]:
     try:
-        return sha256(path.read_bytes()), None
+        return file_sha256(path), None
     except FileNotFoundError:
         return None, f"{path}: no such file"
     except IsADirectoryError:
@@ -54,8 +64,11 @@ def plan_batch(
     manifest: Manifest,
     *,
     force: bool = False,
+    metrics: str | None = None,
 ) -> list[PlannedJob]:
-    """One job per input and preset; marks those an earlier run already finished."""
+    """One job per input and preset; marks those an earlier run already finished. The
+    output plan (results, a clip's ``.parts/`` work folder, manifest, report, ``--metrics``)
+    is checked before any job: nothing written can land on an input or on another output."""
     planned: list[PlannedJob] = []
     read_hash = functools.cache(_read_hash)  # each photo once, whatever the presets
     for preset in presets:
@@ -76,9 +89,12 @@ def plan_batch(
                 and manifest.is_done(key, input_hash, preset_hash, output)
             )
             planned.append(job)
+    clips = [p for p in planned if is_clip(p.source.path)]
     check_plan(  # no output over an input or another output, folders writable: before any job
         [*((f"result of {p.key}", p.output) for p in planned), ("manifest", manifest.path),
-         ("report", outdir / REPORT_NAME)],
+         ("report", outdir / REPORT_NAME),
+         *((f"work folder of {p.key}", work_folder(p.output)) for p in clips),
+         *([("metrics", metrics)] if metrics else [])],
         [*(("photo", f.path) for f in inputs),
          *((f"style image of {p.name}", s) for p in presets for s, _ in p.styles),
          *((f"preset {p.name}", f) for p in presets for f in p.files)],
@@ -87,19 +103,26 @@ def plan_batch(
 
 
 def _jobs(
-    todo: Sequence[PlannedJob], max_pixels: int | None, device: str = "auto"
-) -> Iterator[Job]:
+    todo: Sequence[PlannedJob], max_pixels: int | None, device: str = "auto",
+    in_process: bool = False,
+) -> Iterator[Job]:  # fmt: skip
+    """Each planned job as a :class:`Job`: a photo as bytes; a clip, when the jobs run in this
+    process, by path and encoded straight into its result (never whole in memory), else as
+    bytes for the worker."""
     styles: dict[str, tuple[tuple[bytes, float], ...]] = {}  # read once per preset
     for planned in todo:  # the key is planned.key: input_rel::preset
         preset = planned.preset
         if preset.name not in styles:
             styles[preset.name] = read_styles(preset.styles)
+        here = in_process and is_clip(planned.source.path)
         job = Job.from_files(
             planned.source.path, preset=preset, max_pixels=max_pixels,
             input_name=planned.source.relative.as_posix(), styles=styles[preset.name],
-            output_ext=planned.output.suffix, device=device,
+            output_ext=planned.output.suffix, device=device, by_path=here,
+            target=str(planned.output) if here else None,
         )  # fmt: skip
-        planned.input_hash = sha256(job.image)  # what was actually styled
+        if not here:
+            planned.input_hash = sha256(job.image)  # what was actually styled
         yield job
 
 
@@ -116,7 +139,7 @@ class _Recorder:
 
     def __call__(self, planned: PlannedJob, outcome: JobOutcome, image: bytes | None) -> None:
         ok, error = outcome.ok, outcome.error
-        if ok and outcome.output is not None:
+        if ok and outcome.output is not None:  # None: a clip the job encoded in place
             try:
                 write_atomic(outcome.output, planned.output)
             except OutputError as exc:
@@ -187,14 +210,17 @@ def run_batch(
     max_pixels: int | None = None,
     metrics: str | None = None,
     device: str = "auto",
+    in_process: bool = False,
 ) -> BatchResult:
     """Run every job not already finished; never raises for a failed job. Job hooks fire on
-    the front-end's ``plugins`` (workers style with their own), plus ``$NSTFILTER_JOB_LOG``."""
+    the front-end's ``plugins`` (workers style with their own), plus ``$NSTFILTER_JOB_LOG``.
+    ``in_process``: the executor runs jobs in this process (threads), so a clip is streamed
+    from its file into its result."""
     outdir = Path(outdir)
     start = time.perf_counter()
     manifest = Manifest(outdir)  # holds the output folder's lock until closed
     try:
-        planned = plan_batch(inputs, presets, outdir, manifest, force=force)
+        planned = plan_batch(inputs, presets, outdir, manifest, force=force, metrics=metrics)
     except BaseException:
         manifest.close()
         raise
@@ -217,7 +243,7 @@ def run_batch(
                     log.info("%d jobs (%d already done) on %s", len(by_key), result.skipped,
                              executor.description)  # fmt: skip
                     for job, outcome in executor.map_unordered(
-                        _jobs([*by_key.values()], max_pixels, device)
+                        _jobs([*by_key.values()], max_pixels, device, in_process)
                     ):
                         recorder(by_key[job.key], outcome, job.image)
     except KeyboardInterrupt:

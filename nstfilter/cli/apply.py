@@ -25,11 +25,11 @@ import click
 from ..durable import STDOUT, check_stdout, write_atomic, write_output, write_stdout
 from ..errors import Cancelled, UsageError
 from ..imageio import FORMATS, IMAGE_SUFFIXES, format_for, from_array, probe_image, save_image
-from ..jobspec import Job, read_styles, result_ext, result_name, sha256
+from ..jobspec import Job, file_sha256, read_styles, result_ext, result_name, sha256
 from ..params import Setting
 from ..safepaths import Plan, check_plan, snapshot_path, snapshot_series
 from ..video import is_clip
-from .clips import apply_clips, frames_option, max_frames_option
+from .clips import check_clips, clip_targets, frames_option, max_frames_option
 from .common import (
     SettingType,
     command_options,
@@ -155,6 +155,31 @@ def first_ctrl_c_stops():
         signal.signal(signal.SIGINT, previous)
 
 
+def kept_so_far(job: Job, keeper: Keeper) -> str:
+    """What Ctrl-C kept, for the closing line: a photo's image so far, a clip's frames."""
+    if job.clip and job.target:
+        from ..video import work_folder
+
+        return f"; the frames so far are in {work_folder(Path(job.target))}: run it again"
+    kept = keeper.keep()
+    return f"; the image so far is in {kept}" if kept else ""
+
+
+def summary(record: dict[str, Any], device: str) -> str:
+    """The closing line's figures: the time and device, then a clip's frames per second or
+    a photo's loss (a filter without an objective, the fast one, has none to report)."""
+    text = f"{record['seconds']:.1f} s on {device}"
+    if "frames" in record:
+        rate = record["frames"] / max(record["seconds"], 1e-9)
+        return f"{record['frames']} frames, {text}, {rate:.2f} frames/s"
+    final = record.get("final", {})
+    if final:
+        text += ", loss {:.4g}: content {:.4g}, style {:.4g}".format(
+            *(final.get(k, float("nan")) for k in ("loss", "content", "style"))
+        )
+    return text
+
+
 def versions() -> dict[str, str]:
     """The versions that decide a result: nstfilter, Python, and the numerics loaded."""
     found = {"python": platform.python_version()}
@@ -171,7 +196,7 @@ def run_record(job: Job, source: str, styles, params, device: str) -> dict[str, 
     every setting, device and versions (``apply --like`` reads it back)."""
     return {
         "input": source,
-        "input_sha256": sha256(Path(job.path).read_bytes() if job.path else job.image),
+        "input_sha256": file_sha256(job.path) if job.path else sha256(job.image),
         "preset": job.preset,
         "styles": [{"path": str(p), "weight": w, "sha256": sha256(data)}
                    for (p, _), (data, w) in zip(styles, job.styles)],
@@ -224,31 +249,38 @@ def apply(
         raise UsageError(f"no images found in {', '.join(contents)}")
     if sum(str(p) == STDIO for p in inputs) > 1:
         raise UsageError("standard input (-) can be read only once")
-    if clips := [p for p in inputs if is_clip(p)]:  # videos, animated GIF/WebP: the clip job
-        if len(clips) != len(inputs):
-            raise UsageError("style clips and photos in separate commands")
-        return apply_clips(
-            clips, output, styling, plugins=plugins, max_pixels=max_pixels,
-            frame_range=frame_range, max_frames=max_frames, metrics=metrics,
-            device=use_device(device, styling.params.filter), progress_mode=progress_mode,
+    clips = [p for p in inputs if is_clip(p)]  # videos, animated GIF/WebP: a clip job each
+    if clips and len(clips) != len(inputs):
+        raise UsageError("style clips and photos in separate commands")
+    check_stdout(image=output == STDIO and not clips, text=metrics == STDOUT, force=force)
+    if clips:
+        if save_every:
+            raise UsageError("--save-every is for photos: a clip keeps its styled frames in "
+                             "<result>.parts/ until it is encoded")  # fmt: skip
+        targets: list[Path | None] = [*clip_targets(clips, output, styling.name)]
+        plan = check_clips(
+            clips, targets, styling, metrics=metrics, max_pixels=max_pixels,
+            frame_range=frame_range, max_frames=max_frames,
         )  # fmt: skip
-    targets = output_paths(inputs, output, styling.name, styling.output_format)
-    if save_every and targets == [None]:
-        raise UsageError("--save-every writes files beside the result: it needs a file -o, not -")
-    for target in filter(None, targets):
-        format_for(target)
-    check_stdout(image=targets == [None], text=metrics == STDOUT, force=force)
-    plan = check_plan(  # before any work: no output over an input or another, folders writable
-        [*((f"result of {s}", t) for s, t in zip(inputs, targets) if t is not None),
-         *([("metrics", metrics)] if metrics and metrics != STDOUT else [])],
-        [*(("photo", s) for s in inputs if str(s) != STDIO),
-         *(("style image", p) for p, _ in styling.styles),
-         *(("preset", f) for f in styling.files)],
-        series=[snapshot_series(t) for t in targets if t is not None and save_every],
-    )  # fmt: skip
-    # every check that needs no network, before TensorFlow: a wrong path fails at once
-    for path in [*(s for s in inputs if str(s) != STDIO), *(p for p, _ in styling.styles)]:
-        probe_image(path, max_pixels=max_pixels)
+    else:
+        targets = output_paths(inputs, output, styling.name, styling.output_format)
+        if save_every and targets == [None]:
+            raise UsageError(
+                "--save-every writes files beside the result: it needs a file -o, not -"
+            )
+        for target in filter(None, targets):
+            format_for(target)
+        plan = check_plan(  # before any work: no output over an input or another, writable
+            [*((f"result of {s}", t) for s, t in zip(inputs, targets) if t is not None),
+             *([("metrics", metrics)] if metrics and metrics != STDOUT else [])],
+            [*(("photo", s) for s in inputs if str(s) != STDIO),
+             *(("style image", p) for p, _ in styling.styles),
+             *(("preset", f) for f in styling.files)],
+            series=[snapshot_series(t) for t in targets if t is not None and save_every],
+        )  # fmt: skip
+        # every check that needs no network, before TensorFlow: a wrong path fails at once
+        for path in [*(s for s in inputs if str(s) != STDIO), *(p for p, _ in styling.styles)]:
+            probe_image(path, max_pixels=max_pixels)
     if styling.params.filter in TF_FILTERS:
         preflight(styling.params)
     styles = read_styles(styling.styles)
@@ -262,7 +294,8 @@ def apply(
             job = Job.from_files(
                 source, preset=styling, input_name="<stdin>" if stdin else None, styles=styles,
                 output_ext=ext, max_pixels=max_pixels, by_path=not stdin,
-                image=sys.stdin.buffer.read() if stdin else None,
+                image=sys.stdin.buffer.read() if stdin else None, frames=frame_range,
+                max_frames=max_frames, target=str(target) if clips else None,
             )  # fmt: skip
             keeper = Keeper(target, styling.quality, plan, save_every or 0)
             with first_ctrl_c_stops() as stop, progress_shown(
@@ -272,24 +305,16 @@ def apply(
                 try:
                     data, result = execute(job, plugins, listen)
                 except Cancelled:
-                    kept = keeper.keep()
-                    where = f"; the image so far is in {kept}" if kept else ""
-                    raise Cancelled(f"interrupted{where}") from None
+                    raise Cancelled(f"interrupted{kept_so_far(job, keeper)}") from None
             if target is None:
                 write_stdout(data)
-            else:
+            elif data is not None:  # None: a clip, encoded into its target by the job
                 write_atomic(data, target)
             shown = "<stdout>" if target is None else str(target)
             record = {**run_record(job, str(source), styling.styles, styling.params, device),
                       "output": shown, **result}  # fmt: skip
             all_metrics.append(record)
-            final = record.get("final", {})
-            losses = ""  # a filter without an objective (fast) has no loss to report
-            if final:
-                losses = ", loss {:.4g}: content {:.4g}, style {:.4g}".format(
-                    *(final.get(k, float("nan")) for k in ("loss", "content", "style"))
-                )
-            log.info("%s -> %s (%.1f s on %s%s)", source, shown, record["seconds"], device, losses)
+            log.info("%s -> %s (%s)", source, shown, summary(record, device))
     finally:
         if metrics and all_metrics:
             doc = all_metrics[0] if len(all_metrics) == 1 else all_metrics

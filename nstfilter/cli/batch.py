@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import logging
 import signal
 from pathlib import Path
 
 import click
 
 from ..errors import UsageError
+from ..eta import job_progress
 from .common import (
     command_options,
     executor_options,
@@ -30,6 +32,11 @@ Examples:
 \b
 Exit status: 0 when every job finished; 1 when any job failed (the others still ran; see
 OUTDIR/report.html); 2 for bad options; 130 when interrupted (re-run to resume).
+
+--save-every is apply's only: OUTDIR holds finished results, each written by this process
+once its job is done (workers, in other processes or on a Dask cluster, never touch it) and
+listed in the manifest and the report; a job's steps have no place there. To watch one
+photo converge, run 'nstfilter apply --save-every N' on it.
 """
 
 
@@ -48,7 +55,8 @@ def _terminate_as_interrupt(signum, frame):  # noqa: ARG001
         option("-r", "--recursive", is_flag=True, help="Descend into subfolders of folder inputs."),
         option("--force", is_flag=True, help="Redo every job, even those already finished."),
         metrics_option("job"),
-        progress_option("Progress over the jobs"),
+        progress_option("Progress over the jobs (json: a line per finished job, and per step "
+                        "or frame of the jobs run in this process)"),
     ],
     style=[
         option(
@@ -104,7 +112,8 @@ def batch(
     factory = functools.partial(
         make_executor, executor, workers=workers, scheduler=scheduler,
         plugins_dirs=plugins_dirs(), security=security, job_timeout=job_timeout,
-        plugins=facade(),
+        plugins=facade(), progress=job_progress(progress_mode if progress_mode == "json" else
+                                                "none", logging.getLogger("nstfilter.batch")),
     )  # fmt: skip
 
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
@@ -112,6 +121,7 @@ def batch(
         result = run_batch(
             found, resolved, out, factory, plugins=facade(), force=force, progress=progress_mode,
             max_pixels=max_pixels, metrics=metrics, device=device,
+            in_process=executor == "threads",
         )  # fmt: skip
     finally:
         signal.signal(signal.SIGTERM, previous)

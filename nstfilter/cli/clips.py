@@ -1,30 +1,23 @@
-"""``nstfilter apply clip.mp4``: clips given to apply go here (the front-end of
-:func:`nstfilter.video.style_clip`: names, checks before any work, progress lines, metrics).
+"""``nstfilter apply clip.mp4``: what apply does before a clip's job (its name, every check
+before any work); the job itself runs through :func:`nstfilter.jobs.execute` like a photo's.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 from click_option_group import optgroup
 
-from ..durable import STDOUT, write_output
+from ..durable import STDOUT
 from ..errors import UsageError
-from ..eta import format_seconds
-from ..imageio import load_image
+from ..imageio import probe_image
 from ..jobspec import result_ext, result_name
-from ..safepaths import check_plan
+from ..safepaths import Plan, check_plan
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..plugins import Plugins
     from ..presets import Preset
-
-log = logging.getLogger("nstfilter.apply")
 
 #: ``--frames A:B`` and ``--max-frames N`` (apply, watch, batch)
 frames_option = optgroup.option(
@@ -50,20 +43,20 @@ def clip_targets(clips: list[Path], output: str | None, tag: str) -> list[Path]:
     return [folder / result_name(c.stem, tag, result_ext(c, None)) for c in clips]
 
 
-def apply_clips(
-    clips: list[Path], output: str | None, styling: Preset, *, plugins: Plugins,
+def check_clips(
+    clips: list[Path], targets: list[Path], styling: Preset, *, metrics: str | None,
     max_pixels: int | None, frame_range: str | None, max_frames: int | None,
-    metrics: str | None, device: str, progress_mode: str,
-) -> None:  # fmt: skip
-    """Style each clip into its result; every clip is probed (frames, size, audio, target
-    type) before the first is styled, so a bad one fails before hours of work."""
-    from ..video import clip as clip_job
+) -> Plan:  # fmt: skip
+    """Every check before the first clip is styled, so a bad one fails before hours of work:
+    the output plan (results, their ``.parts/`` work folders, metrics) and each clip probed
+    (frames, size, audio, the target's type, ``--frames``)."""
+    from ..video import work_folder
+    from ..video.clip import parse_frames
     from ..video.io import check_target, probe
 
-    targets = clip_targets(clips, output, styling.name)
-    check_plan(
+    plan = check_plan(
         [*((f"result of {c}", t) for c, t in zip(clips, targets)),
-         *((f"work folder of {t}", clip_job.work_folder(t)) for t in targets),
+         *((f"work folder of {t}", work_folder(t)) for t in targets),
          *([("metrics", metrics)] if metrics and metrics != STDOUT else [])],
         [*(("clip", c) for c in clips), *(("style image", p) for p, _ in styling.styles),
          *(("preset", f) for f in styling.files)],
@@ -71,51 +64,7 @@ def apply_clips(
     for clip, target in zip(clips, targets):
         info = probe(clip, max_pixels=max_pixels, max_frames=max_frames)
         check_target(target, info)
-        clip_job.parse_frames(frame_range, info.frames)
-    styles = [(load_image(p, max_pixels=max_pixels).rgb, w) for p, w in styling.styles]
-    records = []
-    try:
-        for clip, target in zip(clips, targets):
-            result = clip_job.style_clip(
-                clip, target, styles, styling.params, plugins=plugins, frames=frame_range,
-                max_frames=max_frames, max_pixels=max_pixels,
-                progress=ProgressLines(clip.name, progress_mode),
-            )  # fmt: skip
-            record = {"input": str(clip), **result.metrics, "device": device}
-            records.append(record)
-            log.info(
-                "%s -> %s (%d frames, %.1f s, %.2f frames/s on %s)",
-                clip, target, result.frames, result.seconds,
-                result.frames / max(result.seconds, 1e-9), device,
-            )  # fmt: skip
-    finally:
-        if metrics and records:
-            data = records[0] if len(records) == 1 else records
-            write_output(json.dumps(data, indent=2).encode(), metrics)
-
-
-class ProgressLines:
-    """A clip's progress in frames: a log line every few seconds (and the last), or a JSON
-    line per frame for programs; nothing with ``--progress none``."""
-
-    def __init__(self, label: str, mode: str, every: float = 5.0) -> None:
-        self.label, self.mode, self.every = label, mode, every
-        self._next = time.monotonic()
-
-    def __call__(self, event) -> None:
-        if self.mode == "none":
-            return
-        if self.mode == "json":
-            eta = None if event.eta is None else round(event.eta, 1)
-            record = {"event": "clip", "frame": event.done, "frames": event.total,
-                      "seconds": round(event.seconds, 2), "eta_seconds": eta}  # fmt: skip
-            click.echo(json.dumps(record), err=True)
-            return
-        now = time.monotonic()
-        if now >= self._next or event.done == event.total:
-            self._next = now + self.every
-            rate = event.done / max(event.seconds, 1e-9)
-            log.info(
-                "%s: frame %d/%d, %.2f frames/s, ETA %s",
-                self.label, event.done, event.total, rate, format_seconds(event.eta),
-            )  # fmt: skip
+        parse_frames(frame_range, info.frames)
+    for path, _ in styling.styles:
+        probe_image(path, max_pixels=max_pixels)
+    return plan

@@ -1,21 +1,19 @@
 """Progress display for the CLI, an ``nstfilter_progress`` plugin: a rich bar with the loss
 on a terminal, log lines (every few steps) otherwise, JSON lines for programs (the editor
-plug-ins), nothing with ``none``. The ETA and the bar's fill weight every step by its pixel
-cost (:class:`nstfilter.eta.CostEta`): a coarse-to-fine run's last scale is most of the work.
+plug-ins), nothing with ``none``; a clip's frames the same way (``unit`` ``frame``). The ETA
+and the bar's fill weight every step by its pixel cost (:class:`nstfilter.eta.CostEta`): a
+coarse-to-fine run's last scale is most of the work.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import sys
 from typing import TYPE_CHECKING
 
-import click
-
-from ..eta import CostEta, format_seconds
+from ..eta import CostEta, JsonLines, format_seconds, where
 from ..hookspecs import hookimpl
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,6 +38,7 @@ class ProgressPlugin:
     def start(self, label: str) -> None:
         self.label = label
         self._eta = CostEta()
+        self._json = JsonLines()
         if self.mode == "bar":
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -63,19 +62,30 @@ class ProgressPlugin:
 
     @hookimpl
     def nstfilter_progress(self, event: Progress) -> None:
+        if self.mode == "json":
+            self._json(event)
+            return
         left = self._eta.update(event)
         if self.mode == "bar" and self._bar is not None:
-            where = f"scale {event.scale}/{event.scales} {event.width}x{event.height}"
+            place = f"{event.width}x{event.height}" if event.unit == "frame" else (
+                f"scale {event.scale}/{event.scales} {event.width}x{event.height}"
+            )  # fmt: skip
+            loss = "-" if math.isnan(event.loss) else f"{event.loss:.4g}"
             self._bar.update(
                 self._task, completed=round(1000 * self._eta.fraction()), total=1000,
-                step=f"{event.step}/{event.total}", loss=f"{event.loss:.4g}",
-                eta=format_seconds(left), description=f"{self.label} {where}",
+                step=f"{event.step}/{event.total}", loss=loss, eta=format_seconds(left),
+                description=f"{self.label} {place}",
             )  # fmt: skip
         elif self.mode == "log":
-            if math.isnan(event.loss):  # a filter without losses (the fast filter)
+            every = event.step % self.log_every == 0 or event.step == event.total
+            if event.unit == "frame":  # a clip: frames, the time left
+                if every:
+                    log.info("%s %s, %.1fs ETA %s", self.label, where(event), event.seconds,
+                             format_seconds(left))  # fmt: skip
+            elif math.isnan(event.loss):  # a filter without losses (the fast filter)
                 log.info("%s %dx%d done in %.1fs", self.label, event.width, event.height,
                          event.seconds)  # fmt: skip
-            elif event.step % self.log_every == 0 or event.step == event.total:
+            elif every:
                 log.info(
                     "%s step %d/%d scale %d/%d %dx%d loss %.4g (content %.4g, style %.4g) "
                     "%.1fs ETA %s",
@@ -83,13 +93,6 @@ class ProgressPlugin:
                     event.width, event.height, event.loss, event.content_loss,
                     event.style_loss, event.seconds, format_seconds(left),
                 )  # fmt: skip
-        elif self.mode == "json":
-            eta = None if left is None else round(left, 1)
-            record = {"event": "progress", **event.as_dict(), "eta_seconds": eta}
-            # no NaN in the JSON (not JSON): a filter without losses reports null
-            record = {k: None if isinstance(v, float) and math.isnan(v) else v
-                      for k, v in record.items()}  # fmt: skip
-            click.echo(json.dumps(record), err=True)
 
 
 @contextlib.contextmanager

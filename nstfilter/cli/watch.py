@@ -23,7 +23,14 @@ RESCAN = Setting(section="", help="rescan seconds", low=0.0, high=86400.0)
 POLL_INTERVAL = Setting(section="", help="poll seconds", low=0.0, low_open=True, high=3600.0)
 
 
-@click.command()
+EPILOG = """\
+--save-every is apply's only: whatever appears in the outbox is a finished result that
+other programs may collect at once, so a job's steps may not appear there. To watch one
+photo converge, run 'nstfilter apply --save-every N' on it.
+"""
+
+
+@click.command(epilog=EPILOG)
 @click.argument("inbox", type=click.Path(file_okay=False, path_type=str))
 @command_options(
     io=[
@@ -79,9 +86,11 @@ def watch(inbox, preset, outbox, processed, failed, once, polling, poll_interval
         return styling(preset) if name == default_name else styling(name, styles=())
 
     default = styling(preset)  # no style, unknown or invalid preset: refuse now
-    check_plan(  # the inbox is emptied: the default preset's files may not live there
-        [], [*(("style image", p) for p, _ in default.styles),
-             *(("preset", f) for f in default.files)], consumed=[("inbox", layout.inbox)],
+    check_plan(  # the inbox is emptied: the default preset's files and --metrics may not
+        # live there, and --metrics may not be written over a style image or a preset
+        [("metrics", metrics)] if metrics else [],
+        [*(("style image", p) for p, _ in default.styles),
+         *(("preset", f) for f in default.files)], consumed=[("inbox", layout.inbox)],
     )  # fmt: skip
 
     options = WatchOptions(

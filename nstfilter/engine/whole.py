@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import Cancelled
-from ..events import Progress
+from ..events import Listeners, Progress
 from ..palette import finish_palette, palette_transfer
 from ..params import StyleParams
 from .losses import clip_0_1
@@ -53,16 +53,6 @@ class EngineResult:
     content_weight: float = 0.0
     style_weight: float = 0.0
     precision: str = "float32"  # what the backbone's convolutions computed in
-
-
-@dataclass(frozen=True)
-class Listeners:
-    """Who hears about a run: progress, cancellation and snapshots (all optional)."""
-
-    callback: ProgressCallback | None = None
-    should_stop: ShouldStop | None = None
-    on_snapshot: SnapshotCallback | None = None
-    snapshot_every: int = 0
 
 
 @dataclass

@@ -31,7 +31,7 @@ _EXTRA = "pip install 'nstfilter[video]'"
 
 __all__ = [
     "CLIP_SUFFIXES", "ClipError", "ClipTooLongError", "VIDEO_ONLY", "WRITTEN", "is_clip",
-    "require_av", "require_cv2", "result_suffix",
+    "require_av", "require_cv2", "result_suffix", "work_folder",
 ]  # fmt: skip
 
 
@@ -57,6 +57,13 @@ def result_suffix(source: str | Path) -> str:
     """A clip's result keeps its type where nstfilter writes it, else becomes .mp4."""
     suffix = Path(source).suffix.lower()
     return suffix if suffix in WRITTEN else ".mp4"
+
+
+def work_folder(target: str | Path) -> Path:
+    """Where a clip styled into ``target`` keeps its styled frames until it is encoded
+    (``<target>.parts/``): part of every front-end's output plan."""
+    target = Path(target)
+    return target.with_name(target.name + ".parts")
 
 
 def is_clip(path: str | Path) -> bool:

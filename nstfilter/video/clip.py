@@ -29,15 +29,16 @@ from PIL import Image
 
 from ..durable import failing_as, write_atomic
 from ..errors import Cancelled, OutputError, UsageError
-from ..eta import format_seconds
+from ..events import Listeners, Progress
 from ..imageio import from_array
 from ..params import StyleParams
-from . import require_cv2
+from . import require_cv2, work_folder
 from .flow import FlowEstimator, warp
 from .io import ClipInfo, Frame, check_target, encode_clip, probe, read_frames
 from .temporal import FrameStylist, stylist_for
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..jobspec import Job
     from ..plugins import Plugins
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,14 @@ class ClipProgress:
     seconds: float  # since this run started
     eta: float | None  # seconds left (None until a frame has been timed)
     cut: bool = False  # the frame just styled followed a cut
+    size: tuple[int, int] = (0, 0)  # (height, width) of the styled frames
 
-    def line(self, label: str) -> str:
-        return f"{label}: frame {self.done}/{self.total}, ETA {format_seconds(self.eta)}"
+    def event(self) -> Progress:
+        """The frame as a :class:`~nstfilter.events.Progress` event (``unit`` ``frame``, no
+        losses), for the displays and ETAs that photos use."""
+        nan = float("nan")
+        return Progress(self.done, self.total, 1, 1, *self.size, nan, nan, nan, nan,
+                        self.seconds, unit="frame")  # fmt: skip
 
 
 @dataclass
@@ -114,10 +120,6 @@ def resize_frame(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     shrink = size[0] * size[1] < rgb.shape[0] * rgb.shape[1]
     method = cv2.INTER_AREA if shrink else cv2.INTER_LANCZOS4
     return cv2.resize(rgb, (size[1], size[0]), interpolation=method)
-
-
-def work_folder(target: Path) -> Path:
-    return target.with_name(target.name + ".parts")
 
 
 def _fingerprint(
@@ -266,7 +268,7 @@ def style_clip(
         log.info("%s: resuming after frame %d of %d", source.name, span.start + done - 1, len(span))
 
     chain = _Chain(plugins, styles, params, folder, engine_callback, should_stop)
-    pace = _Pace(len(span), done, start)
+    pace = _Pace(len(span), done, start, size)
     with contextlib.closing(PartWriter()) as writer:
         for frame in read_frames(info):
             if frame.index >= span.stop:
@@ -362,6 +364,7 @@ class _Pace:
     total: int
     done: int
     start: float
+    size: tuple[int, int] = (0, 0)
     styled: int = 0
     first: float | None = None
     later: list[float] = dataclasses.field(default_factory=list)
@@ -375,7 +378,8 @@ class _Pace:
             self.later.append(seconds)
         pace = float(np.mean(self.later[-20:])) if self.later else self.first
         left = (self.total - self.done) * pace
-        return ClipProgress(self.done, self.total, time.perf_counter() - self.start, left, cut)
+        seconds = time.perf_counter() - self.start
+        return ClipProgress(self.done, self.total, seconds, left, cut, self.size)
 
 
 def raise_truncated(info: ClipInfo, index: int) -> None:
@@ -384,57 +388,81 @@ def raise_truncated(info: ClipInfo, index: int) -> None:
     raise ClipError(f"the clip ends at frame {index}, before its stated length", path=info.path)
 
 
-def style_clip_data(
-    source: Path | bytes,
-    name: str,
-    styles: Sequence[tuple[Image.Image, float]],
-    params: StyleParams,
-    *,
-    ext: str,
-    plugins: Plugins,
-    max_pixels: int | None = None,
-    max_frames: int | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> tuple[bytes, dict[str, Any]]:
-    """A clip job for the front-ends that hand results over as bytes (the drop folder, batch
-    and Dask workers): ``source`` is a file or the clip's bytes (``name`` labels errors and
-    gives its type); the result is encoded as ``ext``. The work happens in a folder under the
-    system's temporary one, named after the clip's bytes (or file) and ``ext``, so a job
-    stopped with its worker resumes when it is run again on the same machine."""
+def style_clip_job(
+    job: Job, styles: Sequence[tuple[Image.Image, float]], *, plugins: Plugins,
+    listen: Listeners,
+) -> tuple[bytes | None, dict[str, Any]]:  # fmt: skip
+    """The clip runner of the job pipeline (:data:`nstfilter.jobs.RUNNERS`): every frame
+    reaches ``listen.callback`` and the progress hooks as a ``frame`` event.
+
+    With ``job.target`` (a sink beside the runner: apply, batch and the drop folder on
+    threads) the clip is read from ``job.path`` and encoded straight into the target,
+    resumable from ``<target>.parts/``; nothing is returned but the metrics, and memory holds
+    a few frames whatever the clip's length. Otherwise (a process or cluster worker, which
+    gets the clip as bytes) the work happens in a folder under the system's temporary one,
+    named after the clip's bytes (or file) and type, so a job stopped with its worker
+    resumes when run again on the same machine, and the result comes back as bytes."""
     import tempfile
 
-    suffix = Path(name).suffix.lower()
-    if isinstance(source, bytes):
-        key = hashlib.sha256(source).hexdigest()
-    else:
-        stat = source.stat()
-        key = hashlib.sha256(f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-        key = key.hexdigest()
-    folder = Path(tempfile.gettempdir()) / "nstfilter-clips" / f"{key[:24]}{ext}"
-    with failing_as("cannot create a work folder", folder):
-        folder.mkdir(parents=True, exist_ok=True)
-    if isinstance(source, bytes):
-        path = folder / f"source{suffix}"
-        if not path.is_file() or path.stat().st_size != len(source):
-            write_atomic(source, path)
-    else:
-        path = source
-    target = folder / f"result{ext}"
+    def report(progress: ClipProgress) -> None:
+        event = progress.event()
+        plugins.progress(event)
+        if listen.callback is not None:
+            listen.callback(event)
+
+    folder = None
+    if job.path is not None:
+        path = Path(job.path)
+    else:  # a worker's copy of the clip, kept for a resumed job
+        key = hashlib.sha256(job.image).hexdigest()
+        folder = Path(tempfile.gettempdir()) / "nstfilter-clips" / f"{key[:24]}{job.output_ext}"
+        with failing_as("cannot create a work folder", folder):
+            folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"source{Path(job.input_name).suffix.lower()}"
+        if not path.is_file() or path.stat().st_size != len(job.image):
+            write_atomic(job.image, path)
+    target = Path(job.target) if job.target else (folder or _temp_folder(path, job)) / (
+        f"result{job.output_ext}"
+    )  # fmt: skip
     try:
         result = style_clip(
-            path, target, styles, params, plugins=plugins, max_pixels=max_pixels,
-            max_frames=max_frames, should_stop=should_stop,
+            path, target, styles, job.params, plugins=plugins, max_pixels=job.max_pixels,
+            max_frames=job.max_frames, frames=job.frames, should_stop=listen.should_stop,
+            progress=report,
         )  # fmt: skip
-    except Exception as exc:  # the temporary names mean nothing to the user: name the clip
-        from ..errors import NstError
-
+    except Exception as exc:
         if not isinstance(exc, Cancelled):  # only a stopped job is worth resuming
-            shutil.rmtree(folder, ignore_errors=True)
-        if isinstance(exc, NstError) and exc.path is not None:
-            text = str(exc).removeprefix(f"{exc.path}: ")
-            raise type(exc)(text, path=name) from None
-        raise
-    data = target.read_bytes()
-    shutil.rmtree(folder, ignore_errors=True)
-    metrics = {k: v for k, v in result.metrics.items() if k != "output"}  # a temporary name
-    return data, {"filter": params.filter, **metrics}
+            shutil.rmtree(work_folder(target), ignore_errors=True)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        if job.target is not None:  # the user's own names
+            raise
+        raise _naming(exc, job.input_name) from None
+    metrics = {"filter": job.params.filter, **result.metrics}
+    if job.target is not None:
+        return None, metrics
+    data = target.read_bytes()  # a worker hands the result back as bytes
+    shutil.rmtree(target.parent, ignore_errors=True)
+    return data, {k: v for k, v in metrics.items() if k != "output"}  # a temporary name
+
+
+def _temp_folder(source: Path, job: Job) -> Path:
+    """A work folder under the system's temporary one for the clip file ``source``."""
+    import tempfile
+
+    stat = source.stat()
+    key = hashlib.sha256(f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    folder = Path(tempfile.gettempdir()) / "nstfilter-clips" / f"{key.hexdigest()[:24]}"
+    folder = folder.with_name(folder.name + job.output_ext)
+    with failing_as("cannot create a work folder", folder):
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _naming(exc: Exception, name: str) -> Exception:
+    """``exc`` naming the clip as the user knows it (the temporary names mean nothing)."""
+    from ..errors import NstError
+
+    if isinstance(exc, NstError) and exc.path is not None:
+        return type(exc)(str(exc).removeprefix(f"{exc.path}: "), path=name)
+    return exc

@@ -3,16 +3,15 @@
 Each file becomes a :class:`~nstfilter.jobspec.Job` for the one pipeline
 (:func:`nstfilter.jobs.run_job`) on an executor from :func:`nstfilter.executors.
 make_executor`: ``threads`` runs it inline in the watcher's own worker threads (by path,
-with the watcher's facade; a long job logs how far it is), ``local`` and ``dask`` on other
-processes or machines (as bytes, no shared folder); ``--workers N`` keeps N in flight.
+with the watcher's facade; a long job logs how far it is, a clip frame by frame, encoded
+straight into the outbox), ``local`` and ``dask`` on other processes or machines (as bytes,
+no shared folder); ``--workers N`` keeps N in flight.
 Journal, durable writes and moves stay in the watcher process: crash safety is the same.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,42 +19,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Cancelled, JobError
-from ..eta import PeriodicLog
+from ..eta import job_progress
 from ..jobspec import Job
 from ..timeouts import timed_out
+from ..video import is_clip
 from .presetcache import Resolved
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..events import Progress
     from ..executors import Executor
     from ..plugins import Plugins
 
-Compute = Callable[[Path, Resolved, str], tuple[bytes, dict[str, Any]]]
+#: ``compute(photo, preset, result) -> (bytes, metrics)``; ``None`` for bytes: the job wrote
+#: ``result`` itself (a clip run in this process, encoded frame by frame into the outbox).
+Compute = Callable[[Path, Resolved, Path], tuple[bytes | None, dict[str, Any]]]
 
 log = logging.getLogger("nstfilter.watch")
 
 #: Seconds between progress lines of one in-process job (shorter jobs log none).
 PROGRESS_EVERY = 30.0
-
-
-def progress_log(job: Job) -> PeriodicLog:
-    """A long job says how far it is (every 30 s: "photo.jpg: scale 2/3, ..., ETA")."""
-    return PeriodicLog(job.input_name, log, every=PROGRESS_EVERY)
-
-
-def progress_json(job: Job) -> Callable[[Progress], None]:
-    """``--progress json``: one JSON line per step on standard error, naming the file."""
-
-    def emit(event: Progress) -> None:
-        record = {"event": "progress", "input": job.input_name, **event.as_dict()}
-        print(json.dumps(record), file=sys.stderr, flush=True)
-
-    return emit
-
-
-#: ``--progress`` -> the callback of each in-process job (bar: jobs run side by side, so lines)
-PROGRESS = {"auto": progress_log, "bar": progress_log, "log": progress_log,
-            "json": progress_json, "none": None}  # fmt: skip
 
 
 @dataclass
@@ -70,10 +51,14 @@ class OnExecutor:
     def description(self) -> str:
         return self.executor.description
 
-    def __call__(self, path: Path, resolved: Resolved, ext: str) -> tuple[bytes, dict[str, Any]]:
+    def __call__(
+        self, path: Path, resolved: Resolved, output: Path
+    ) -> tuple[bytes | None, dict[str, Any]]:
+        clip_here = self.by_path and is_clip(path)  # streamed from the inbox to the outbox
         job = Job.from_files(path, preset=resolved.preset, input_name=path.name,
-                             output_ext=ext, max_pixels=self.max_pixels,
-                             by_path=self.by_path, device=self.device)  # fmt: skip
+                             output_ext=output.suffix, max_pixels=self.max_pixels,
+                             by_path=self.by_path, device=self.device,
+                             target=str(output) if clip_here else None)  # fmt: skip
         future = self.executor.submit(job)
         while not future.done():
             if self.should_stop():
@@ -104,10 +89,10 @@ def make_compute(
     (a worker process applies the job's)."""
     from ..executors import make_executor
 
-    inline = executor == "threads"
-    made = make_executor(  # threads with 0 workers: each job in the calling thread
-        executor, workers=0 if inline else workers, plugins=plugins,
-        should_stop=should_stop, progress=PROGRESS[progress], **options,
+    inline = executor == "threads"  # the watcher's own threads: each job inline in one
+    made = make_executor(
+        "inline" if inline else executor, workers=workers, plugins=plugins,
+        should_stop=should_stop, progress=job_progress(progress, log, PROGRESS_EVERY), **options,
     )  # fmt: skip
     if inline:
         made.description = "in-process threads"

@@ -106,8 +106,9 @@ class Runner:
             raise
         log.info("received %s (preset %s)", relative, preset)
         try:
-            data, metrics = self.compute(path, self.presets.get(preset), ext)
-            write_atomic(data, output, overwrite=False)
+            data, metrics = self.compute(path, self.presets.get(preset), output)
+            if data is not None:  # None: the job wrote it (a clip, encoded in place)
+                write_atomic(data, output, overwrite=False)
         except Exception as exc:  # noqa: BLE001 - every failure is reported, none is fatal
             remove_temps(output)
             self.names.release(output, processed)

@@ -32,7 +32,7 @@ def test_in_process_jobs_log_scale_step_and_eta(tmp_path, monkeypatch, caplog):
     runner = compute.make_compute("threads", Plugins(), lambda: False, workers=1)
     resolved = SimpleNamespace(styles=[], preset=preset)
     with caplog.at_level(logging.INFO, logger="nstfilter.watch"):
-        data, _ = runner(photo, resolved, ".png")
+        data, _ = runner(photo, resolved, tmp_path / "photo.p.png")
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("photo.jpg:")]
     assert data and len(lines) == 5  # none for the last step: the job is done
     assert lines[0].startswith("photo.jpg: scale 1/2, step 1/6, ETA ")
