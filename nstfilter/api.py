@@ -64,11 +64,7 @@ def run_filter(
     start = time.perf_counter()
     loaded = as_loaded(content)
     style_images = _style_list(styles)
-    filters = plugins.filters()
-    if params.filter not in filters:
-        known = ", ".join(sorted(filters))
-        raise UsageError(f"unknown filter {params.filter!r}; registered: {known}")
-    chosen = filters[params.filter]
+    chosen = plugins.filter(params.filter)
     original = fit_longest(loaded.rgb, params.working_size(max(loaded.size)), name=loaded.path)
     image = plugins.preprocess(original, params)
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from . import hookspecs
-from .errors import Cancelled, PluginError, error_line
+from .errors import Cancelled, PluginError, UsageError, error_line
 from .printable import printable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -240,6 +240,13 @@ class Plugins:
                 )
             found[item[0]] = item[1]
         return found
+
+    def filter(self, name: str) -> Filter:
+        """The filter registered as ``name``, or one line naming those that are."""
+        filters = self.filters()
+        if name not in filters:
+            raise UsageError(f"unknown filter {name!r}; registered: {', '.join(sorted(filters))}")
+        return filters[name]
 
     def presets(self) -> list[tuple[str, Path]]:
         """``nstfilter_register_presets``: ``(plugin name, folder or file)``, entry points

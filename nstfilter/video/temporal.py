@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 from PIL import Image
 
-from ..errors import UsageError
 from ..imageio import from_array, to_array
 from ..params import StyleParams
 
@@ -230,10 +229,7 @@ def stylist_for(
     first_frame: np.ndarray, *, callback=None, should_stop: Callable[[], bool] | None = None,
 ) -> FrameStylist:  # fmt: skip
     """The stylist for ``params.filter``: the engine, the fast network, or any filter."""
-    filters = plugins.filters()
-    if params.filter not in filters:
-        known = ", ".join(sorted(filters))
-        raise UsageError(f"unknown filter {params.filter!r}; registered: {known}")
+    plugins.filter(params.filter)  # an unknown one: one line naming those registered
     if params.filter == "neural-style":
         return EngineFrames(
             plugins, styles, params, first_frame.shape[:2], callback=callback,
