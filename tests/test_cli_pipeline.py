@@ -113,6 +113,8 @@ def test_batch_and_watch_take_the_same_output_metrics_and_executor(tmp_path, pho
     assert proc.returncode == 0, proc.stderr
     [line] = (tmp_path / "b.jsonl").read_text().splitlines()
     assert json.loads(line)["filter"] == "stub" and (out / "photo.styled.png").is_file()
+    runs = [json.loads(r) for r in (out / "manifest.jsonl").read_text().splitlines()]
+    assert [r["metrics"] for r in runs if "run" in r] == [str((tmp_path / "b.jsonl").resolve())]
     assert "on 1 thread in this process" in proc.stderr  # the default executor: threads
 
     inbox = tmp_path / "inbox"

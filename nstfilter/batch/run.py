@@ -231,7 +231,10 @@ def run_batch(
     try:
         with joblog.logging_jobs(plugins, "batch"):
             if todo:
-                manifest.start_run(jobs=len(planned), todo=len(todo), force=force)
+                manifest.start_run(
+                    jobs=len(planned), todo=len(todo), force=force,
+                    metrics=str(Path(metrics).resolve()) if metrics else None,
+                )  # fmt: skip
             for unreadable in (p for p in todo if p.error):
                 recorder(
                     unreadable, JobOutcome(unreadable.key, False, error=unreadable.error), None
