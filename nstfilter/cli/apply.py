@@ -1,9 +1,10 @@
 """``nstfilter apply``: style one or more photos and write the results.
 
 A thin driver of the job pipeline: a source (files, folders, standard input), every check
-that needs no network before TensorFlow is imported, then each photo a job run inline
-(:func:`nstfilter.jobs.execute`) into its sink (a file, standard output). Ctrl-C keeps the
-image so far as ``<result>.partial.<ext>``.
+that needs no network before TensorFlow is imported, then each photo or clip a job run
+inline (:func:`nstfilter.jobs.execute`) into its sink (a file, standard output; a clip's
+job encodes into its file itself). Ctrl-C keeps the image so far as
+``<result>.partial.<ext>``, a clip's frames in ``<result>.parts/`` (the same command resumes).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import threading
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -28,8 +29,7 @@ from ..imageio import FORMATS, IMAGE_SUFFIXES, format_for, from_array, probe_ima
 from ..jobspec import Job, file_sha256, read_styles, result_ext, result_name, sha256
 from ..params import Setting
 from ..safepaths import Plan, check_plan, snapshot_path, snapshot_series
-from ..video import is_clip
-from .clips import check_clips, clip_targets, frames_option, max_frames_option
+from ..video import CLIP_SUFFIXES, is_clip, work_folder
 from .common import (
     SettingType,
     command_options,
@@ -40,6 +40,9 @@ from .common import (
     progress_option,
 )
 from .progress import progress_shown
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..presets import Preset
 
 log = logging.getLogger("nstfilter.apply")
 
@@ -81,24 +84,52 @@ def output_paths(
 ) -> list[Path | None]:
     """One output per input (``None`` = standard output).
 
-    One input and a file ``-o``: that file. ``-o -``: standard output (one input only).
+    One input and a file ``-o``: that file. ``-o -``: standard output (one photo only).
     Otherwise ``-o`` (or the current folder) is a folder (an existing one, or a path ending
     with a separator) and results are named by :func:`~nstfilter.jobspec.result_name`.
     """
     if output == STDIO:
+        if any(map(is_clip, contents)):
+            raise UsageError("clips cannot go to standard output (-o -): give a file or a folder")
         if len(contents) != 1:
             raise UsageError("-o - (standard output) takes exactly one photo")
         return [None]
     if output and not (output.endswith(("/", "\\")) or Path(output).is_dir()):
         if len(contents) == 1:
             return [Path(output)]
-        if Path(output).suffix.lower() in FORMATS:
-            raise UsageError(f"{len(contents)} photos need a folder for -o, not {output!r}")
+        if Path(output).suffix.lower() in {*FORMATS, *CLIP_SUFFIXES}:
+            raise UsageError(f"{len(contents)} inputs need a folder for -o, not {output!r}")
     folder = Path(output or ".")
     return [
         folder / result_name("stdin" if str(c) == STDIO else c.stem, tag, result_ext(c, fmt))
         for c in contents
     ]
+
+
+def check_clips(
+    clips: list[Path], targets: list[Path], styling: Preset, *, metrics: str | None,
+    max_pixels: int | None, frame_range: str | None, max_frames: int | None,
+) -> Plan:  # fmt: skip
+    """Every check before the first clip is styled, so a bad one fails before hours of work:
+    the output plan (results, their ``.parts/`` work folders, metrics) and each clip probed
+    (frames, size, audio, the target's type, ``--frames``)."""
+    from ..video.clip import parse_frames
+    from ..video.io import check_target, probe
+
+    plan = check_plan(
+        [*((f"result of {c}", t) for c, t in zip(clips, targets)),
+         *((f"work folder of {t}", work_folder(t)) for t in targets),
+         *([("metrics", metrics)] if metrics and metrics != STDOUT else [])],
+        [*(("clip", c) for c in clips), *(("style image", p) for p, _ in styling.styles),
+         *(("preset", f) for f in styling.files)],
+    )  # fmt: skip
+    for clip, target in zip(clips, targets):
+        info = probe(clip, max_pixels=max_pixels, max_frames=max_frames)
+        check_target(target, info)
+        parse_frames(frame_range, info.frames)
+    for path, _ in styling.styles:
+        probe_image(path, max_pixels=max_pixels)
+    return plan
 
 
 def partial_path(target: Path) -> Path:
@@ -158,8 +189,6 @@ def first_ctrl_c_stops():
 def kept_so_far(job: Job, keeper: Keeper) -> str:
     """What Ctrl-C kept, for the closing line: a photo's image so far, a clip's frames."""
     if job.clip and job.target:
-        from ..video import work_folder
-
         return f"; the frames so far are in {work_folder(Path(job.target))}: run it again"
     kept = keeper.keep()
     return f"; the image so far is in {kept}" if kept else ""
@@ -221,8 +250,15 @@ def run_record(job: Job, source: str, styles, params, device: str) -> dict[str, 
         metrics_option("run"),
         progress_option("Progress of each photo"),
         option("--force", is_flag=True, help="With -o -: write image data even to a terminal."),
-        frames_option,
-        max_frames_option,
+        option(
+            "--frames", "frame_range", metavar="A:B",
+            help="Clips: style only frames A to B-1 (numbered from 0; either side may be left "
+            "out).",
+        ),
+        option(
+            "--max-frames", type=click.IntRange(1), metavar="N",
+            help="Clips: refuse a clip of more than N frames, before any work.",
+        ),
     ],
     style=[
         option("-p", "--preset", help="A preset name (see 'nstfilter presets list')."),
@@ -257,7 +293,7 @@ def apply(
         if save_every:
             raise UsageError("--save-every is for photos: a clip keeps its styled frames in "
                              "<result>.parts/ until it is encoded")  # fmt: skip
-        targets: list[Path | None] = [*clip_targets(clips, output, styling.name)]
+        targets = output_paths(inputs, output, styling.name)
         plan = check_clips(
             clips, targets, styling, metrics=metrics, max_pixels=max_pixels,
             frame_range=frame_range, max_frames=max_frames,
