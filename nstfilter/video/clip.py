@@ -55,7 +55,6 @@ class ClipProgress:
     done: int  # frames styled so far (resumed ones included)
     total: int
     seconds: float  # since this run started
-    eta: float | None  # seconds left (None until a frame has been timed)
     cut: bool = False  # the frame just styled followed a cut
     size: tuple[int, int] = (0, 0)  # (height, width) of the styled frames
 
@@ -281,12 +280,11 @@ def style_clip(
             if frame.index - span.start < done:  # styled by an earlier run
                 chain.skip(frame.index, rgb)
                 continue
-            began = time.perf_counter()
             styled_rgb, cut = chain.style(frame.index, rgb)
             if cut:
                 log.info("%s: cut before frame %d: the chain restarts", source.name, frame.index)
             writer.save(_part(folder, frame.index), styled_rgb)
-            event = pace.frame_done(time.perf_counter() - began, cut)
+            event = pace.frame_done(cut)
             if progress is not None:
                 progress(event)
 
@@ -358,28 +356,21 @@ class _Chain:
 
 @dataclass
 class _Pace:
-    """Frames done and the time left: later frames are timed apart from chain starts (the
-    engine's first frame costs several times a later one)."""
+    """Frames done (resumed ones included) and styled by this run; the time left is the
+    displays' (:class:`nstfilter.eta.CostEta` times the later frames, which cost less than
+    a chain's first)."""
 
     total: int
     done: int
     start: float
-    size: tuple[int, int] = (0, 0)
+    size: tuple[int, int]
     styled: int = 0
-    first: float | None = None
-    later: list[float] = dataclasses.field(default_factory=list)
 
-    def frame_done(self, seconds: float, cut: bool) -> ClipProgress:
+    def frame_done(self, cut: bool) -> ClipProgress:
         self.styled += 1
         self.done += 1
-        if self.first is None:
-            self.first = seconds
-        elif not cut:
-            self.later.append(seconds)
-        pace = float(np.mean(self.later[-20:])) if self.later else self.first
-        left = (self.total - self.done) * pace
         seconds = time.perf_counter() - self.start
-        return ClipProgress(self.done, self.total, seconds, left, cut, self.size)
+        return ClipProgress(self.done, self.total, seconds, cut, self.size)
 
 
 def raise_truncated(info: ClipInfo, index: int) -> None:
