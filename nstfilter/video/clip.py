@@ -401,20 +401,20 @@ def style_clip_job(
         if listen.callback is not None:
             listen.callback(event)
 
+    path = Path(job.path) if job.path is not None else None
     folder = None
-    if job.path is not None:
-        path = Path(job.path)
-    else:  # a worker's copy of the clip, kept for a resumed job
-        key = hashlib.sha256(job.image).hexdigest()
-        folder = Path(tempfile.gettempdir()) / "nstfilter-clips" / f"{key[:24]}{job.output_ext}"
+    if job.target is None or path is None:  # a worker's folder, kept for a resumed job
+        stat = path.stat() if path is not None else None
+        key = hashlib.sha256(job.image if stat is None else f"{path}:{stat.st_mtime_ns}".encode())
+        name = f"{key.hexdigest()[:24]}{job.output_ext}"
+        folder = Path(tempfile.gettempdir()) / "nstfilter-clips" / name
         with failing_as("cannot create a work folder", folder):
             folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"source{Path(job.input_name).suffix.lower()}"
-        if not path.is_file() or path.stat().st_size != len(job.image):
-            write_atomic(job.image, path)
-    target = Path(job.target) if job.target else (folder or _temp_folder(path, job)) / (
-        f"result{job.output_ext}"
-    )  # fmt: skip
+        if path is None:
+            path = folder / f"source{Path(job.input_name).suffix.lower()}"
+            if not path.is_file() or path.stat().st_size != len(job.image):
+                write_atomic(job.image, path)
+    target = Path(job.target) if job.target else folder / f"result{job.output_ext}"
     try:
         result = style_clip(
             path, target, styles, job.params, plugins=plugins, max_pixels=job.max_pixels,
@@ -435,19 +435,6 @@ def style_clip_job(
     data = target.read_bytes()  # a worker hands the result back as bytes
     shutil.rmtree(target.parent, ignore_errors=True)
     return data, {k: v for k, v in metrics.items() if k != "output"}  # a temporary name
-
-
-def _temp_folder(source: Path, job: Job) -> Path:
-    """A work folder under the system's temporary one for the clip file ``source``."""
-    import tempfile
-
-    stat = source.stat()
-    key = hashlib.sha256(f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    folder = Path(tempfile.gettempdir()) / "nstfilter-clips" / f"{key.hexdigest()[:24]}"
-    folder = folder.with_name(folder.name + job.output_ext)
-    with failing_as("cannot create a work folder", folder):
-        folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _naming(exc: Exception, name: str) -> Exception:
