@@ -348,3 +348,14 @@ def test_a_batch_on_threads_streams_its_clips(tmp_path, clip, style_path, monkey
                        progress="none", in_process=True)  # fmt: skip
     assert result.done == 1, result.failures
     assert (out / "pan.p.mp4").is_file() and not (out / "pan.p.mp4.parts").exists()
+
+
+@pytest.mark.slow  # starts a worker process
+def test_a_worker_process_gets_a_clip_as_bytes_and_hands_back_bytes(tmp_path, clip, style_path):
+    """--executor local: the worker has no target (it may share no folder), so the clip
+    travels as bytes both ways and its work folder under the temporary one is removed."""
+    out = tmp_path / "out"
+    proc = run_cli("batch", str(clip), "--style", str(style_path), "--filter", "stub",
+                   "--size", "64", "-o", str(out), "--executor", "local", env=ENV)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "pan.styled.mp4").stat().st_size > 0 and not list(out.glob("*.parts"))
