@@ -25,9 +25,6 @@ from .events import Listeners
 from .jobspec import CLIP, STILL, Job, JobOutcome, JobReport, read_styles, sha256
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-
-    from .events import Progress
     from .imageio import LoadedImage
     from .plugins import Plugins
 
@@ -146,20 +143,11 @@ def use_device(requested: str, filter_name: str) -> str:
     return requested
 
 
-def run_job(
-    job: Job,
-    *,
-    plugins: Plugins,
-    callback: Callable[[Progress], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    on_snapshot: Callable[[np.ndarray, Progress], None] | None = None,
-    snapshot_every: int = 0,
-) -> JobOutcome:
-    """Decode, style and encode one job; failures come back as outcomes, never raised (a
-    stop request too: ``stopped`` set). Ctrl-C (``KeyboardInterrupt``) passes through."""
+def run_job(job: Job, *, plugins: Plugins, listen: Listeners | None = None) -> JobOutcome:
+    """:func:`execute`, its failures coming back as outcomes, never raised (a stop request
+    too: ``stopped`` set). Ctrl-C (``KeyboardInterrupt``) passes through."""
     start = time.perf_counter()
     outcome = JobOutcome(key=job.key, ok=False, worker=f"{socket.gethostname()}:{os.getpid()}")
-    listen = Listeners(callback, should_stop, on_snapshot, snapshot_every)
     try:
         outcome.output, outcome.metrics = execute(job, plugins, listen)
         outcome.ok = True

@@ -107,10 +107,10 @@ class InProcess(Executor):
         )
 
     def run(self, job: Job) -> JobOutcome:
-        from ..jobs import run_job
+        from ..jobs import Listeners, run_job
 
         callback = self.progress(job) if self.progress else None
-        return run_job(job, plugins=self.plugins, callback=callback, should_stop=self.should_stop)
+        return run_job(job, plugins=self.plugins, listen=Listeners(callback, self.should_stop))
 
     def _start(self, job: Job) -> Future:
         if self._pool is not None:
