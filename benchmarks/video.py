@@ -131,7 +131,9 @@ def main() -> None:
     parser.add_argument("--standard-frames", type=int, default=6)
     parser.add_argument("--skip-standard", action="store_true")
     parser.add_argument("--skip-fast", action="store_true")
-    parser.add_argument("--flow-side", type=int, help="the flow's longest side (0: full)")
+    parser.add_argument(
+        "--flow-side", type=int, help="the flow's least longest side (default 256; 4096: full size)"
+    )
     parser.add_argument("--standard-strip", type=Path, help="the standard run's strip")
     parser.add_argument("--strip", type=Path, help="write a strip of frames (JPEG) here")
     args = parser.parse_args()

@@ -295,3 +295,50 @@ def test_kill_9_then_the_same_command_continues_to_the_same_clip(tmp_path, pan, 
     assert "resuming after frame" in again.stderr
     for a, b in zip(read_clip(whole)[0], read_clip(target)[0], strict=True):
         assert np.array_equal(a, b)
+
+
+def test_the_colour_table_is_read_trilinearly():
+    # the flat-planes remap against SciPy's trilinear read of the same (n, n, n, 3) table
+    from scipy.ndimage import map_coordinates
+
+    from nstfilter.video.temporal import apply_table
+
+    grid = np.linspace(0.0, 1.0, 9)
+    cube = np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), -1)
+    table = np.stack([np.sin(3 * cube[..., 0] + cube[..., 2]), cube[..., 1] ** 2,
+                      1 - cube[..., 2] * cube[..., 0]], -1).astype(np.float32)  # fmt: skip
+    image = np.random.default_rng(0).random((20, 30, 3), dtype=np.float32)
+    image[0, :3] = [[0, 0, 0], [1, 1, 1], [1, 0, 1]]  # the table's corners
+    coords = image.reshape(-1, 3).T * 8
+    expected = np.stack([map_coordinates(table[..., c], coords, order=1) for c in range(3)], -1)
+    got = apply_table(table, image)
+    assert got.shape == image.shape and got.dtype == np.float32
+    assert np.abs(got.reshape(-1, 3) - expected).max() < 1e-4
+    assert np.allclose(got[0, 1], table[-1, -1, -1]) and np.allclose(got[0, 2], table[-1, 0, -1])
+
+
+def test_flow_at_half_size_keeps_the_unreliable_band():
+    # flow at 96 px for 192x144 frames: vectors scaled back to the frames' pixels, a {0, 1}
+    # mask, and the pixels the full-size flow distrusts round the moving square stay
+    # distrusted (a half-trusted pixel there would drag a ghost of the square along)
+    from nstfilter.video.flow import flow_side
+
+    assert (flow_side(512), flow_side(1024), flow_side(300), flow_side(64)) == (256, 512, 256, 64)
+    background = photo("golden_gate.jpg", 400)
+    square = list(moving_object_frames(background, (144, 192), 8, side=24, cell=3))
+    pans = list(pan_frames(background, (144, 192), 8, (2, 0)))
+    frames = [np.where(np.all(s == square[0], -1, keepdims=True), p, s)
+              for p, s in zip(pans, square)]  # fmt: skip
+    full, small = FlowEstimator(side=0), FlowEstimator(side=96)
+    a, b = full.grey(frames[5]), full.grey(frames[6])
+    reference, scaled = full.motion(a, b), small.motion(a, b)
+    assert scaled.backward.shape == (144, 192, 2) and set(np.unique(scaled.mask)) <= {0.0, 1.0}
+    sky = np.s_[10:40, 60:150]  # the window pans 2 px a frame to the right
+    assert np.median(scaled.backward[sky][..., 0]) == pytest.approx(2.0, abs=0.5)
+    around = np.s_[56:88, 12:52]  # the square (x 20-44, y 60-84 in frame 6) and its wake
+    distrusted = reference.mask[around] < 0.5
+    assert distrusted.sum() > 50
+    assert (scaled.mask[around][distrusted] > 0.5).mean() < 0.1
+    # where the half-size flow trusts the square, it follows it (3 px a frame)
+    trusted = scaled.mask[60:84, 20:44] > 0.5
+    assert np.all(np.abs(scaled.backward[60:84, 20:44][trusted][:, 0] + 3) < 1.0)

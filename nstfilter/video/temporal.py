@@ -32,8 +32,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Frames after the first run this share of ``iterations`` at the final scale only: they
 #: start from the warped predecessor, already styled, and the fast filter's painting where
-#: the warp is not reliable (measured: benchmarks/video.py).
-FOLLOW_SHARE = 0.25
+#: the warp is not reliable. 4 of the standard 20 steps: with 5, a later frame cost 0.31-0.36
+#: of the first at 512 px (target 1/3); see benchmarks/video.py and docs/video.md.
+FOLLOW_SHARE = 0.2
 
 
 class FrameStylist(Protocol):
@@ -57,14 +58,31 @@ LUT_SIDE = 33
 
 
 def apply_table(table: np.ndarray, image: np.ndarray) -> np.ndarray:
-    """``image`` (H, W, 3) through a (n, n, n, 3) colour table, trilinear: the chain's map
-    built once, so each frame pays only the lookup (``palette.lookup`` rebuilds it)."""
-    from scipy.ndimage import map_coordinates
+    """``image`` (H, W, 3) through a (n, n, n, 3) colour table indexed [r, g, b],
+    trilinear: the chain's map built once, so each frame pays only the lookup
+    (``palette.lookup`` rebuilds it).
 
+    The table is laid out flat, one (r, g) plane per blue level side by side, so OpenCV's
+    bilinear ``remap`` reads the two planes around each pixel's blue and one lerp between
+    them finishes the trilinear read: 3 ms a 512 px frame where SciPy's ``map_coordinates``
+    took 20-50 ms, a fifth of the network's time (benchmarks/video.py)."""
+    from . import require_cv2
+
+    cv2 = require_cv2()
     side = table.shape[0]
-    coords = np.clip(image, 0.0, 1.0).reshape(-1, 3).T * (side - 1)
-    out = [map_coordinates(table[..., c], coords, order=1, mode="nearest") for c in range(3)]
-    return np.stack(out, axis=-1).reshape(image.shape).astype(np.float32)
+    planes = table.transpose(0, 2, 1, 3).reshape(side, side * side, table.shape[-1])
+    planes = np.ascontiguousarray(planes, np.float32)  # [r, b * side + g]
+    position = np.clip(image, 0.0, 1.0).astype(np.float32) * np.float32(side - 1)
+    blue = np.minimum(np.floor(position[..., 2]), side - 2)
+    within = (position[..., 2] - blue)[..., None]
+    column = (blue * side + position[..., 1]).astype(np.float32)
+    row = np.ascontiguousarray(position[..., 0])
+    low, high = (
+        cv2.remap(planes, column + np.float32(shift), row, cv2.INTER_LINEAR,
+                  borderMode=cv2.BORDER_REPLICATE)
+        for shift in (0, side)
+    )  # fmt: skip
+    return (low + within * (high - low)).astype(np.float32)
 
 
 class FastFrames:
