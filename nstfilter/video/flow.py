@@ -20,12 +20,15 @@ from . import require_cv2
 #: A frame whose reliable share falls below this follows a cut (or motion too fast to
 #: follow): its chain restarts. Panning and zooming keep > 0.8; a cut gives < 0.2.
 CUT_RELIABLE = 0.3
-#: The flow runs at half the frames' size, but never below this longest side. Both flows
-#: and the mask at 256 px cost ~9 ms for a 512 px frame where full size took 40-100 ms (more
-#: than a third of the fast network's time), and the temporal error, measured at full size,
-#: barely moves (benchmarks/video.py). Not smaller than half: at a third, DIS lost a 24 px
-#: square moving 3 px a frame (flow 0.1 px) and the mask trusted it, a ghost in the making.
-FLOW_SIDE = 256
+#: The flow runs at this share of the frames' size, but never below FLOW_SIDE px. Both
+#: flows and the mask for a 512 px frame: 28 ms at full size (40-100 ms before the mask was
+#: vectorised, more than a third of the fast network's time), 11 ms at 320 px, 8 ms at
+#: 256. Measured on the benchmark clip's moving square (3 px a frame, always trusted by
+#: the mask): its flow was off by 0.02 px at full size, 0.11 at 320 and 0.35 (up to 0.6) at
+#: 256, where the blended square smeared along its motion. At a third of the size DIS lost
+#: a 24 px square altogether (flow 0.1 px for 3) and the mask still trusted it.
+FLOW_SCALE = 0.625
+FLOW_SIDE = 320
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,9 @@ class FlowEstimator:
 
 
 def flow_side(longest: int) -> int:
-    """The flow's longest side for frames ``longest`` px long: half, at least FLOW_SIDE."""
-    return min(longest, max(FLOW_SIDE, -(-longest // 2)))
+    """The flow's longest side for frames ``longest`` px long: FLOW_SCALE of it, at least
+    FLOW_SIDE (and never more than the frames')."""
+    return min(longest, max(FLOW_SIDE, round(longest * FLOW_SCALE)))
 
 
 @functools.lru_cache(maxsize=4)
