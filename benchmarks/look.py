@@ -277,16 +277,19 @@ def run_mode(photo_path: Path, painting_path: Path, mode: str, plugins, changes=
     return result.image, time.perf_counter() - start, setup
 
 
-def run_preset(photo_path: Path, name: str, plugins):
-    """A bundled preset exactly as a user runs it: its styles and settings."""
+def run_preset(photo_path: Path, name: str, plugins, changes=None):
+    """A bundled preset exactly as a user runs it: its styles and settings (``changes``:
+    settings to try instead, as ``--set`` gives them, e.g. ``filter=fast`` for its fast
+    result)."""
     from nstfilter.api import run_filter
     from nstfilter.presets import load_preset
 
     preset = load_preset(name)
+    params = preset.params.replace(**(changes or {}))
     styles = [(str(p), w) for p, w in preset.styles]
-    setup = warm_up(photo_path, styles, preset.params, plugins)
+    setup = warm_up(photo_path, styles, params, plugins)
     start = time.perf_counter()
-    result = run_filter(str(photo_path), styles, preset.params, plugins=plugins)
+    result = run_filter(str(photo_path), styles, params, plugins=plugins)
     return result.image, time.perf_counter() - start, setup, preset_painting(name)
 
 
@@ -448,7 +451,7 @@ def main() -> int:
             if args.command:
                 painting = preset_painting(mode)
             else:
-                image, seconds, setup, painting = run_preset(photo_path, mode, plugins)
+                image, seconds, setup, painting = run_preset(photo_path, mode, plugins, changes)
         else:
             painting = Image.open(painting_path)
             pair = f"{photo_path.stem}:{painting_path.stem}"

@@ -41,6 +41,23 @@ def test_the_two_looks_differ():
     assert np.abs(swirl - mosaic).mean() > 40
 
 
+def test_mosaic_draws_a_web_of_even_dark_lead_lines_between_the_panes():
+    """What the mosaic preset promises (issue 18): the result takes its dark outlines from
+    lead lines ~8 px wide around ~90 panes; the first generator's 1-3 px seams around 220
+    cells gave patches with dark seams only here and there."""
+    from scipy import ndimage
+
+    image = np.asarray(procedural.mosaic(), np.float32)  # 512 px, as the preset uses it
+    lead = image.max(-1) < 40
+    glass = ndimage.distance_transform_edt(~lead) > 4  # pane interiors
+    assert image[lead].mean() < 30 and image[glass].max(-1).mean() > 100  # dark seams
+    labels, _ = ndimage.label(lead)
+    assert np.bincount(labels.ravel())[1:].max() > 0.99 * lead.sum()  # one connected web
+    depth = ndimage.distance_transform_edt(lead)
+    assert (depth >= 3).sum() > 0.2 * lead.sum()  # lines >= 6 px wide (v1: none)
+    assert 60 <= ndimage.label(~lead)[1] <= 120  # panes
+
+
 def test_another_seed_gives_another_image():
     a = np.asarray(procedural.mosaic(size=SMALL, seed=1))
     b = np.asarray(procedural.mosaic(size=SMALL, seed=2))
