@@ -375,3 +375,40 @@ def test_the_blend_keeps_the_strokes_of_the_warped_frame_at_the_paintings_crispn
             for x in (previous, fresh)]  # fmt: skip
     assert corr[0] > 2 * corr[1], corr
     assert np.allclose(kept[:, :10], fresh[:, :10], atol=1e-6)
+
+
+@pytest.mark.slow  # builds the engine's stylizer
+def test_a_later_frame_starts_from_the_warp_with_a_fifth_of_its_own_painting(
+    monkeypatch, pan, painting, plugins
+):
+    # where the warp is reliable the start (and the temporal target) is the warped frame
+    # with FOLLOW_PULL of the frame's fast painting, so the steps of all earlier frames do
+    # not pile up; where it is not, the fast painting alone
+    import nstfilter.engine as engine
+    import nstfilter.palette as palette
+    from nstfilter.video import temporal
+
+    seen = {}
+
+    def fake_stylize(stylizer, frame, styles, params, *, init_image=None, temporal=None, **_):
+        seen.update(start=init_image, temporal=temporal, params=params)
+        return type("Result", (), {"image": init_image})()
+
+    monkeypatch.setattr(engine, "stylize_tensor", fake_stylize)
+    monkeypatch.setattr(palette, "finish_palette", lambda image, *a, **k: image)
+    frame = pan[0].astype(np.float32) / 255
+    frames = temporal.EngineFrames(plugins, [(painting, 1.0)], StyleParams(size=64),
+                                   frame.shape[:2])  # fmt: skip
+    warped = np.full_like(frame, 0.5)
+    mask = np.zeros(frame.shape[:2], np.float32)
+    mask[:, 32:] = 1.0
+    out = frames.follow(frame, warped, mask)
+    painted = frames._fast(frame).paint(frame)
+    start = seen["start"]
+    assert np.allclose(start[:, :20], painted[:, :20], atol=1e-5)
+    expected = 0.5 + temporal.FOLLOW_PULL * (painted - 0.5)
+    assert np.abs(start[:, 44:] - expected[:, 44:]).mean() < 0.02  # (plus detail raised)
+    assert np.abs(start[:, 44:] - 0.5).mean() > 0.01  # not the warped frame alone
+    assert seen["temporal"].target is start and np.array_equal(seen["temporal"].mask, mask)
+    assert seen["params"].iterations == 4 and seen["params"].scales == 1
+    assert out is start
